@@ -1,0 +1,146 @@
+// Package bellhop holds the domain types that Bellhop's packages share: properties, staff,
+// integrations, senders and operators, the error type with its codes, and the clock.
+package bellhop
+
+import (
+	"time"
+)
+
+// Clock tells the time. Everything that needs "now" takes a Clock so tests can drive time.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Role is what a bearer token may do.
+type Role string
+
+const (
+	// RoleAdmin is a property manager: integrations, mapping, mailings.
+	RoleAdmin Role = "admin"
+	// RoleService is the PMS: provisioning properties, staff and bookings, chat sessions.
+	RoleService Role = "service"
+)
+
+// AllProperties is the property scope of a token that may reach every property.
+const AllProperties = "*"
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleService }
+
+// Property is a hotel as the PMS knows it. ID is the PMS's own id.
+type Property struct {
+	ID            string    `json:"id" validate:"required,max=64,ident"`
+	Name          string    `json:"name" validate:"required,max=200"`
+	TimeZone      string    `json:"time_zone" validate:"required,timezone"`
+	Country       string    `json:"country,omitempty" validate:"omitempty,iso3166_1_alpha2"`
+	Language      string    `json:"language" validate:"required,language"`
+	ContactCenter bool      `json:"contact_center"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+}
+
+// Location returns the property's time zone. The zone was validated on save.
+func (p *Property) Location() *time.Location {
+	loc, err := time.LoadLocation(p.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Staff is a PMS user of a property.
+type Staff struct {
+	ID         string    `json:"id" validate:"required,max=64,ident"`
+	PropertyID string    `json:"property_id"`
+	Name       string    `json:"name" validate:"required,max=200"`
+	Email      string    `json:"email,omitempty" validate:"omitempty,email,max=254"`
+	Active     bool      `json:"active"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// IntegrationStatus says what Bellhop knows about an integration's API key.
+type IntegrationStatus string
+
+const (
+	// StatusUnverified: the key was saved but not yet checked against the provider.
+	StatusUnverified IntegrationStatus = "unverified"
+	// StatusVerified: the provider accepted the key at the last check.
+	StatusVerified IntegrationStatus = "verified"
+	// StatusInvalid: the provider rejected the key.
+	StatusInvalid IntegrationStatus = "invalid"
+)
+
+// Integration connects one property to one messaging provider kind (e.g. "intellectdialog").
+type Integration struct {
+	PropertyID string `json:"property_id"`
+	Provider   string `json:"provider"`
+	// SealedKey is the API key sealed with AES-256-GCM; it never leaves the process.
+	SealedKey []byte `json:"-"`
+	// KeyHint shows the last characters of the key, e.g. "…9f3a".
+	KeyHint          string            `json:"key_hint,omitempty"`
+	BaseURL          string            `json:"base_url"`
+	Status           IntegrationStatus `json:"status"`
+	StatusReason     string            `json:"status_reason,omitempty"`
+	OrganizationID   string            `json:"organization_id,omitempty"`
+	OrganizationName string            `json:"organization_name,omitempty"`
+	// Sender is the chosen sending channel, nil until one is chosen.
+	Sender *Sender `json:"sender"`
+	Active bool    `json:"active"`
+	// SealedWebhookSecret authenticates the provider's callbacks for this integration.
+	SealedWebhookSecret []byte     `json:"-"`
+	CheckedAt           *time.Time `json:"checked_at"`
+	ActivatedAt         *time.Time `json:"activated_at"`
+	CreatedAt           time.Time  `json:"created_at"`
+	UpdatedAt           time.Time  `json:"updated_at"`
+}
+
+// Organization is the provider account an API key belongs to.
+type Organization struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Sender is a provider's sending channel: a WhatsApp number, a Telegram bot, …
+type Sender struct {
+	ID    string `json:"id"`
+	Type  string `json:"type"`
+	Name  string `json:"name"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// Label is how a person picks the sender: "whatsapp · Reception (+79990000001)".
+func (s Sender) Label() string {
+	l := s.Type + " · " + s.Name
+	if s.Phone != "" {
+		l += " (" + s.Phone + ")"
+	}
+	return l
+}
+
+// Operator is a provider user who answers guest chats (IntellectDialog calls them employees).
+type Operator struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
+}
+
+// Token is a bearer token as stored: only its SHA-256 hash is kept.
+type Token struct {
+	ID         string    `json:"id"`
+	Hash       []byte    `json:"-"`
+	PropertyID string    `json:"property_id"`
+	Role       Role      `json:"role"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Reaches reports whether the token may act on property pid.
+func (t *Token) Reaches(pid string) bool {
+	return t.PropertyID == AllProperties || t.PropertyID == pid
+}
