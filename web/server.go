@@ -1,0 +1,217 @@
+// Package web serves Bellhop's HTTP JSON API (and, later, the property manager's pages):
+// authentication by bearer token, one error format, health, readiness and metrics.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/connector"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Store is the storage the API reads and writes directly.
+type Store interface {
+	CreateProperty(ctx context.Context, p *bellhop.Property) error
+	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
+	UpdateProperty(ctx context.Context, p *bellhop.Property) error
+	UpsertStaff(ctx context.Context, s *bellhop.Staff) (bool, error)
+	GetStaff(ctx context.Context, pid, sid string) (*bellhop.Staff, error)
+	ListStaff(ctx context.Context, pid string, activeOnly bool) ([]*bellhop.Staff, error)
+	DeleteStaff(ctx context.Context, pid, sid string) error
+	TokenByHash(ctx context.Context, hash []byte) (*bellhop.Token, error)
+}
+
+// Check is one readiness dependency (database, Redis).
+type Check func(ctx context.Context) error
+
+// Config wires a Server. Zero values mean defaults where one is given.
+type Config struct {
+	Store     Store
+	Connector *connector.Service
+	Clock     bellhop.Clock // default: system clock
+	Logger    *slog.Logger  // default: slog.Default()
+	// Ready lists the dependencies /readyz checks, by name.
+	Ready map[string]Check
+	// Registry receives the HTTP metrics and serves /metrics; default: a new registry.
+	Registry *prometheus.Registry
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	metrics *httpMetrics
+}
+
+// New returns a Server with its routes.
+func New(cfg Config) *Server {
+	if cfg.Clock == nil {
+		cfg.Clock = bellhop.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), metrics: newHTTPMetrics(cfg.Registry)}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /healthz", s.handleHealthz)
+	m.HandleFunc("GET /readyz", s.handleReadyz)
+	m.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+
+	// Properties and staff: provisioned by the PMS.
+	m.Handle("POST /api/v1/properties", s.auth(bellhop.RoleService, s.handleCreateProperty))
+	m.Handle("GET /api/v1/properties/{pid}", s.auth("", s.handleGetProperty))
+	m.Handle("PATCH /api/v1/properties/{pid}", s.auth(bellhop.RoleService, s.handlePatchProperty))
+	m.Handle("GET /api/v1/properties/{pid}/staff", s.auth("", s.handleListStaff))
+	m.Handle("GET /api/v1/properties/{pid}/staff/{sid}", s.auth("", s.handleGetStaff))
+	m.Handle("PUT /api/v1/properties/{pid}/staff/{sid}", s.auth(bellhop.RoleService, s.handlePutStaff))
+	m.Handle("DELETE /api/v1/properties/{pid}/staff/{sid}", s.auth(bellhop.RoleService, s.handleDeleteStaff))
+
+	// Integrations: the property manager's.
+	const in = "/api/v1/properties/{pid}/integrations/{provider}"
+	m.Handle("GET "+in, s.auth(bellhop.RoleAdmin, s.handleGetIntegration))
+	m.Handle("PUT "+in, s.auth(bellhop.RoleAdmin, s.handlePutIntegration))
+	m.Handle("POST "+in+"/check", s.auth(bellhop.RoleAdmin, s.handleCheckIntegration))
+	m.Handle("GET "+in+"/senders", s.auth(bellhop.RoleAdmin, s.handleListSenders))
+	m.Handle("PUT "+in+"/sender", s.auth(bellhop.RoleAdmin, s.handlePutSender))
+	m.Handle("POST "+in+"/activate", s.auth(bellhop.RoleAdmin, s.handleActivate))
+	m.Handle("POST "+in+"/deactivate", s.auth(bellhop.RoleAdmin, s.handleDeactivate))
+
+	// Anything else under the API is a JSON 404, not the mux's text page.
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, bellhop.Errorf(bellhop.ENotFound, "No such API path: %s %s.", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP runs the middleware chain: request id, recovery, metrics and access log, routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := requestID(r)
+	w.Header().Set("X-Request-Id", rid)
+	log := s.cfg.Logger.With("request_id", rid)
+	ctx := withLogger(r.Context(), log)
+	r = r.WithContext(ctx)
+	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		if v := recover(); v != nil {
+			log.ErrorContext(ctx, "panic serving request", "panic", v, "stack", string(debug.Stack()))
+			if !rw.wrote {
+				s.writeError(rw, r, bellhop.Errorf(bellhop.EInternal, "internal error"))
+			}
+		}
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(rw.status)).Inc()
+		s.metrics.duration.WithLabelValues(r.Method, route).Observe(d.Seconds())
+		if route != "GET /metrics" && route != "GET /healthz" {
+			log.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration_ms", d.Milliseconds())
+		}
+	}()
+	s.mux.ServeHTTP(rw, r)
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID keeps a caller's well-formed X-Request-Id so logs join across systems.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); requestIDRE.MatchString(id) {
+		return id
+	}
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status = code
+		w.wrote = true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type loggerKey struct{}
+
+func withLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+func (s *Server) log(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return s.cfg.Logger
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bellhop_http_requests_total", Help: "HTTP requests by method, route and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "bellhop_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"method", "route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	out := map[string]string{}
+	status := http.StatusOK
+	for name, check := range s.cfg.Ready {
+		if err := check(ctx); err != nil {
+			out[name] = "down: " + err.Error()
+			status = http.StatusServiceUnavailable
+			s.log(ctx).WarnContext(ctx, "readiness check failed", "dependency", name, "error", err)
+		} else {
+			out[name] = "ok"
+		}
+	}
+	writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": out})
+}
