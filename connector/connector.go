@@ -145,7 +145,7 @@ func (s *Service) load(ctx context.Context, pid, kindName string) (Kind, *bellho
 	}
 	in, err := s.cfg.Store.GetIntegration(ctx, pid, kindName)
 	if bellhop.IsNotFound(err) {
-		return Kind{}, nil, bellhop.Errorf(bellhop.ENotFound, "%s is not connected yet: enter the API key first.", k.Title)
+		return k, nil, bellhop.Errorf(bellhop.ENotFound, "%s is not connected yet: enter the API key first.", k.Title)
 	}
 	if err != nil {
 		return Kind{}, nil, fmt.Errorf("load integration: %w", err)
@@ -456,6 +456,10 @@ func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input 
 // provider still offers; it registers the provider's webhook when Bellhop has a public URL.
 func (s *Service) Activate(ctx context.Context, pid, kindName string) (*View, error) {
 	k, in, err := s.load(ctx, pid, kindName)
+	if bellhop.IsNotFound(err) && k.Name != "" {
+		// Nothing entered yet: say everything activation needs, not just "not found".
+		in, err = &bellhop.Integration{PropertyID: pid, Provider: kindName, Status: bellhop.StatusUnverified}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,328 @@
+// Package app is the bellhop command: it parses flags and the environment and wires Main.
+// It lives apart from package main so end-to-end tests can start the real Main.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider/sandbox"
+	"github.com/bellhop/bellhop/web"
+)
+
+// ErrUsage means the command line was wrong; the usage has been printed.
+var ErrUsage = errors.New("usage")
+
+// ExitCode maps an error from Run to a process exit code.
+func ExitCode(err error) int {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrUsage):
+		return 2
+	default:
+		return 1
+	}
+}
+
+const topUsage = `Bellhop connects a hotel's PMS to guest-messaging providers.
+
+Usage: bellhop <command> [flags]
+
+Commands:
+  serve             run the API and/or the mailing workers (production)
+  demo              run everything in one process on embedded defaults
+  sandbox           run the sandbox messaging provider (IntellectDialog-style)
+  migrate           apply database migrations
+  property create   create a property
+  token create      create an API token
+
+Run 'bellhop <command> --help' for a command's flags.
+`
+
+// env is how commands see the process environment and output.
+type env struct {
+	getenv func(string) string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Run runs the bellhop command line.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, topUsage)
+		return ErrUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(stdout, topUsage)
+		return nil
+	case "serve":
+		return e.serve(ctx, rest)
+	case "demo":
+		return e.demo(ctx, rest)
+	case "sandbox":
+		return e.sandbox(ctx, rest)
+	case "migrate":
+		return e.migrate(ctx, rest)
+	case "property", "token":
+		if len(rest) == 0 || rest[0] != "create" {
+			if len(rest) > 0 && (rest[0] == "--help" || rest[0] == "-h") {
+				fmt.Fprintf(stdout, "Usage: bellhop %s create [flags]\n", cmd)
+				return nil
+			}
+			fmt.Fprintf(stderr, "Usage: bellhop %s create [flags]\n", cmd)
+			return ErrUsage
+		}
+		if cmd == "property" {
+			return e.propertyCreate(ctx, rest[1:])
+		}
+		return e.tokenCreate(ctx, rest[1:])
+	default:
+		fmt.Fprintf(stderr, "bellhop: unknown command %q\n\n%s", cmd, topUsage)
+		return ErrUsage
+	}
+}
+
+// parse parses flags; --help prints the usage to stdout and returns errHelp.
+func (e env) parse(fs *flag.FlagSet, summary string, args []string) error {
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "Usage: bellhop %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), summary)
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fmt.Fprint(w, "\n"+envHelp)
+		fs.SetOutput(io.Discard)
+	}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage(e.stdout)
+		return errHelp
+	case err != nil:
+		fmt.Fprintf(e.stderr, "bellhop %s: %v\n\n", fs.Name(), err)
+		usage(e.stderr)
+		return ErrUsage
+	case fs.NArg() > 0:
+		fmt.Fprintf(e.stderr, "bellhop %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(0))
+		usage(e.stderr)
+		return ErrUsage
+	}
+	return nil
+}
+
+// errHelp ends a command successfully after --help.
+var errHelp = errors.New("help shown")
+
+func done(err error) error {
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+func (e env) serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", ":8080", "address the HTTP API listens on")
+	role := fs.String("role", "all", "what this process runs: api (HTTP API), worker (mailing jobs) or all")
+	if err := e.parse(fs, "Runs Bellhop for production. Scale out by running more --role worker processes.", args); err != nil {
+		return done(err)
+	}
+	cfg, err := ConfigFromEnv(e.getenv, true)
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg)
+	m.Addr, m.Role = *addr, Role(*role)
+	defer m.Close()
+	if err := m.Open(ctx); err != nil {
+		return err
+	}
+	return m.Run(ctx)
+}
+
+func (e env) sandbox(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sandbox", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:9090", "address the sandbox listens on; its API is at http://ADDR/v2/")
+	key := fs.String("api-key", "sandbox-key", "API key of the sandbox organization")
+	spacing := fs.Duration("spacing", 300*time.Second, "a sender that gets two messages closer than this is banned")
+	hook := fs.String("webhook-url", "", "URL that also receives every status callback")
+	if err := e.parse(fs, `Serves an IntellectDialog-style provider: organization "Sandbox Hotels", senders 1 and 2
+(whatsapp), operators 1, 2, 3. It deduplicates messages by mark and bans a sender that is
+sent messages closer together than --spacing.`, args); err != nil {
+		return done(err)
+	}
+	if *spacing <= 0 {
+		return errors.New("--spacing must be positive")
+	}
+	if *key == "" {
+		return errors.New("--api-key must not be empty")
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (--addr): %w", *addr, err)
+	}
+	sb := sandbox.New(sandbox.Config{APIKey: *key, Spacing: *spacing, WebhookURL: *hook, Logger: newLogger(e.stderr, "")})
+	defer sb.Close()
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(e.stdout, "sandbox provider: http://%s/v2/ (API key %q, spacing %s)\n", ln.Addr(), *key, *spacing)
+	return serveUntil(ctx, srv, ln)
+}
+
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	case err := <-errc:
+		return err
+	}
+}
+
+func (e env) migrate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	if err := e.parse(fs, "Applies the embedded database migrations to BELLHOP_DATABASE_URL (serve also does at start).", args); err != nil {
+		return done(err)
+	}
+	cfg, err := ConfigFromEnv(e.getenv, false)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, name := range applied {
+		fmt.Fprintln(e.stdout, "applied", name)
+	}
+	fmt.Fprintf(e.stdout, "database is up to date (%s)\n", db.Dialect())
+	return nil
+}
+
+func (e env) propertyCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("property create", flag.ContinueOnError)
+	p := &bellhop.Property{}
+	fs.StringVar(&p.ID, "id", "", "the PMS's id of the property (required)")
+	fs.StringVar(&p.Name, "name", "", "the hotel's name as guests read it (required)")
+	fs.StringVar(&p.TimeZone, "time-zone", "", "IANA time zone, e.g. Europe/Moscow (required)")
+	fs.StringVar(&p.Country, "country", "", "ISO 3166 alpha-2 country, the default region of guest phones, e.g. RU")
+	fs.StringVar(&p.Language, "language", "en", "default language of guest messages")
+	fs.BoolVar(&p.ContactCenter, "contact-center", false, "the subscription includes the Contact Center module")
+	if err := e.parse(fs, "Creates a property.", args); err != nil {
+		return done(err)
+	}
+	p.Country = strings.ToUpper(p.Country)
+	if err := bellhop.Validate(p); err != nil {
+		return errors.New(bellhop.ErrorMessage(err))
+	}
+	cfg, err := ConfigFromEnv(e.getenv, false)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	now := time.Now().UTC()
+	p.CreatedAt, p.UpdatedAt = now, now
+	if err := db.CreateProperty(ctx, p); err != nil {
+		if bellhop.ErrorCode(err) == bellhop.EConflict {
+			return fmt.Errorf("property %q already exists", p.ID)
+		}
+		return err
+	}
+	out, _ := json.Marshal(p)
+	fmt.Fprintln(e.stdout, string(out))
+	return nil
+}
+
+func (e env) tokenCreate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	pid := fs.String("property", "", "the property the token reaches, or '*' for all (required)")
+	role := fs.String("role", "", "admin (property manager) or service (the PMS) (required)")
+	if err := e.parse(fs, "Creates an API token and prints it alone on stdout. Only its hash is stored: keep it safe.", args); err != nil {
+		return done(err)
+	}
+	if *pid == "" {
+		return errors.New("--property is required: a property id, or '*' for all properties")
+	}
+	if !bellhop.Role(*role).Valid() {
+		return fmt.Errorf("--role: %q is not admin or service", *role)
+	}
+	cfg, err := ConfigFromEnv(e.getenv, false)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	tok, err := createToken(ctx, db, *pid, bellhop.Role(*role), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, tok)
+	return nil
+}
+
+// tokenStore is what creating a token needs.
+type tokenStore interface {
+	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
+	CreateToken(ctx context.Context, t *bellhop.Token) error
+}
+
+// createToken makes a random bearer token, stores its hash and returns it.
+func createToken(ctx context.Context, db tokenStore, pid string, role bellhop.Role, now time.Time) (string, error) {
+	if pid != bellhop.AllProperties {
+		if _, err := db.GetProperty(ctx, pid); err != nil {
+			if bellhop.IsNotFound(err) {
+				return "", fmt.Errorf("--property: property %q does not exist (create it with `bellhop property create`)", pid)
+			}
+			return "", err
+		}
+	}
+	secret := make([]byte, 32)
+	id := make([]byte, 8)
+	if _, err := rand.Read(secret); err != nil {
+		return "", err
+	}
+	if _, err := rand.Read(id); err != nil {
+		return "", err
+	}
+	tok := "bh_" + base64.RawURLEncoding.EncodeToString(secret)
+	err := db.CreateToken(ctx, &bellhop.Token{ID: hex.EncodeToString(id), Hash: web.HashToken(tok), PropertyID: pid, Role: role, CreatedAt: now.UTC()})
+	if err != nil {
+		return "", fmt.Errorf("store token: %w", err)
+	}
+	return tok, nil
+}

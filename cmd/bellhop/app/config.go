@@ -1,0 +1,90 @@
+package app
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/bellhop/bellhop/connector"
+	"github.com/redis/go-redis/v9"
+)
+
+// Environment variables every command reads.
+const envHelp = `Environment:
+  BELLHOP_DATABASE_URL   postgres://user@host/db?sslmode=disable, or a SQLite file path (default: bellhop.db)
+  REDIS_ADDR             host:port of Redis; several comma-separated addresses mean a Redis Cluster
+                         (default: 127.0.0.1:6379)
+  REDIS_PASSWORD         Redis password, if any
+  REDIS_SENTINEL_MASTER  with REDIS_ADDR listing sentinels: the master name (Redis Sentinel)
+  BELLHOP_SECRET_KEY     32 random bytes, base64 or hex (openssl rand -base64 32); seals API keys at rest
+  BELLHOP_PUBLIC_URL     the URL the provider and people reach Bellhop at (webhooks, sign-in links)
+  BELLHOP_LOG_LEVEL      debug | info | warn | error (default: info)
+`
+
+// Config is what the environment and flags say. Commands read the parts they need.
+type Config struct {
+	DatabaseURL         string
+	RedisAddrs          []string
+	RedisPassword       string
+	RedisSentinelMaster string
+	SecretKey           []byte
+	PublicURL           string
+	LogLevel            string
+}
+
+// ConfigFromEnv reads the environment. needSecret makes a missing BELLHOP_SECRET_KEY an error.
+func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) {
+	c := Config{
+		DatabaseURL:         strings.TrimSpace(getenv("BELLHOP_DATABASE_URL")),
+		RedisPassword:       getenv("REDIS_PASSWORD"),
+		RedisSentinelMaster: strings.TrimSpace(getenv("REDIS_SENTINEL_MASTER")),
+		PublicURL:           strings.TrimRight(strings.TrimSpace(getenv("BELLHOP_PUBLIC_URL")), "/"),
+		LogLevel:            strings.TrimSpace(getenv("BELLHOP_LOG_LEVEL")),
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "bellhop.db"
+	}
+	addrs := strings.TrimSpace(getenv("REDIS_ADDR"))
+	if addrs == "" {
+		addrs = "127.0.0.1:6379"
+	}
+	for _, a := range strings.Split(addrs, ",") {
+		a = strings.TrimSpace(a)
+		if a == "" {
+			continue
+		}
+		if !strings.Contains(a, ":") {
+			return c, fmt.Errorf("REDIS_ADDR: %q is not host:port", a)
+		}
+		c.RedisAddrs = append(c.RedisAddrs, a)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("BELLHOP_PUBLIC_URL: %q is not an http(s) URL such as https://bellhop.example.com", c.PublicURL)
+		}
+	}
+	switch c.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return c, fmt.Errorf("BELLHOP_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if s := getenv("BELLHOP_SECRET_KEY"); s != "" || needSecret {
+		key, err := connector.ParseSecretKey(s)
+		if err != nil {
+			return c, err
+		}
+		c.SecretKey = key
+	}
+	return c, nil
+}
+
+// redisOptions turns the addresses into go-redis options: one address is a single server,
+// several are a cluster, a sentinel master name means Sentinel.
+func (c Config) redisOptions() *redis.UniversalOptions {
+	return &redis.UniversalOptions{
+		Addrs:      c.RedisAddrs,
+		Password:   c.RedisPassword,
+		MasterName: c.RedisSentinelMaster,
+	}
+}

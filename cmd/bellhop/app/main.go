@@ -1,0 +1,211 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/intellectdialog"
+	"github.com/bellhop/bellhop/store"
+	"github.com/bellhop/bellhop/web"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+)
+
+// Role says which parts a serving process runs.
+type Role string
+
+const (
+	RoleAPI    Role = "api"
+	RoleWorker Role = "worker"
+	RoleAll    Role = "all"
+)
+
+// Main is a running Bellhop process: database, Redis, HTTP API and workers. Tests start the
+// real Main on port 0 with a temporary database.
+type Main struct {
+	Config Config
+	Addr   string // listen address, e.g. ":8080" or "127.0.0.1:0"
+	Role   Role
+	Clock  bellhop.Clock
+	Logger *slog.Logger
+	// Kinds are the provider kinds, by name; default: intellectdialog.
+	Kinds map[string]connector.Kind
+
+	DB        *store.DB
+	Redis     redis.UniversalClient
+	Connector *connector.Service
+	Registry  *prometheus.Registry
+
+	listener net.Listener
+	server   *http.Server
+}
+
+// NewMain returns a Main with defaults for what cfg leaves empty.
+func NewMain(cfg Config) *Main {
+	return &Main{Config: cfg, Addr: ":8080", Role: RoleAll, Clock: bellhop.SystemClock{}}
+}
+
+// DefaultKinds is every provider kind Bellhop ships.
+func DefaultKinds() map[string]connector.Kind {
+	return map[string]connector.Kind{
+		intellectdialog.Kind: {
+			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
+			New: func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
+		},
+	}
+}
+
+// Open connects to the database (migrating it) and Redis, and listens; it does not serve yet.
+func (m *Main) Open(ctx context.Context) error {
+	if m.Logger == nil {
+		m.Logger = newLogger(os.Stderr, m.Config.LogLevel)
+	}
+	if m.Kinds == nil {
+		m.Kinds = DefaultKinds()
+	}
+	switch m.Role {
+	case RoleAPI, RoleWorker, RoleAll:
+	default:
+		return fmt.Errorf("--role: %q is not one of api, worker, all", m.Role)
+	}
+	if len(m.Config.SecretKey) == 0 {
+		return errors.New("BELLHOP_SECRET_KEY is not set: it must be 32 random bytes, base64 or hex encoded (e.g. `openssl rand -base64 32`)")
+	}
+	db, err := openDB(ctx, m.Config.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	m.DB = db
+	if _, err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate database: %w", err)
+	}
+	m.Redis = redis.NewUniversalClient(m.Config.redisOptions())
+	if err := pingRedis(ctx, m.Redis, m.Config.RedisAddrs); err != nil {
+		return err
+	}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m.Role == RoleAPI || m.Role == RoleAll {
+		ln, err := net.Listen("tcp", m.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s (--addr): %w", m.Addr, err)
+		}
+		m.listener = ln
+		if m.Config.PublicURL == "" {
+			m.Config.PublicURL = m.URL()
+			m.Logger.Warn("BELLHOP_PUBLIC_URL is not set: the provider is given the listen address for webhooks", "url", m.Config.PublicURL)
+		}
+	}
+	sealer, err := connector.NewSealer(m.Config.SecretKey)
+	if err != nil {
+		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
+	}
+	m.Connector, err = connector.New(connector.Config{
+		Store: db, Kinds: m.Kinds, Sealer: sealer, Clock: m.Clock, Logger: m.Logger, PublicURL: m.Config.PublicURL,
+	})
+	if err != nil {
+		return err
+	}
+	if m.listener != nil {
+		api := web.New(web.Config{
+			Store: db, Connector: m.Connector, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
+			Ready: map[string]web.Check{
+				"database": db.Ping,
+				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },
+			},
+		})
+		m.server = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+	}
+	return nil
+}
+
+// URL is the base URL the API listens on, once Open has run.
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	addr := m.listener.Addr().(*net.TCPAddr)
+	host := addr.IP.String()
+	if addr.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+}
+
+// Run serves until ctx is done, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	if m.server != nil {
+		go func() {
+			m.Logger.Info("bellhop API listening", "url", m.URL(), "role", m.Role)
+			if err := m.server.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve HTTP: %w", err)
+	}
+	if m.server != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.server.Shutdown(sctx); err != nil {
+			return fmt.Errorf("shut down HTTP: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases the database and Redis.
+func (m *Main) Close() error {
+	var errs []error
+	if m.server != nil {
+		errs = append(errs, m.server.Close())
+	} else if m.listener != nil {
+		errs = append(errs, m.listener.Close())
+	}
+	if m.Redis != nil {
+		errs = append(errs, m.Redis.Close())
+	}
+	if m.DB != nil {
+		errs = append(errs, m.DB.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func openDB(ctx context.Context, dsn string) (*store.DB, error) {
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("BELLHOP_DATABASE_URL: %w", err)
+	}
+	return db, nil
+}
+
+func pingRedis(ctx context.Context, c redis.UniversalClient, addrs []string) error {
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		return fmt.Errorf("REDIS_ADDR: Redis at %s does not answer: %w", strings.Join(addrs, ","), err)
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}

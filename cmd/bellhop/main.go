@@ -1,0 +1,25 @@
+// Command bellhop runs Bellhop: the API and workers (serve), a one-process demo (demo), the
+// sandbox provider (sandbox), migrations, and property and token administration.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	_ "time/tzdata" // property time zones must resolve on machines without zoneinfo
+
+	"github.com/bellhop/bellhop/cmd/bellhop/app"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := app.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if err != app.ErrUsage {
+			fmt.Fprintln(os.Stderr, "bellhop:", err)
+		}
+		os.Exit(app.ExitCode(err))
+	}
+}
