@@ -630,7 +630,7 @@ func TestFlexibleIDs(t *testing.T) {
 		"/v2/companies": `{"response":{"status":"success","data":[{"id":12,"name":"Numeric Hotel"}]}}`,
 		"/v2/providers": `{"response":{"status":"success","data":[{"id":17,"name":"WA","type":"whatsapp","phone":79990000017}]}}`,
 		"/v2/employees": `{"response":{"status":"success","data":[{"id":"5","name":"Op"},{"id":6,"name":"Op2","email":null}]}}`,
-		"/v2/messages": `{"response":{"status":"success","data":{"message_id":1001,"chat_id":2002,"duplicate":1}}}`,
+		"/v2/messages":  `{"response":{"status":"success","data":{"message_id":1001,"chat_id":2002,"duplicate":1}}}`,
 		"/v2/messages?mark=m": `{"response":{"status":"success","data":[{"message_id":1001,"chat_id":"2002","phone":"+79161234567",` +
 			`"provider_id":17,"text":"hi","mark":"m","status":"read","created_at":1795255200}]}}`,
 	}
@@ -705,8 +705,14 @@ func TestKeyNeverInErrors(t *testing.T) {
 					t.Fatalf("the error chain reveals the key: %v", e)
 				}
 			}
-			if pe, _ := provider.AsError(err); pe == nil || strings.Contains(pe.Reason, key) {
+			pe, _ := provider.AsError(err)
+			if pe == nil || strings.Contains(pe.Reason, key) {
 				t.Fatalf("reason reveals the key: %+v", pe)
+			}
+			if pe.Status == http.StatusUnauthorized || pe.Status == http.StatusOK {
+				if pe.Kind != provider.KindUnauthorized || !strings.Contains(pe.Reason, "[redacted]") {
+					t.Fatalf("a rejected key = %+v", pe)
+				}
 			}
 		})
 	}
