@@ -410,7 +410,7 @@ var reasonWords = []struct {
 	words []string
 }{
 	{provider.KindSenderBlocked, []string{"banned", "blocked", "заблокирован", "забанен", "бан "}},
-	{provider.KindUnauthorized, []string{"api key", "api-key", "apikey", "invalid key", "token", "unauthori", "unauthenticated", "forbidden", "access denied", "credential", "ключ", "токен", "авториз"}},
+	{provider.KindUnauthorized, []string{"key", "token", "unauthori", "unauthenticated", "forbidden", "access denied", "credential", "ключ", "токен", "авториз"}},
 	{provider.KindRateLimited, []string{"rate limit", "too many", "слишком много"}},
 	{provider.KindNotFound, []string{"not found", "unknown", "does not exist", "не найден"}},
 	{provider.KindUnavailable, []string{"try again", "temporar", "unavailable", "maintenance", "timeout", "timed out", "попробуйте позже"}},

@@ -1,22 +1,27 @@
 package sandbox
 
 import (
-	"html/template"
+	"html"
 	"net/http"
+	"text/template"
 
 	"github.com/bellhop/bellhop"
 )
 
+// The pages are text/template with every value escaped by h, rather than html/template,
+// whose escaping of "+" (&#43;) would hide phone numbers from tests reading the page.
+var funcs = template.FuncMap{"h": html.EscapeString}
+
 // loginTmpl is the operator's chat page. Ids and data attributes are for tests.
-var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+var loginTmpl = template.Must(template.New("login").Funcs(funcs).Parse(`<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Sandbox chats: {{.Operator.Name}}</title></head>
-<body data-org-id="{{.OrgID}}" data-operator-id="{{.Operator.ID}}">
-<h1 id="signed-in" data-operator-id="{{.Operator.ID}}">Signed in as {{.Operator.Name}} (operator {{.Operator.ID}})</h1>
-<p id="organization" data-org-id="{{.OrgID}}">{{.OrgName}}</p>
-<ul id="dialogs" data-operator-id="{{.Operator.ID}}" data-count="{{len .Dialogs}}">
+<head><meta charset="utf-8"><title>Sandbox chats: {{.Operator.Name | h}}</title></head>
+<body data-org-id="{{.OrgID | h}}" data-operator-id="{{.Operator.ID | h}}">
+<h1 id="signed-in" data-operator-id="{{.Operator.ID | h}}">Signed in as {{.Operator.Name | h}} (operator {{.Operator.ID | h}})</h1>
+<p id="organization" data-org-id="{{.OrgID | h}}">{{.OrgName | h}}</p>
+<ul id="dialogs" data-operator-id="{{.Operator.ID | h}}" data-count="{{len .Dialogs}}">
 {{- range .Dialogs}}
-<li class="dialog" data-chat-id="{{.ChatID}}" data-phone="{{.Phone}}" data-provider-id="{{.SenderID}}" data-operator-id="{{$.Operator.ID}}"><span class="guest">{{.GuestName}}</span> <span class="phone">{{.Phone}}</span>: <span class="last-message">{{.LastMessage}}</span></li>
+<li class="dialog" data-chat-id="{{.ChatID | h}}" data-phone="{{.Phone | h}}" data-provider-id="{{.SenderID | h}}" data-operator-id="{{$.Operator.ID | h}}"><span class="guest">{{.GuestName | h}}</span> <span class="phone">{{.Phone | h}}</span>: <span class="last-message">{{.LastMessage | h}}</span></li>
 {{- else}}
 <li id="no-dialogs">No chats yet.</li>
 {{- end}}

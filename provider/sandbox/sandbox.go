@@ -234,8 +234,12 @@ func newOrg(o Organization) *org {
 	for _, sd := range o.Senders {
 		g.senders = append(g.senders, &sender{Sender: sd, stats: SenderStats{OrgID: o.ID, SenderID: sd.ID}})
 	}
+	var senderID string
+	if len(o.Senders) > 0 {
+		senderID = o.Senders[0].ID
+	}
 	for i, op := range g.operators {
-		g.dialogs[op.ID] = seedDialogs(i)
+		g.dialogs[op.ID] = seedDialogs(i, senderID)
 	}
 	return g
 }
@@ -248,7 +252,7 @@ var guests = []struct{ name, phone string }{
 }
 
 // seedDialogs gives the i-th operator one or two fake guest chats of its own.
-func seedDialogs(i int) []*Dialog {
+func seedDialogs(i int, senderID string) []*Dialog {
 	n := 1 + (i+1)%2
 	var ds []*Dialog
 	for j := 0; j < n; j++ {
@@ -257,6 +261,7 @@ func seedDialogs(i int) []*Dialog {
 			ChatID:      "seed-" + strconv.Itoa(i+1) + "-" + strconv.Itoa(j+1),
 			GuestName:   g.name,
 			Phone:       g.phone,
+			SenderID:    senderID,
 			LastMessage: "Hello! Is early check-in possible?",
 		})
 	}
