@@ -1,390 +1,360 @@
-// Package store keeps Bellhop's state in SQLite (the embedded default, pure Go) or PostgreSQL,
-// with one implementation over database/sql and migrations embedded per dialect.
+// Package store keeps Bellhop's state in SQLite (the embedded default) or PostgreSQL.
+// One implementation over database/sql serves both; only the migrations differ per database.
 package store
 
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	"github.com/pressly/goose/v3"
-	_ "modernc.org/sqlite" // SQLite driver "sqlite", no cgo
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
-//go:embed migrations
-var migrations embed.FS
+// Dialects, as Dialect reports them.
+const (
+	DialectSQLite   = "sqlite"
+	DialectPostgres = "postgres"
+)
 
-// DB is a Bellhop database.
+// pingTimeout bounds the first ping when the caller's context has no deadline, so that an
+// unreachable PostgreSQL host fails the start instead of hanging it.
+const pingTimeout = 15 * time.Second
+
+// DB is Bellhop's database. Its methods are safe for concurrent use.
 type DB struct {
-	db      *sql.DB
+	access
+	sql  *sql.DB
+	name string // where the database is, for messages; never holds a password
+}
+
+// Tx is a transaction started by WithTx. It offers the same methods as DB.
+type Tx struct {
+	access
+}
+
+// querier is what *sql.DB and *sql.Tx have in common: one set of methods serves both.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// access runs the named queries on the pool (DB) or inside a transaction (Tx).
+type access struct {
+	q       querier
+	queries map[string]string // rewritten for the dialect
 	dialect string
 }
 
-// Open connects: a postgres:// URL is PostgreSQL, anything else a SQLite file path.
+// Open connects to the database at dsn and checks that it answers. A dsn starting with
+// postgres:// or postgresql:// is PostgreSQL; anything else is a SQLite file path or a
+// "file:" URI (":memory:" gives a private in-memory database on a single connection).
+// SQLite runs with WAL journaling, a 5 s busy timeout and foreign keys on.
+// Open does not migrate: call Migrate before using the other methods.
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	d := &DB{dialect: "sqlite"}
-	var err error
+	if strings.TrimSpace(dsn) == "" {
+		return nil, errors.New("no database given: want a postgres:// URL or a SQLite file path")
+	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		d.dialect = "postgres"
-		d.db, err = sql.Open("pgx", dsn)
-	} else {
-		path := strings.TrimPrefix(dsn, "file:")
-		q := url.Values{}
-		for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
-			q.Add("_pragma", p)
-		}
-		d.db, err = sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-		if err == nil {
-			d.db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
-		}
+		return openPostgres(ctx, dsn)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s database %s: %w", d.dialect, redact(dsn), err)
-	}
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := d.db.PingContext(pctx); err != nil {
-		d.db.Close()
-		return nil, fmt.Errorf("connect to %s database %s: %w", d.dialect, redact(dsn), err)
-	}
-	return d, nil
+	return openSQLite(ctx, dsn)
 }
 
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
-		return u.Redacted()
+func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	name, password := redactURL(dsn)
+	fail := func(what string, err error) error {
+		return redactError(fmt.Errorf("PostgreSQL at %s: %s: %w", name, what, err), password)
 	}
-	return dsn
+	sqlDB, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fail("bad URL", err)
+	}
+	// A handful of connections per process is plenty; many worker processes share the
+	// server's max_connections.
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(10)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	db, err := newDB(sqlDB, DialectPostgres, name)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if err := db.firstPing(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fail("does not answer", err)
+	}
+	return db, nil
+}
+
+func openSQLite(ctx context.Context, dsn string) (*DB, error) {
+	name := dsn
+	params := url.Values{}
+	params.Add("_pragma", "busy_timeout(5000)")
+	params.Add("_pragma", "journal_mode(WAL)")
+	params.Add("_pragma", "foreign_keys(1)")
+	// Transactions write: taking the write lock at BEGIN lets busy_timeout queue them, where a
+	// deferred BEGIN could fail with SQLITE_BUSY when it upgrades to writing.
+	params.Set("_txlock", "immediate")
+	sep := "?"
+	if strings.HasPrefix(dsn, "file:") && strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	sqlDB, err := sql.Open("sqlite", dsn+sep+params.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("SQLite database %s: %w", name, err)
+	}
+	if isMemory(dsn) {
+		// Every connection to ":memory:" is a database of its own: keep exactly one, forever.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetMaxIdleConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+		sqlDB.SetConnMaxIdleTime(0)
+	}
+	db, err := newDB(sqlDB, DialectSQLite, name)
+	if err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	if err := db.firstPing(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("SQLite database %s: cannot open it: %w", name, err)
+	}
+	return db, nil
+}
+
+func newDB(sqlDB *sql.DB, dialect, name string) (*DB, error) {
+	queries, err := loadQueries(dialect)
+	if err != nil {
+		return nil, err
+	}
+	return &DB{access: access{q: sqlDB, queries: queries, dialect: dialect}, sql: sqlDB, name: name}, nil
+}
+
+func (db *DB) firstPing(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, pingTimeout)
+		defer cancel()
+	}
+	return db.sql.PingContext(ctx)
+}
+
+func isMemory(dsn string) bool {
+	return dsn == ":memory:" || strings.HasPrefix(dsn, "file::memory:") || strings.Contains(dsn, "mode=memory")
+}
+
+// redactURL returns the URL with its password masked, and the password.
+func redactURL(dsn string) (shown, password string) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// Say where without echoing a string that may hold a password.
+		return "(an unparsable postgres:// URL)", ""
+	}
+	password, _ = u.User.Password()
+	q := u.Query()
+	if p := q.Get("password"); p != "" {
+		if password == "" {
+			password = p
+		}
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted(), password
+}
+
+// redactError masks password wherever a driver might have echoed it.
+func redactError(err error, password string) error {
+	if password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	return &redactedError{msg: strings.ReplaceAll(err.Error(), password, "xxxxx"), err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Ping checks that the database answers; it serves readiness checks.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.sql.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping %s database: %w", db.dialect, err)
+	}
+	return nil
 }
 
 // Dialect is "sqlite" or "postgres".
-func (d *DB) Dialect() string { return d.dialect }
+func (db *DB) Dialect() string { return db.dialect }
 
-// Ping checks the database answers.
-func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
+// WithTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise;
+// fn's error is returned as is. Inside fn, use tx, not db: an in-memory SQLite database has a
+// single connection, which the transaction holds.
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(&Tx{access{q: sqlTx, queries: db.queries, dialect: db.dialect}}); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit transaction: %w", err)
+	}
+	return nil
+}
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// query returns the named query's text, rewritten for the dialect.
+func (a *access) query(name string) (string, error) {
+	q, ok := a.queries[name]
+	if !ok {
+		return "", fmt.Errorf("store: no query named %q in queries.sql", name)
+	}
+	return q, nil
+}
 
-// Migrate applies the embedded migrations and returns the names of those it applied.
-func (d *DB) Migrate(ctx context.Context) ([]string, error) {
-	sub, err := fs.Sub(migrations, "migrations/"+d.dialect)
+func (a *access) exec(ctx context.Context, name string, args ...any) (sql.Result, error) {
+	q, err := a.query(name)
 	if err != nil {
 		return nil, err
 	}
-	dialect := goose.DialectSQLite3
-	if d.dialect == "postgres" {
-		dialect = goose.DialectPostgres
-	}
-	p, err := goose.NewProvider(dialect, d.db, sub)
+	return a.q.ExecContext(ctx, q, args...)
+}
+
+func (a *access) queryRows(ctx context.Context, name string, args ...any) (*sql.Rows, error) {
+	q, err := a.query(name)
 	if err != nil {
-		return nil, fmt.Errorf("load migrations: %w", err)
+		return nil, err
 	}
-	res, err := p.Up(ctx)
+	return a.q.QueryContext(ctx, q, args...)
+}
+
+// scanner is a row to scan: *sql.Row, *sql.Rows, or errRow.
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func (a *access) queryRow(ctx context.Context, name string, args ...any) scanner {
+	q, err := a.query(name)
 	if err != nil {
-		return nil, fmt.Errorf("apply migrations: %w", err)
+		return errRow{err}
 	}
-	names := make([]string, 0, len(res))
-	for _, r := range res {
-		names = append(names, r.Source.Path)
-	}
-	return names, nil
+	return a.q.QueryRowContext(ctx, q, args...)
 }
 
-// q rewrites ? placeholders to $n for PostgreSQL.
-func (d *DB) q(query string) string {
-	if d.dialect != "postgres" {
-		return query
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// Error classification. Both drivers report constraint failures with codes of their own.
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	}
-	return b.String()
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
-func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return d.db.ExecContext(ctx, d.q(query), args...)
+// propertyNotFound is the error for a property that does not exist.
+func propertyNotFound(id string) error {
+	return bellhop.Errorf(bellhop.ENotFound, "property %q not found", id)
 }
 
-func (d *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.db.QueryRowContext(ctx, d.q(query), args...)
-}
+// Times are stored as unix microseconds, UTC: exact on both databases and easy to compare.
 
-// Times are kept as UTC unix microseconds: exact and portable across both databases.
-func micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+// dbTime normalises t to what the database keeps: UTC, whole microseconds.
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+func toMicros(t time.Time) int64 { return t.UnixMicro() }
 
-func microsPtr(t *time.Time) sql.NullInt64 {
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func nullMicros(t *time.Time) sql.NullInt64 {
 	if t == nil {
 		return sql.NullInt64{}
 	}
-	return sql.NullInt64{Int64: micros(*t), Valid: true}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
 }
 
-func timePtr(v sql.NullInt64) *time.Time {
-	if !v.Valid {
+func timePtr(n sql.NullInt64) *time.Time {
+	if !n.Valid {
 		return nil
 	}
-	t := fromMicros(v.Int64)
+	t := fromMicros(n.Int64)
 	return &t
 }
 
-func isUnique(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint") || strings.Contains(s, "SQLSTATE 23505") || strings.Contains(s, "duplicate key")
+func dbTimePtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	n := dbTime(*t)
+	return &n
 }
 
-func notFound(err error, format string, args ...any) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return bellhop.Errorf(bellhop.ENotFound, format, args...)
+// blob binds b, NULL when empty: drivers disagree on whether an empty slice is NULL.
+func blob(b []byte) any {
+	if len(b) == 0 {
+		return nil
 	}
-	return err
+	return b
 }
 
-const propertyCols = `id, name, time_zone, country, language, contact_center, created_at, updated_at`
-
-func scanProperty(row interface{ Scan(...any) error }) (*bellhop.Property, error) {
-	var p bellhop.Property
-	var c, u int64
-	if err := row.Scan(&p.ID, &p.Name, &p.TimeZone, &p.Country, &p.Language, &p.ContactCenter, &c, &u); err != nil {
-		return nil, err
+// nonEmpty reads a blob back: nil when NULL or empty.
+func nonEmpty(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
-	p.CreatedAt, p.UpdatedAt = fromMicros(c), fromMicros(u)
-	return &p, nil
+	return b
 }
 
-// CreateProperty stores a new property; an existing id is a conflict.
-func (d *DB) CreateProperty(ctx context.Context, p *bellhop.Property) error {
-	_, err := d.exec(ctx, `INSERT INTO properties (`+propertyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Name, p.TimeZone, p.Country, p.Language, p.ContactCenter, micros(p.CreatedAt), micros(p.UpdatedAt))
-	if err != nil {
-		if isUnique(err) {
-			return bellhop.Errorf(bellhop.EConflict, "property %q already exists", p.ID)
-		}
-		return fmt.Errorf("create property %q: %w", p.ID, err)
+// scope binds a property id that may be '*' (every property) as NULL.
+func scope(pid string) any {
+	if pid == bellhop.AllProperties {
+		return nil
 	}
-	return nil
+	return pid
 }
 
-// GetProperty reads a property.
-func (d *DB) GetProperty(ctx context.Context, id string) (*bellhop.Property, error) {
-	p, err := scanProperty(d.queryRow(ctx, `SELECT `+propertyCols+` FROM properties WHERE id = ?`, id))
-	if err != nil {
-		return nil, notFound(err, "Property %q not found.", id)
+func fromScope(n sql.NullString) string {
+	if !n.Valid {
+		return bellhop.AllProperties
 	}
-	return p, nil
-}
-
-// ListProperties lists every property by id.
-func (d *DB) ListProperties(ctx context.Context) ([]*bellhop.Property, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+propertyCols+` FROM properties ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list properties: %w", err)
-	}
-	defer rows.Close()
-	var out []*bellhop.Property
-	for rows.Next() {
-		p, err := scanProperty(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
-// UpdateProperty saves a changed property.
-func (d *DB) UpdateProperty(ctx context.Context, p *bellhop.Property) error {
-	res, err := d.exec(ctx, `UPDATE properties SET name = ?, time_zone = ?, country = ?, language = ?, contact_center = ?, updated_at = ? WHERE id = ?`,
-		p.Name, p.TimeZone, p.Country, p.Language, p.ContactCenter, micros(p.UpdatedAt), p.ID)
-	if err != nil {
-		return fmt.Errorf("update property %q: %w", p.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return bellhop.Errorf(bellhop.ENotFound, "Property %q not found.", p.ID)
-	}
-	return nil
-}
-
-const staffCols = `property_id, id, name, email, active, created_at, updated_at`
-
-func scanStaff(row interface{ Scan(...any) error }) (*bellhop.Staff, error) {
-	var s bellhop.Staff
-	var c, u int64
-	if err := row.Scan(&s.PropertyID, &s.ID, &s.Name, &s.Email, &s.Active, &c, &u); err != nil {
-		return nil, err
-	}
-	s.CreatedAt, s.UpdatedAt = fromMicros(c), fromMicros(u)
-	return &s, nil
-}
-
-// UpsertStaff creates or updates a staff member (reviving a deleted one) and says whether it
-// was new (or revived).
-func (d *DB) UpsertStaff(ctx context.Context, s *bellhop.Staff) (bool, error) {
-	var deleted bool
-	err := d.queryRow(ctx, `SELECT deleted FROM staff WHERE property_id = ? AND id = ?`, s.PropertyID, s.ID).Scan(&deleted)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = d.exec(ctx, `INSERT INTO staff (`+staffCols+`, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.PropertyID, s.ID, s.Name, s.Email, s.Active, micros(s.CreatedAt), micros(s.UpdatedAt), false)
-		if err != nil {
-			return false, fmt.Errorf("create staff %q: %w", s.ID, err)
-		}
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("read staff %q: %w", s.ID, err)
-	}
-	if deleted {
-		_, err = d.exec(ctx, `UPDATE staff SET name = ?, email = ?, active = ?, deleted = ?, created_at = ?, updated_at = ? WHERE property_id = ? AND id = ?`,
-			s.Name, s.Email, s.Active, false, micros(s.CreatedAt), micros(s.UpdatedAt), s.PropertyID, s.ID)
-	} else {
-		_, err = d.exec(ctx, `UPDATE staff SET name = ?, email = ?, active = ?, updated_at = ? WHERE property_id = ? AND id = ?`,
-			s.Name, s.Email, s.Active, micros(s.UpdatedAt), s.PropertyID, s.ID)
-	}
-	if err != nil {
-		return false, fmt.Errorf("update staff %q: %w", s.ID, err)
-	}
-	return deleted, nil
-}
-
-// GetStaff reads a staff member of a property; deleted ones are not found.
-func (d *DB) GetStaff(ctx context.Context, pid, sid string) (*bellhop.Staff, error) {
-	s, err := scanStaff(d.queryRow(ctx, `SELECT `+staffCols+` FROM staff WHERE property_id = ? AND id = ? AND deleted = ?`, pid, sid, false))
-	if err != nil {
-		return nil, notFound(err, "Staff member %q not found.", sid)
-	}
-	return s, nil
-}
-
-// ListStaff lists a property's staff by name, then id.
-func (d *DB) ListStaff(ctx context.Context, pid string, activeOnly bool) ([]*bellhop.Staff, error) {
-	query := `SELECT ` + staffCols + ` FROM staff WHERE property_id = ? AND deleted = ?`
-	args := []any{pid, false}
-	if activeOnly {
-		query += ` AND active = ?`
-		args = append(args, true)
-	}
-	rows, err := d.db.QueryContext(ctx, d.q(query+` ORDER BY name, id`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list staff: %w", err)
-	}
-	defer rows.Close()
-	var out []*bellhop.Staff
-	for rows.Next() {
-		s, err := scanStaff(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-// DeleteStaff removes a staff member (kept for history, gone from reads).
-func (d *DB) DeleteStaff(ctx context.Context, pid, sid string) error {
-	res, err := d.exec(ctx, `UPDATE staff SET deleted = ?, active = ? WHERE property_id = ? AND id = ? AND deleted = ?`, true, false, pid, sid, false)
-	if err != nil {
-		return fmt.Errorf("delete staff %q: %w", sid, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return bellhop.Errorf(bellhop.ENotFound, "Staff member %q not found.", sid)
-	}
-	return nil
-}
-
-// CreateToken stores a token's hash.
-func (d *DB) CreateToken(ctx context.Context, t *bellhop.Token) error {
-	_, err := d.exec(ctx, `INSERT INTO tokens (id, hash, property_id, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-		t.ID, t.Hash, t.PropertyID, string(t.Role), micros(t.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("create token: %w", err)
-	}
-	return nil
-}
-
-// TokenByHash finds a token by the hash of its secret.
-func (d *DB) TokenByHash(ctx context.Context, hash []byte) (*bellhop.Token, error) {
-	var t bellhop.Token
-	var role string
-	var c int64
-	err := d.queryRow(ctx, `SELECT id, hash, property_id, role, created_at FROM tokens WHERE hash = ?`, hash).
-		Scan(&t.ID, &t.Hash, &t.PropertyID, &role, &c)
-	if err != nil {
-		return nil, notFound(err, "token not found")
-	}
-	t.Role, t.CreatedAt = bellhop.Role(role), fromMicros(c)
-	return &t, nil
-}
-
-const integrationCols = `property_id, provider, sealed_key, key_hint, base_url, status, status_reason, organization_id,
-	organization_name, sender_id, sender_type, sender_name, sender_phone, active, sealed_webhook_secret, checked_at,
-	activated_at, created_at, updated_at`
-
-// GetIntegration reads a property's integration of one provider kind.
-func (d *DB) GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error) {
-	var in bellhop.Integration
-	var status string
-	var sid, stype, sname, sphone sql.NullString
-	var checked, activated sql.NullInt64
-	var c, u int64
-	err := d.queryRow(ctx, `SELECT `+integrationCols+` FROM integrations WHERE property_id = ? AND provider = ?`, pid, provider).Scan(
-		&in.PropertyID, &in.Provider, &in.SealedKey, &in.KeyHint, &in.BaseURL, &status, &in.StatusReason, &in.OrganizationID,
-		&in.OrganizationName, &sid, &stype, &sname, &sphone, &in.Active, &in.SealedWebhookSecret, &checked, &activated, &c, &u)
-	if err != nil {
-		return nil, notFound(err, "integration %s of property %q not found", provider, pid)
-	}
-	in.Status = bellhop.IntegrationStatus(status)
-	if sid.Valid {
-		in.Sender = &bellhop.Sender{ID: sid.String, Type: stype.String, Name: sname.String, Phone: sphone.String}
-	}
-	in.CheckedAt, in.ActivatedAt = timePtr(checked), timePtr(activated)
-	in.CreatedAt, in.UpdatedAt = fromMicros(c), fromMicros(u)
-	return &in, nil
-}
-
-// SaveIntegration creates or replaces an integration.
-func (d *DB) SaveIntegration(ctx context.Context, in *bellhop.Integration) error {
-	var sid, stype, sname, sphone sql.NullString
-	if in.Sender != nil {
-		sid = sql.NullString{String: in.Sender.ID, Valid: true}
-		stype = sql.NullString{String: in.Sender.Type, Valid: true}
-		sname = sql.NullString{String: in.Sender.Name, Valid: true}
-		sphone = sql.NullString{String: in.Sender.Phone, Valid: true}
-	}
-	created := in.CreatedAt
-	if created.IsZero() {
-		created = in.UpdatedAt
-	}
-	_, err := d.exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (property_id, provider) DO UPDATE SET sealed_key = excluded.sealed_key, key_hint = excluded.key_hint,
-		base_url = excluded.base_url, status = excluded.status, status_reason = excluded.status_reason,
-		organization_id = excluded.organization_id, organization_name = excluded.organization_name,
-		sender_id = excluded.sender_id, sender_type = excluded.sender_type, sender_name = excluded.sender_name,
-		sender_phone = excluded.sender_phone, active = excluded.active, sealed_webhook_secret = excluded.sealed_webhook_secret,
-		checked_at = excluded.checked_at, activated_at = excluded.activated_at, updated_at = excluded.updated_at`,
-		in.PropertyID, in.Provider, in.SealedKey, in.KeyHint, in.BaseURL, string(in.Status), in.StatusReason, in.OrganizationID,
-		in.OrganizationName, sid, stype, sname, sphone, in.Active, in.SealedWebhookSecret, microsPtr(in.CheckedAt),
-		microsPtr(in.ActivatedAt), micros(created), micros(in.UpdatedAt))
-	if err != nil {
-		return fmt.Errorf("save integration %s of property %q: %w", in.Provider, in.PropertyID, err)
-	}
-	return nil
+	return n.String
 }

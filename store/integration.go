@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/bellhop/bellhop"
+)
+
+// GetIntegration reads property pid's integration with a provider kind.
+func (a *access) GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error) {
+	in, err := scanIntegration(a.queryRow(ctx, "get-integration", pid, provider))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bellhop.Errorf(bellhop.ENotFound, "integration %q of property %q not found", provider, pid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read integration %q of property %q: %w", provider, pid, err)
+	}
+	return in, nil
+}
+
+// ListIntegrations lists property pid's integrations by provider kind.
+func (a *access) ListIntegrations(ctx context.Context, pid string) ([]*bellhop.Integration, error) {
+	rows, err := a.queryRows(ctx, "list-integrations", pid)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations of property %q: %w", pid, err)
+	}
+	list, err := collect(rows, scanIntegration)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations of property %q: %w", pid, err)
+	}
+	return list, nil
+}
+
+// SaveIntegration creates or replaces an integration. The first save's CreatedAt (UpdatedAt
+// when zero) stays the creation time and is written back to in, as are the normalised times.
+// A property that does not exist is not found.
+func (a *access) SaveIntegration(ctx context.Context, in *bellhop.Integration) error {
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = in.UpdatedAt
+	}
+	in.CreatedAt, in.UpdatedAt = dbTime(in.CreatedAt), dbTime(in.UpdatedAt)
+	in.CheckedAt, in.ActivatedAt = dbTimePtr(in.CheckedAt), dbTimePtr(in.ActivatedAt)
+	var sender [4]sql.NullString // id, type, name, phone: all NULL when none is chosen
+	if s := in.Sender; s != nil {
+		for i, v := range []string{s.ID, s.Type, s.Name, s.Phone} {
+			sender[i] = sql.NullString{String: v, Valid: true}
+		}
+	}
+	var created int64
+	err := a.queryRow(ctx, "save-integration",
+		in.PropertyID, in.Provider, blob(in.SealedKey), in.KeyHint, in.BaseURL, string(in.Status), in.StatusReason,
+		in.OrganizationID, in.OrganizationName, sender[0], sender[1], sender[2], sender[3],
+		in.Active, blob(in.SealedWebhookSecret), nullMicros(in.CheckedAt), nullMicros(in.ActivatedAt),
+		toMicros(in.CreatedAt), toMicros(in.UpdatedAt),
+	).Scan(&created)
+	if isForeignKeyViolation(err) {
+		return propertyNotFound(in.PropertyID)
+	}
+	if err != nil {
+		return fmt.Errorf("save integration %q of property %q: %w", in.Provider, in.PropertyID, err)
+	}
+	in.CreatedAt = fromMicros(created)
+	return nil
+}
+
+func scanIntegration(row scanner) (*bellhop.Integration, error) {
+	var in bellhop.Integration
+	var status string
+	var sid, stype, sname, sphone sql.NullString
+	var checked, activated sql.NullInt64
+	var created, updated int64
+	err := row.Scan(&in.PropertyID, &in.Provider, &in.SealedKey, &in.KeyHint, &in.BaseURL, &status, &in.StatusReason,
+		&in.OrganizationID, &in.OrganizationName, &sid, &stype, &sname, &sphone,
+		&in.Active, &in.SealedWebhookSecret, &checked, &activated, &created, &updated)
+	if err != nil {
+		return nil, err
+	}
+	in.Status = bellhop.IntegrationStatus(status)
+	in.SealedKey, in.SealedWebhookSecret = nonEmpty(in.SealedKey), nonEmpty(in.SealedWebhookSecret)
+	if sid.Valid {
+		in.Sender = &bellhop.Sender{ID: sid.String, Type: stype.String, Name: sname.String, Phone: sphone.String}
+	}
+	in.CheckedAt, in.ActivatedAt = timePtr(checked), timePtr(activated)
+	in.CreatedAt, in.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &in, nil
+}
