@@ -3,6 +3,7 @@
 package intellectdialog
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -330,6 +331,12 @@ func isTimeout(err error) bool {
 func (c *Client) answer(step string, resp *resty.Response, out any) error {
 	status := resp.StatusCode()
 	raw := resp.Body()
+	if status >= 200 && status <= 299 && len(bytes.TrimSpace(raw)) == 0 {
+		if out == nil { // e.g. 204 to a DELETE
+			return nil
+		}
+		return c.fail(step, provider.KindInternal, status, "empty answer", nil)
+	}
 	var env envelope
 	decodeErr := json.Unmarshal(raw, &env)
 	if decodeErr == nil && env.Response == nil {

@@ -717,3 +717,17 @@ func TestKeyNeverInErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestEmptyAnswers(t *testing.T) {
+	_, base := serve(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if r.Method == http.MethodDelete {
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	cl := newClient(t, base, "k")
+	if err := cl.DeleteWebhook(ctx, "5"); err != nil {
+		t.Fatalf("DELETE answered 204: %v", err)
+	}
+	_, err := cl.Senders(ctx)
+	wantError(t, err, provider.KindInternal, "k")
+}

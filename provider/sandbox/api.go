@@ -319,18 +319,18 @@ func (s *Server) accept(g *org, senderID, phone, text, mark string) (int, any, *
 		}}
 		return http.StatusForbidden, reason, ev
 	}
-	if !sd.lastTry.IsZero() {
+	if sd.hasLastTry {
 		gap := now.Sub(sd.lastTry)
 		if !sd.stats.HasGap || gap < sd.stats.MinGap {
 			sd.stats.MinGap, sd.stats.HasGap = gap, true
 		}
 	}
-	sd.lastTry = now
+	sd.lastTry, sd.hasLastTry = now, true
 	if sd.stats.Banned {
 		return failed(sd.stats.BanReason)
 	}
 	spacing := s.spacingOf(senderID)
-	if !sd.last.IsZero() {
+	if sd.hasLast {
 		if gap := now.Sub(sd.last); gap < spacing {
 			sd.stats.Banned = true
 			sd.stats.BanReason = fmt.Sprintf("sender %s is banned: messages %.2fs apart, minimum %s",
@@ -340,7 +340,7 @@ func (s *Server) accept(g *org, senderID, phone, text, mark string) (int, any, *
 			return failed(sd.stats.BanReason)
 		}
 	}
-	sd.last = now
+	sd.last, sd.hasLast = now, true
 	sd.stats.Accepted++
 
 	chatKey := senderID + "\x00" + phone

@@ -153,8 +153,9 @@ type org struct {
 
 type sender struct {
 	bellhop.Sender
-	last, lastTry time.Time
-	stats         SenderStats
+	last, lastTry       time.Time // last accepted message, last new message
+	hasLast, hasLastTry bool      // so that a clock at the zero time still works
+	stats               SenderStats
 }
 
 type webhook struct {

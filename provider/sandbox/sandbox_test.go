@@ -409,3 +409,15 @@ func TestCloseIsSafe(t *testing.T) {
 		t.Fatalf("send after Close: %d %s", status, reason)
 	}
 }
+
+// TestBanAtZeroTime: a fake clock that starts at the zero time still gets bans right.
+func TestBanAtZeroTime(t *testing.T) {
+	e := start(t, sandbox.Config{})
+	e.clock.mu.Lock()
+	e.clock.t = time.Time{}
+	e.clock.mu.Unlock()
+	e.send(sandbox.DefaultAPIKey, "1", "+79161234567", "a")
+	if status, _, _ := e.send(sandbox.DefaultAPIKey, "1", "+79161234567", "b"); status != 403 || !e.sb.Banned("1") {
+		t.Fatalf("second send at the same instant: %d, banned %v", status, e.sb.Banned("1"))
+	}
+}
