@@ -35,7 +35,8 @@ type DB struct {
 	name string // where the database is, for messages; never holds a password
 }
 
-// Tx is a transaction started by WithTx. It offers the same methods as DB.
+// Tx is a transaction started by WithTx. It has DB's methods for reading and writing
+// Bellhop's records; they see the transaction's own writes.
 type Tx struct {
 	access
 }
@@ -90,7 +91,7 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	}
 	if err := db.firstPing(ctx); err != nil {
 		sqlDB.Close()
-		return nil, fail("does not answer", err)
+		return nil, fail("cannot connect", err)
 	}
 	return db, nil
 }
@@ -105,8 +106,8 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	// deferred BEGIN could fail with SQLITE_BUSY when it upgrades to writing.
 	params.Set("_txlock", "immediate")
 	sep := "?"
-	if strings.HasPrefix(dsn, "file:") && strings.Contains(dsn, "?") {
-		sep = "&"
+	if strings.Contains(dsn, "?") {
+		sep = "&" // the caller's own parameters come first
 	}
 	sqlDB, err := sql.Open("sqlite", dsn+sep+params.Encode())
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,50 @@ func TestSQLite(t *testing.T) {
 // BELLHOP_TEST_POSTGRES_URL. A server that does not answer skips the test, or fails it when
 // CI=true.
 func TestPostgres(t *testing.T) {
+	pg := requirePostgres(t)
+	runSuite(t, store.DialectPostgres, func(t *testing.T) *store.DB {
+		return open(t, pg.freshSchema(t))
+	})
+}
+
+// Several processes starting at once all migrate; they take turns, and none fails.
+func TestPostgresConcurrentMigrate(t *testing.T) {
+	pg := requirePostgres(t)
+	dsn := pg.freshSchema(t)
+	const starters = 3
+	applied := make(chan int, starters)
+	var wg sync.WaitGroup
+	for range starters {
+		db := open(t, dsn)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			names, err := db.Migrate(context.Background())
+			if err != nil {
+				t.Errorf("concurrent Migrate: %v", err)
+			}
+			applied <- len(names)
+		}()
+	}
+	wg.Wait()
+	close(applied)
+	var counts []int
+	for n := range applied {
+		counts = append(counts, n)
+	}
+	slices.Sort(counts)
+	if counts[0] != 0 || counts[1] != 0 || counts[2] == 0 {
+		t.Errorf("migrations applied per starter = %v, want all by one and none by the others", counts)
+	}
+}
+
+type postgres struct {
+	admin *sql.DB
+	base  string
+}
+
+func requirePostgres(t *testing.T) postgres {
+	t.Helper()
 	base := os.Getenv("BELLHOP_TEST_POSTGRES_URL")
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
@@ -50,28 +95,32 @@ func TestPostgres(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	runSuite(t, store.DialectPostgres, func(t *testing.T) *store.DB {
-		b := make([]byte, 6)
-		_, _ = rand.Read(b)
-		schema := "bellhop_test_" + hex.EncodeToString(b)
-		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-			t.Fatalf("create schema: %v", err)
+	return postgres{admin: admin, base: base}
+}
+
+// freshSchema creates a schema dropped when the test ends and returns a URL that uses it.
+func (pg postgres) freshSchema(t *testing.T) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "bellhop_test_" + hex.EncodeToString(b)
+	if _, err := pg.admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	// Registered before the test opens the database, so it runs after the database is closed.
+	t.Cleanup(func() {
+		if _, err := pg.admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
 		}
-		// Registered before open's Close, so it runs after it.
-		t.Cleanup(func() {
-			if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-				t.Errorf("drop schema %s: %v", schema, err)
-			}
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("BELLHOP_TEST_POSTGRES_URL: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return open(t, u.String())
 	})
+	u, err := url.Parse(pg.base)
+	if err != nil {
+		t.Fatalf("BELLHOP_TEST_POSTGRES_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func redacted(s string) string {
