@@ -127,7 +127,7 @@ func demoSecret(path string) ([]byte, error) {
 // redis-server on a free port that the returned function stops.
 func demoRedis(ctx context.Context, addrs []string, dir string, stderr io.Writer) (string, func(), error) {
 	if len(addrs) == 1 {
-		c := redis.NewClient(&redis.Options{Addr: addrs[0], DialTimeout: time.Second})
+		c := redis.NewClient(&redis.Options{Addr: addrs[0], DialTimeout: time.Second, MaxRetries: -1})
 		err := c.Ping(ctx).Err()
 		c.Close()
 		if err == nil {

@@ -1,0 +1,63 @@
+package integration_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/cmd/bellhop/app"
+)
+
+// TestDemoWalksTheFlow runs `bellhop demo` as the README says and follows the curl lines it
+// prints: key, check, sender, activate, with the printed admin token.
+func TestDemoWalksTheFlow(t *testing.T) {
+	raddr := requireRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	env := map[string]string{"REDIS_ADDR": raddr}
+	go func() {
+		done <- app.Run(ctx, []string{"demo", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("demo did not stop on cancel")
+		}
+	}()
+
+	fields := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() && fields["Service token"] == "" {
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok {
+			fields[k] = strings.Fields(v)[0]
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	api, sb, admin := fields["API"], fields["Sandbox"], fields["Admin token"]
+	if !strings.HasPrefix(admin, "bh_") || !strings.HasSuffix(sb, "/v2/") {
+		t.Fatalf("demo printed %v", fields)
+	}
+	h := &harness{t: t, url: api}
+	base := "/api/v1/properties/demo-hotel"
+	h.must(200, "PUT", base+intg, admin, map[string]any{"api_key": "sandbox-key", "base_url": sb})
+	h.must(200, "POST", base+intg+"/check", admin, nil)
+	h.must(200, "PUT", base+intg+"/sender", admin, map[string]any{"sender_id": "1"})
+	r := h.must(200, "POST", base+intg+"/activate", admin, nil)
+	if r.Body["active"] != true {
+		t.Fatalf("activate = %s", r.Raw)
+	}
+	r = h.must(200, "GET", base+"/staff", admin, nil)
+	if staff, _ := r.Body["staff"].([]any); len(staff) != 3 {
+		t.Fatalf("demo staff = %s", r.Raw)
+	}
+}
