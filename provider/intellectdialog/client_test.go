@@ -18,26 +18,8 @@ import (
 	"github.com/bellhop/bellhop/provider/sandbox"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newFakeClock() *bellhop.SimulatedClock {
+	return bellhop.NewSimulatedClock(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))
 }
 
 // env is a sandbox served over real HTTP and a client with the sandbox's key.
@@ -45,7 +27,7 @@ type env struct {
 	sb     *sandbox.Server
 	srv    *httptest.Server
 	base   string // API root, …/v2/
-	clock  *fakeClock
+	clock  *bellhop.SimulatedClock
 	client *intellectdialog.Client
 }
 

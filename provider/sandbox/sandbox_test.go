@@ -16,33 +16,16 @@ import (
 	"github.com/bellhop/bellhop/provider/sandbox"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	t     *testing.T
 	sb    *sandbox.Server
 	url   string
-	clock *fakeClock
+	clock *bellhop.SimulatedClock
 }
 
 func start(t *testing.T, cfg sandbox.Config) *env {
 	t.Helper()
-	e := &env{t: t, clock: &fakeClock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}}
+	e := &env{t: t, clock: bellhop.NewSimulatedClock(time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC))}
 	cfg.Clock = e.clock
 	e.sb = sandbox.New(cfg)
 	srv := httptest.NewServer(e.sb)
@@ -413,9 +396,7 @@ func TestCloseIsSafe(t *testing.T) {
 // TestBanAtZeroTime: a fake clock that starts at the zero time still gets bans right.
 func TestBanAtZeroTime(t *testing.T) {
 	e := start(t, sandbox.Config{})
-	e.clock.mu.Lock()
-	e.clock.t = time.Time{}
-	e.clock.mu.Unlock()
+	e.clock.Set(time.Time{})
 	e.send(sandbox.DefaultAPIKey, "1", "+79161234567", "a")
 	if status, _, _ := e.send(sandbox.DefaultAPIKey, "1", "+79161234567", "b"); status != 403 || !e.sb.Banned("1") {
 		t.Fatalf("second send at the same instant: %d, banned %v", status, e.sb.Banned("1"))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider/sandbox"
+	"github.com/bellhop/bellhop/store"
 	"github.com/bellhop/bellhop/web"
 )
 
@@ -237,18 +238,11 @@ func (e env) propertyCreate(ctx context.Context, args []string) error {
 	if err := bellhop.Validate(p); err != nil {
 		return errors.New(bellhop.ErrorMessage(err))
 	}
-	cfg, err := ConfigFromEnv(e.getenv, false)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
+	db, err := e.migratedDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	now := time.Now().UTC()
 	p.CreatedAt, p.UpdatedAt = now, now
 	if err := db.CreateProperty(ctx, p); err != nil {
@@ -275,24 +269,35 @@ func (e env) tokenCreate(ctx context.Context, args []string) error {
 	if !bellhop.Role(*role).Valid() {
 		return fmt.Errorf("--role: %q is not admin or service", *role)
 	}
-	cfg, err := ConfigFromEnv(e.getenv, false)
-	if err != nil {
-		return err
-	}
-	db, err := openDB(ctx, cfg.DatabaseURL)
+	db, err := e.migratedDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	tok, err := createToken(ctx, db, *pid, bellhop.Role(*role), time.Now())
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, tok)
 	return nil
+}
+
+// migratedDB opens BELLHOP_DATABASE_URL and brings its schema up to date, so the
+// administration commands work on a fresh database.
+func (e env) migratedDB(ctx context.Context) (*store.DB, error) {
+	cfg, err := ConfigFromEnv(e.getenv, false)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
 }
 
 // tokenStore is what creating a token needs.
