@@ -466,9 +466,13 @@ func (s *Service) Activate(ctx context.Context, pid, kindName string) (*View, er
 	if m := missing(in); len(m) > 0 {
 		return nil, notReady(k, in, m)
 	}
-	senders, err := s.liveSenders(ctx, k, in)
+	p, err := s.client(k, in)
 	if err != nil {
 		return nil, err
+	}
+	senders, err := p.Senders(ctx)
+	if err != nil {
+		return nil, s.providerError(ctx, k, in, "list the senders", err)
 	}
 	sd, ok := findSender(senders, in.Sender.ID)
 	if !ok {
@@ -487,7 +491,7 @@ func (s *Service) Activate(ctx context.Context, pid, kindName string) (*View, er
 		}
 		in.SealedWebhookSecret = sealed
 	}
-	if err := s.registerWebhook(ctx, k, in); err != nil {
+	if err := s.registerWebhook(ctx, k, in, p); err != nil {
 		return nil, err
 	}
 	now := s.cfg.Clock.Now().UTC()
@@ -532,15 +536,11 @@ func notReady(k Kind, in *bellhop.Integration, m []string) error {
 }
 
 // registerWebhook makes sure the provider calls Bellhop back for this integration.
-func (s *Service) registerWebhook(ctx context.Context, k Kind, in *bellhop.Integration) error {
+func (s *Service) registerWebhook(ctx context.Context, k Kind, in *bellhop.Integration, p provider.Provider) error {
 	if s.cfg.PublicURL == "" {
 		return nil
 	}
 	u, err := s.WebhookURL(in)
-	if err != nil {
-		return err
-	}
-	p, err := s.client(k, in)
 	if err != nil {
 		return err
 	}
