@@ -162,3 +162,29 @@ func TestHealthReadinessMetrics(t *testing.T) {
 		t.Fatalf("readyz without Redis = %s", r.Raw)
 	}
 }
+
+// TestRequestIDs: a caller's well-formed X-Request-Id is kept, answered and logged; a bad one
+// is replaced.
+func TestRequestIDs(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db")
+	get := func(id string) string {
+		req, _ := http.NewRequest("GET", h.url+"/api/v1/properties/none", nil)
+		req.Header.Set("Authorization", "Bearer "+h.service)
+		req.Header.Set("X-Request-Id", id)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.Header.Get("X-Request-Id")
+	}
+	if got := get("pms-req-42"); got != "pms-req-42" {
+		t.Fatalf("request id = %q, want the caller's", got)
+	}
+	if !strings.Contains(h.logs.String(), `"request_id":"pms-req-42"`) {
+		t.Fatal("the logs lack the caller's request id")
+	}
+	if got := get("bad id\twith spaces"); got == "" || strings.Contains(got, " ") {
+		t.Fatalf("a malformed request id came back as %q", got)
+	}
+}
