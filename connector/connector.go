@@ -156,20 +156,21 @@ func (s *Service) load(ctx context.Context, pid, kindName string) (Kind, *bellho
 // Get returns the integration. A property that has not connected the provider yet gets an
 // empty, unconfigured view rather than an error, so a page can show the empty form.
 func (s *Service) Get(ctx context.Context, pid, kindName string) (*View, error) {
-	k, err := s.kind(kindName)
+	_, in, err := s.loadOrEmpty(ctx, pid, kindName)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.property(ctx, pid); err != nil {
-		return nil, err
-	}
-	in, err := s.cfg.Store.GetIntegration(ctx, pid, kindName)
-	if bellhop.IsNotFound(err) {
-		in = &bellhop.Integration{PropertyID: pid, Provider: kindName, BaseURL: k.DefaultBaseURL, Status: bellhop.StatusUnverified}
-	} else if err != nil {
-		return nil, fmt.Errorf("load integration: %w", err)
-	}
 	return s.view(in), nil
+}
+
+// loadOrEmpty is load, except that a property which has not connected the provider yet gets
+// a fresh, unsaved integration instead of not_found.
+func (s *Service) loadOrEmpty(ctx context.Context, pid, kindName string) (Kind, *bellhop.Integration, error) {
+	k, in, err := s.load(ctx, pid, kindName)
+	if bellhop.IsNotFound(err) && k.Name != "" {
+		return k, &bellhop.Integration{PropertyID: pid, Provider: kindName, BaseURL: k.DefaultBaseURL, Status: bellhop.StatusUnverified}, nil
+	}
+	return k, in, err
 }
 
 // KeyInput is what a property manager enters to connect a provider.
@@ -181,24 +182,18 @@ type KeyInput struct {
 // SetKey stores a new API key (and optionally base URL). A changed key or base URL makes the
 // integration unverified and inactive until it is checked and activated again.
 func (s *Service) SetKey(ctx context.Context, pid, kindName string, input KeyInput) (*View, error) {
-	k, err := s.kind(kindName)
-	if err != nil {
-		return nil, err
-	}
 	input.APIKey = strings.TrimSpace(input.APIKey)
 	input.BaseURL = strings.TrimSpace(input.BaseURL)
 	if err := bellhop.Validate(input); err != nil {
 		return nil, err
 	}
-	if _, err := s.property(ctx, pid); err != nil {
+	_, in, err := s.loadOrEmpty(ctx, pid, kindName)
+	if err != nil {
 		return nil, err
 	}
 	now := s.cfg.Clock.Now().UTC()
-	in, err := s.cfg.Store.GetIntegration(ctx, pid, kindName)
-	if bellhop.IsNotFound(err) {
-		in = &bellhop.Integration{PropertyID: pid, Provider: kindName, BaseURL: k.DefaultBaseURL, Status: bellhop.StatusUnverified, CreatedAt: now}
-	} else if err != nil {
-		return nil, fmt.Errorf("load integration: %w", err)
+	if in.CreatedAt.IsZero() {
+		in.CreatedAt = now
 	}
 	baseURL := in.BaseURL
 	if input.BaseURL != "" {
@@ -392,7 +387,7 @@ func (s *Service) Senders(ctx context.Context, pid, kindName string) (*SendersRe
 	if err != nil {
 		return nil, err
 	}
-	senders, err := s.liveSenders(ctx, k, in)
+	_, senders, err := s.liveSenders(ctx, k, in)
 	if err != nil {
 		return nil, err
 	}
@@ -404,16 +399,17 @@ func (s *Service) Senders(ctx context.Context, pid, kindName string) (*SendersRe
 	return res, nil
 }
 
-func (s *Service) liveSenders(ctx context.Context, k Kind, in *bellhop.Integration) ([]bellhop.Sender, error) {
+// liveSenders asks the provider for its senders; the client comes back for further calls.
+func (s *Service) liveSenders(ctx context.Context, k Kind, in *bellhop.Integration) (provider.Provider, []bellhop.Sender, error) {
 	p, err := s.client(k, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	senders, err := p.Senders(ctx)
 	if err != nil {
-		return nil, s.providerError(ctx, k, in, "list the senders", err)
+		return nil, nil, s.providerError(ctx, k, in, "list the senders", err)
 	}
-	return senders, nil
+	return p, senders, nil
 }
 
 // SenderInput picks the sender.
@@ -431,7 +427,7 @@ func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input 
 	if err != nil {
 		return nil, err
 	}
-	senders, err := s.liveSenders(ctx, k, in)
+	_, senders, err := s.liveSenders(ctx, k, in)
 	if err != nil {
 		return nil, err
 	}
@@ -455,24 +451,17 @@ func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input 
 // Activate switches the integration on. It needs a verified key and a chosen sender that the
 // provider still offers; it registers the provider's webhook when Bellhop has a public URL.
 func (s *Service) Activate(ctx context.Context, pid, kindName string) (*View, error) {
-	k, in, err := s.load(ctx, pid, kindName)
-	if bellhop.IsNotFound(err) && k.Name != "" {
-		// Nothing entered yet: say everything activation needs, not just "not found".
-		in, err = &bellhop.Integration{PropertyID: pid, Provider: kindName, Status: bellhop.StatusUnverified}, nil
-	}
+	// Nothing entered yet: say everything activation needs, not just "not found".
+	k, in, err := s.loadOrEmpty(ctx, pid, kindName)
 	if err != nil {
 		return nil, err
 	}
 	if m := missing(in); len(m) > 0 {
 		return nil, notReady(k, in, m)
 	}
-	p, err := s.client(k, in)
+	p, senders, err := s.liveSenders(ctx, k, in)
 	if err != nil {
 		return nil, err
-	}
-	senders, err := p.Senders(ctx)
-	if err != nil {
-		return nil, s.providerError(ctx, k, in, "list the senders", err)
 	}
 	sd, ok := findSender(senders, in.Sender.ID)
 	if !ok {
