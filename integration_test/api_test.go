@@ -118,9 +118,9 @@ func TestPropertiesAndStaff(t *testing.T) {
 				t.Fatalf("patched property = %s", r.Raw)
 			}
 			h.must(201, "PUT", "/api/v1/properties/h1/staff/s2", h.service, map[string]any{"name": "Zoe", "email": "zoe@h1.example"})
-			h.must(201, "PUT", "/api/v1/properties/h1/staff/s1", h.service, map[string]any{"name": "Adam"})
+			first := h.must(201, "PUT", "/api/v1/properties/h1/staff/s1", h.service, map[string]any{"name": "Adam"})
 			r = h.must(200, "PUT", "/api/v1/properties/h1/staff/s1", h.service, map[string]any{"name": "Adam Smith", "active": false})
-			if r.Body["name"] != "Adam Smith" || r.Body["active"] != false {
+			if r.Body["name"] != "Adam Smith" || r.Body["active"] != false || r.Body["created_at"] != first.Body["created_at"] {
 				t.Fatalf("updated staff = %s", r.Raw)
 			}
 			r = h.must(200, "GET", "/api/v1/properties/h1/staff", h.service, nil)

@@ -147,11 +147,6 @@ func (s *Server) handlePutStaff(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	st, err = s.cfg.Store.GetStaff(r.Context(), p.ID, st.ID)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
