@@ -115,3 +115,54 @@ SET sealed_key = excluded.sealed_key,
     activated_at = excluded.activated_at,
     updated_at = excluded.updated_at
 RETURNING created_at;
+
+-- name: lock-active-staff
+-- Touching the staff row serialises concurrent changes to one member's link, so the audit
+-- trail's "old" side is always what was really there.
+UPDATE staff
+SET updated_at = updated_at
+WHERE property_id = ? AND id = ? AND NOT deleted AND active
+RETURNING name;
+
+-- name: get-mapping
+SELECT property_id, staff_id, provider, operator_id, operator_name, updated_at, updated_by
+FROM staff_operators
+WHERE property_id = ? AND staff_id = ?;
+
+-- name: upsert-mapping
+INSERT INTO staff_operators (property_id, staff_id, provider, operator_id, operator_name, updated_at, updated_by)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (property_id, staff_id) DO UPDATE
+SET provider = excluded.provider,
+    operator_id = excluded.operator_id,
+    operator_name = excluded.operator_name,
+    updated_at = excluded.updated_at,
+    updated_by = excluded.updated_by;
+
+-- name: delete-mapping
+DELETE FROM staff_operators
+WHERE property_id = ? AND staff_id = ?;
+
+-- name: list-mapping
+-- Every active staff member, with their link or NULLs.
+SELECT s.property_id, s.id, s.name, s.email, s.active, s.created_at, s.updated_at,
+       m.provider, m.operator_id, m.operator_name, m.updated_at, m.updated_by
+FROM staff s
+LEFT JOIN staff_operators m ON m.property_id = s.property_id AND m.staff_id = s.id
+WHERE s.property_id = ? AND s.active AND NOT s.deleted
+ORDER BY s.name, s.id;
+
+-- name: insert-mapping-change
+INSERT INTO mapping_changes (property_id, staff_id, provider, old_operator_id, old_operator_name,
+                             new_operator_id, new_operator_name, actor, at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id;
+
+-- name: list-mapping-changes
+-- Newest first. An empty staff id (the second parameter, given twice) lists every member's.
+SELECT id, property_id, staff_id, provider, old_operator_id, old_operator_name,
+       new_operator_id, new_operator_name, actor, at
+FROM mapping_changes
+WHERE property_id = ? AND (staff_id = ? OR CAST(? AS TEXT) = '')
+ORDER BY id DESC
+LIMIT ?;

@@ -587,6 +587,11 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 			t.Errorf("%d of %d concurrent UpsertStaff calls reported created, want exactly 1", n, writers)
 		}
 	})
+
+	t.Run("mapping", func(t *testing.T) {
+		t.Parallel()
+		mappingSuite(t, newDB(t))
+	})
 }
 
 func TestOpenMemory(t *testing.T) {
