@@ -19,6 +19,7 @@ const (
 	ENotReady             = "not_ready"             // 409
 	ESubscriptionRequired = "subscription_required" // 403
 	ESenderMissing        = "sender_missing"        // 409
+	EOperatorMissing      = "operator_missing"      // 409
 )
 
 // Error is an error a user can act on: a code, a message in plain words, and for invalid

@@ -24,6 +24,7 @@ type Store interface {
 	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
 	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
 	SaveIntegration(ctx context.Context, in *bellhop.Integration) error
+	ListIntegrations(ctx context.Context, pid string) ([]*bellhop.Integration, error)
 }
 
 // Kind is one provider kind Bellhop can talk to.
@@ -599,4 +600,58 @@ func (s *Service) Deactivate(ctx context.Context, pid, kindName string) (*View, 
 		s.cfg.Logger.InfoContext(ctx, "integration deactivated", "property", pid, "provider", kindName)
 	}
 	return s.view(in), nil
+}
+
+// Integration returns a property's integration of a provider kind for other packages that act
+// on its behalf; like every connector call it needs the Contact Center subscription. One that
+// is not connected yet is not_found.
+func (s *Service) Integration(ctx context.Context, pid, kindName string) (*bellhop.Integration, error) {
+	_, in, err := s.load(ctx, pid, kindName)
+	return in, err
+}
+
+// Primary returns the integration that serves a property's chats: the active one, else the
+// one with a key. A property with none is not_ready, saying to connect a provider first.
+func (s *Service) Primary(ctx context.Context, pid string) (*bellhop.Integration, error) {
+	if _, err := s.property(ctx, pid); err != nil {
+		return nil, err
+	}
+	list, err := s.cfg.Store.ListIntegrations(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations: %w", err)
+	}
+	var configured *bellhop.Integration
+	for _, in := range list {
+		if _, known := s.cfg.Kinds[in.Provider]; !known {
+			continue
+		}
+		if in.Active {
+			return in, nil
+		}
+		if configured == nil && len(in.SealedKey) > 0 {
+			configured = in
+		}
+	}
+	if configured == nil {
+		return nil, bellhop.Errorf(bellhop.ENotReady, "No messaging provider is connected yet: enter the provider's API key on the Contact Center page first.")
+	}
+	return configured, nil
+}
+
+// Title is how people call a provider kind ("IntellectDialog").
+func (s *Service) Title(kindName string) string {
+	if k, ok := s.cfg.Kinds[kindName]; ok {
+		return k.Title
+	}
+	return kindName
+}
+
+// ProviderError turns a provider failure met while doing something for an integration into
+// an error a person can act on; see providerError.
+func (s *Service) ProviderError(ctx context.Context, in *bellhop.Integration, doing string, err error) error {
+	k, kerr := s.kind(in.Provider)
+	if kerr != nil {
+		return kerr
+	}
+	return s.providerError(ctx, k, in, doing, err)
 }

@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	bellhop.ENotReady:             http.StatusConflict,
 	bellhop.ESubscriptionRequired: http.StatusForbidden,
 	bellhop.ESenderMissing:        http.StatusConflict,
+	bellhop.EOperatorMissing:      http.StatusConflict,
 }
 
 type errorBody struct {

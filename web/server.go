@@ -15,6 +15,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/mapping"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -38,6 +39,7 @@ type Check func(ctx context.Context) error
 type Config struct {
 	Store     Store
 	Connector *connector.Service
+	Mapping   *mapping.Service
 	Clock     bellhop.Clock // default: system clock
 	Logger    *slog.Logger  // default: slog.Default()
 	// Ready lists the dependencies /readyz checks, by name.
@@ -93,6 +95,15 @@ func (s *Server) routes() {
 	m.Handle("PUT "+in+"/sender", s.auth(bellhop.RoleAdmin, s.handlePutSender))
 	m.Handle("POST "+in+"/activate", s.auth(bellhop.RoleAdmin, s.handleActivate))
 	m.Handle("POST "+in+"/deactivate", s.auth(bellhop.RoleAdmin, s.handleDeactivate))
+
+	// Staff ↔ operator links: the property manager's; chat sessions: the PMS's (or a manager's).
+	const pp = "/api/v1/properties/{pid}"
+	m.Handle("GET "+pp+"/operators", s.auth(bellhop.RoleAdmin, s.handleListOperators))
+	m.Handle("GET "+pp+"/mapping", s.auth(bellhop.RoleAdmin, s.handleListMapping))
+	m.Handle("PUT "+pp+"/mapping/{sid}", s.auth(bellhop.RoleAdmin, s.handlePutMapping))
+	m.Handle("DELETE "+pp+"/mapping/{sid}", s.auth(bellhop.RoleAdmin, s.handleDeleteMapping))
+	m.Handle("GET "+pp+"/mapping-changes", s.auth(bellhop.RoleAdmin, s.handleMappingChanges))
+	m.Handle("POST "+pp+"/chat-sessions", s.auth("", s.handleOpenChat))
 
 	// Anything else under the API is a JSON 404, not the mux's text page.
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

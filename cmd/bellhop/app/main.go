@@ -14,6 +14,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/mapping"
 	"github.com/bellhop/bellhop/provider"
 	"github.com/bellhop/bellhop/provider/intellectdialog"
 	"github.com/bellhop/bellhop/store"
@@ -46,6 +47,7 @@ type Main struct {
 	DB        *store.DB
 	Redis     redis.UniversalClient
 	Connector *connector.Service
+	Mapping   *mapping.Service
 	Registry  *prometheus.Registry
 
 	listener net.Listener
@@ -118,9 +120,13 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.Mapping, err = mapping.New(mapping.Config{Store: db, Connector: m.Connector, Clock: m.Clock, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
 	if m.listener != nil {
 		api := web.New(web.Config{
-			Store: db, Connector: m.Connector, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
+			Store: db, Connector: m.Connector, Mapping: m.Mapping, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
 				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },
