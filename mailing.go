@@ -1,0 +1,256 @@
+package bellhop
+
+import (
+	"fmt"
+	"time"
+)
+
+// MailingKind names one of the automated guest mailings.
+type MailingKind string
+
+const (
+	// Welcome goes out before arrival.
+	Welcome MailingKind = "welcome"
+	// Feedback goes out after departure and asks how the stay was.
+	Feedback MailingKind = "feedback"
+	// NonGuaranteedReminder asks a guest to guarantee a booking that has no payment or card.
+	NonGuaranteedReminder MailingKind = "non_guaranteed"
+)
+
+// Kinds returns every mailing kind in the order a property manager sees them.
+func Kinds() []MailingKind { return []MailingKind{Welcome, Feedback, NonGuaranteedReminder} }
+
+// Valid reports whether k is a known mailing kind.
+func (k MailingKind) Valid() bool {
+	return k == Welcome || k == Feedback || k == NonGuaranteedReminder
+}
+
+// Mailing is one automated mailing of a property: whether it runs, which integration sends
+// it, its text per language and when it goes out. Mailings are created disabled when an
+// integration is first activated.
+type Mailing struct {
+	PropertyID string      `json:"property_id"`
+	Kind       MailingKind `json:"kind"`
+	Enabled    bool        `json:"enabled"`
+	// SendingMethod is the provider kind of the integration that sends it, e.g. "intellectdialog".
+	SendingMethod string `json:"sending_method"`
+	// Templates maps a base language code ("en", "ru") to the message text with placeholders.
+	Templates map[string]string `json:"templates"`
+	Schedule  Schedule          `json:"schedule"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// Validate checks the mailing's kind, sending method and schedule. Template text is checked
+// by mailings.ValidateTemplates (mailings.Validate does both).
+func (m *Mailing) Validate() error {
+	var errs []error
+	if !m.Kind.Valid() {
+		errs = append(errs, Invalid("kind", "must be one of: welcome feedback non_guaranteed"))
+	}
+	if m.SendingMethod == "" {
+		errs = append(errs, Invalid("sending_method", "is required (the provider that sends it, e.g. intellectdialog)"))
+	} else if len(m.SendingMethod) > 64 || !identRE.MatchString(m.SendingMethod) {
+		errs = append(errs, Invalid("sending_method", "must be a provider name such as intellectdialog"))
+	}
+	errs = append(errs, m.Schedule.Validate())
+	return joinInvalid(errs...)
+}
+
+// Schedule says when a mailing goes out, in the property's local time. Every default of the
+// mailing rules is a field here, so a property can change any of them.
+//
+// Welcome and feedback are planned for DayOffset days from their day (arrival for welcome,
+// departure for feedback) at SendTime; non_guaranteed goes DelayMinutes after the booking is
+// first seen non-guaranteed. A send that falls in the quiet hours moves to their end. A send
+// that cannot go out in time still goes until the end of day LateUntilDay (counted from the
+// same day: arrival for welcome and non_guaranteed, departure for feedback); later it is
+// skipped as too_late.
+type Schedule struct {
+	DayOffset    int       `json:"day_offset"`
+	SendTime     TimeOfDay `json:"send_time"`
+	DelayMinutes int       `json:"delay_minutes"`
+	// QuietStart and QuietEnd bound the local hours when nothing is sent; a start later than
+	// the end wraps midnight (21:00–09:00). Equal times mean no quiet hours.
+	QuietStart   TimeOfDay `json:"quiet_start"`
+	QuietEnd     TimeOfDay `json:"quiet_end"`
+	LateUntilDay int       `json:"late_until_day"`
+}
+
+// Limits that keep a schedule within what a hotel would mean.
+const (
+	maxDayOffset    = 60
+	maxDelayMinutes = 7 * 24 * 60
+)
+
+// Validate checks every field and names it as schedule.<field>.
+func (s *Schedule) Validate() error {
+	var errs []error
+	if s.DayOffset < -maxDayOffset || s.DayOffset > maxDayOffset {
+		errs = append(errs, Invalid("schedule.day_offset", "must be between -%d and %d days", maxDayOffset, maxDayOffset))
+	}
+	for _, f := range []struct {
+		name string
+		t    TimeOfDay
+	}{{"send_time", s.SendTime}, {"quiet_start", s.QuietStart}, {"quiet_end", s.QuietEnd}} {
+		if _, _, err := f.t.Clock(); err != nil {
+			errs = append(errs, Invalid("schedule."+f.name, "%v", err))
+		}
+	}
+	if s.DelayMinutes < 0 || s.DelayMinutes > maxDelayMinutes {
+		errs = append(errs, Invalid("schedule.delay_minutes", "must be between 0 and %d minutes (7 days)", maxDelayMinutes))
+	}
+	if s.LateUntilDay < s.DayOffset || s.LateUntilDay > maxDayOffset {
+		errs = append(errs, Invalid("schedule.late_until_day", "must be between day_offset (%d) and %d", s.DayOffset, maxDayOffset))
+	}
+	return joinInvalid(errs...)
+}
+
+// Delay is DelayMinutes as a duration.
+func (s *Schedule) Delay() time.Duration { return time.Duration(s.DelayMinutes) * time.Minute }
+
+// TimeOfDay is a local wall-clock time written "15:04", e.g. "09:00".
+type TimeOfDay string
+
+// Clock returns the hour and minute, or an error saying how the time must look.
+func (t TimeOfDay) Clock() (hour, minute int, err error) {
+	s := string(t)
+	if len(s) != 5 || s[2] != ':' {
+		return 0, 0, fmt.Errorf("must be a time of day such as 09:00, not %q", s)
+	}
+	tm, perr := time.Parse("15:04", s)
+	if perr != nil {
+		return 0, 0, fmt.Errorf("must be a time of day such as 09:00, not %q", s)
+	}
+	return tm.Hour(), tm.Minute(), nil
+}
+
+// Minutes returns the minutes after midnight, or -1 if t is malformed.
+func (t TimeOfDay) Minutes() int {
+	h, m, err := t.Clock()
+	if err != nil {
+		return -1
+	}
+	return h*60 + m
+}
+
+// Delivery is the ledger row for one mailing to one booking: one per (property, booking,
+// kind). Its status only moves forward (see CanBecome).
+type Delivery struct {
+	ID         string      `json:"id"`
+	PropertyID string      `json:"property_id"`
+	BookingID  string      `json:"booking_id"`
+	Kind       MailingKind `json:"kind"`
+	// StayKey ties together bookings of one guest phone and stay (mailings.StayKey): only one
+	// of them gets each kind of message.
+	StayKey   string         `json:"stay_key,omitempty"`
+	Phone     string         `json:"phone"`
+	Language  string         `json:"language,omitempty"`
+	PlannedAt time.Time      `json:"planned_at"`
+	Status    DeliveryStatus `json:"status"`
+	// Reason says why a delivery was skipped, cancelled or failed (Reason* constants).
+	Reason string `json:"reason,omitempty"`
+	// ProviderMessageID is the provider's id for the sent message; status callbacks carry it.
+	ProviderMessageID string     `json:"provider_message_id,omitempty"`
+	SenderID          string     `json:"sender_id,omitempty"`
+	Attempts          int        `json:"attempts"`
+	SentAt            *time.Time `json:"sent_at,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+// DeliveryStatus is where a delivery stands.
+type DeliveryStatus string
+
+const (
+	// DeliveryScheduled: planned, waiting for its time (and the sender's pace).
+	DeliveryScheduled DeliveryStatus = "scheduled"
+	// DeliverySending: claimed by a worker that is calling the provider.
+	DeliverySending DeliveryStatus = "sending"
+	// DeliverySent: the provider accepted the message.
+	DeliverySent DeliveryStatus = "sent"
+	// DeliveryDelivered: the provider reports it reached the guest's phone.
+	DeliveryDelivered DeliveryStatus = "delivered"
+	// DeliveryRead: the guest read it.
+	DeliveryRead DeliveryStatus = "read"
+	// DeliveryFailed: the provider refused or could not deliver it.
+	DeliveryFailed DeliveryStatus = "failed"
+	// DeliverySkipped: decided at send time not to send it (see Reason).
+	DeliverySkipped DeliveryStatus = "skipped"
+	// DeliveryCancelled: withdrawn before its time, e.g. the booking was cancelled.
+	DeliveryCancelled DeliveryStatus = "cancelled"
+)
+
+// DeliveryStatuses returns every delivery status, from first to last.
+func DeliveryStatuses() []DeliveryStatus {
+	return []DeliveryStatus{DeliveryScheduled, DeliverySending, DeliverySent, DeliveryDelivered,
+		DeliveryRead, DeliveryFailed, DeliverySkipped, DeliveryCancelled}
+}
+
+// Valid reports whether s is a known status.
+func (s DeliveryStatus) Valid() bool {
+	switch s {
+	case DeliveryScheduled, DeliverySending, DeliverySent, DeliveryDelivered, DeliveryRead,
+		DeliveryFailed, DeliverySkipped, DeliveryCancelled:
+		return true
+	}
+	return false
+}
+
+// Pending reports whether the message has not gone out yet and may still be rescheduled,
+// sent or cancelled.
+func (s DeliveryStatus) Pending() bool { return s == DeliveryScheduled || s == DeliverySending }
+
+// Final reports whether nothing more will happen to the delivery except provider reports
+// (delivered, read) on a sent message.
+func (s DeliveryStatus) Final() bool { return s.Valid() && !s.Pending() }
+
+// CanBecome reports whether a delivery in status s may move to next, so that late or repeated
+// provider callbacks never move it backwards (read → delivered). Skipped, cancelled, failed
+// and read are ends; a failure may follow sent (the provider's later report) but not delivered;
+// a sending delivery may go back to scheduled for a retry.
+func (s DeliveryStatus) CanBecome(next DeliveryStatus) bool {
+	if !s.Valid() || !next.Valid() || s == next {
+		return false
+	}
+	switch s {
+	case DeliveryScheduled:
+		return next != DeliveryDelivered && next != DeliveryRead && next != DeliverySent
+	case DeliverySending:
+		return next != DeliveryDelivered && next != DeliveryRead
+	case DeliverySent:
+		return next == DeliveryDelivered || next == DeliveryRead || next == DeliveryFailed
+	case DeliveryDelivered:
+		return next == DeliveryRead
+	default:
+		return false
+	}
+}
+
+// Reasons a delivery was skipped, cancelled or failed. They are stored and shown as they are.
+const (
+	// ReasonTooLate: the moment for the message has passed (e.g. the arrival day is over).
+	ReasonTooLate = "too_late"
+	// ReasonBookingCancelled: the booking was cancelled.
+	ReasonBookingCancelled = "booking_cancelled"
+	// ReasonMailingDisabled: the property switched the mailing off.
+	ReasonMailingDisabled = "mailing_disabled"
+	// ReasonIntegrationInactive: the integration that sends the mailing is not active.
+	ReasonIntegrationInactive = "integration_inactive"
+	// ReasonDuplicatePhone: another booking of the same stay and phone gets the message.
+	ReasonDuplicatePhone = "duplicate_phone"
+	// ReasonBecameGuaranteed: the booking is guaranteed now; no reminder is needed.
+	ReasonBecameGuaranteed = "became_guaranteed"
+	// ReasonInvalidPhone: the guest's phone is not a number a message can reach.
+	ReasonInvalidPhone = "invalid_phone"
+	// ReasonNoTemplate: the mailing has no text to send.
+	ReasonNoTemplate = "no_template"
+	// ReasonInvalidSchedule: the mailing's schedule is malformed, so no time can be planned.
+	ReasonInvalidSchedule = "invalid_schedule"
+	// ReasonBookingChanged: the booking changed so that this send no longer applies.
+	ReasonBookingChanged = "booking_changed"
+	// ReasonSenderMissing: the integration has no sender, or the provider no longer offers it.
+	ReasonSenderMissing = "sender_missing"
+	// ReasonProviderRejected: the provider refused the message (its words are logged).
+	ReasonProviderRejected = "provider_rejected"
+)
