@@ -60,4 +60,10 @@ func TestDemoWalksTheFlow(t *testing.T) {
 	if staff, _ := r.Body["staff"].([]any); len(staff) != 3 {
 		t.Fatalf("demo staff = %s", r.Raw)
 	}
+	h.must(200, "GET", base+"/operators", admin, nil)
+	h.must(200, "PUT", base+"/mapping/anna", admin, map[string]any{"operator_id": "1"})
+	r = h.must(201, "POST", base+"/chat-sessions", fields["Service token"], map[string]any{"staff_id": "anna"})
+	if !strings.Contains(h.chatPage(t, r), "Signed in as Irina Orlova") {
+		t.Fatal("the demo's chat session does not sign Anna in as operator 1")
+	}
 }

@@ -257,7 +257,17 @@ Walk the integration flow (copy and paste):
   # 4. activate
   curl -s -X POST -H "Authorization: Bearer $ADMIN" %s/integrations/intellectdialog/activate
 
+Link staff to operators and open a chat (as the PMS does when Anna clicks "Chats with guests"):
+  export SERVICE=%s
+  curl -s -H "Authorization: Bearer $ADMIN" %s/operators
+  curl -s -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '{"operator_id":"1"}' %s/mapping/anna
+  curl -s -H "Authorization: Bearer $ADMIN" %s/mapping
+  curl -s -X POST -H "Authorization: Bearer $SERVICE" -H 'Content-Type: application/json' \
+    -d '{"staff_id":"anna"}' %s/chat-sessions      # open the "url" it returns
+
 Press Ctrl+C to stop.
 `, url, sandboxURL, redisAddr, data, st.AdminToken, demoProperty, st.ServiceToken,
-		st.AdminToken, sandboxURL, api, api, api, api, api)
+		st.AdminToken, sandboxURL, api, api, api, api, api,
+		st.ServiceToken, api, api, api, api)
 }
