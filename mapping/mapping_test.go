@@ -41,11 +41,10 @@ func TestOperatorsCache(t *testing.T) {
 		in: &bellhop.Integration{PropertyID: "p1", Provider: "intellectdialog", SealedKey: []byte("k1")},
 		p:  &countingProvider{},
 	}
-	s, err := New(Config{Store: nil, Connector: conn, Clock: clock, OperatorsTTL: 30 * time.Second})
-	if err == nil {
+	if _, err := New(Config{Store: nil, Connector: conn, Clock: clock}); err == nil {
 		t.Fatal("New without a Store succeeded")
 	}
-	s, err = New(Config{Store: struct{ Store }{}, Connector: conn, Clock: clock, OperatorsTTL: 30 * time.Second})
+	s, err := New(Config{Store: struct{ Store }{}, Connector: conn, Clock: clock, OperatorsTTL: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
