@@ -1,0 +1,40 @@
+// Package pacer spaces the messages of each sender so that no two go out closer than the
+// sender's interval, across every worker process, through atomic scripts on a shared Redis.
+//
+// # Model
+//
+// Slots. Every message that waits holds its own future slot, reserved once by [Pacer.Reserve]
+// at max(now, tail + interval + jitter), where the tail is the latest slot handed out. A
+// waiting message therefore costs O(1) Redis commands (reserve once, acquire once, done
+// once) instead of one per wake-up, and slots come out in arrival order. Jitter is only
+// ever added, so the slots are never closer than the interval. A daily cap (counted in the
+// sender's time zone) and a warm-up that raises the cap over the sender's first days move a
+// slot to the start of the next day with room.
+//
+// Lease. Slots are a schedule, not the guarantee: a worker can be killed holding a slot and
+// its task rerun late, a setting can change, the provider can ask to back off. The guarantee
+// is enforced by [Pacer.Acquire], right before the provider call: it grants a send only if
+// now is at least the end of the previous send plus the interval, and records a lease whose
+// end is now + maxSendDuration, so a worker that dies mid-send still blocks the sender for
+// as long as its send could have lasted. A refused message is given a new slot at the tail.
+//
+// Send end. [Pacer.Done] replaces the lease end with the time the provider call returned.
+// The gap is measured from the end of one send to the start of the next, so whatever the
+// network adds to one request, two messages arrive at the provider at least the interval
+// apart.
+//
+// # Use from a queue
+//
+//  1. When a message is due, Reserve(sender, id) and schedule the task for a little
+//     before Reservation.At (Asynq schedules on whole seconds with a coarse tick).
+//  2. In the task, [Wait] until At, then Acquire(sender, id, maxSend). If it refuses,
+//     schedule the task again at the returned time (no new Reserve is needed: Acquire has
+//     already given the message its new slot).
+//  3. Call the provider with a deadline of maxSend, then Done(sender, id, clock.Now()),
+//     whether the call succeeded or not. On a 429 call Backoff(until) first; then Reserve
+//     again for a new slot. On a ban call Pause(reason).
+//  4. A message that will not be sent (cancelled booking) is Cancel-led.
+//
+// Every call is idempotent per message id, so Asynq's redeliveries are safe. Workers must
+// agree on the time (NTP): clock skew between them is not corrected.
+package pacer

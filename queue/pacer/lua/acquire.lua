@@ -1,0 +1,62 @@
+-- Acquire: may the message be sent now? ARGV[18] is the longest a send may take.
+-- Returns {'ok', lease end}, {'early', slot}, {'paused', retry at} or {'retry', new slot, why}.
+local s = stale()
+if s then return s end
+prune()
+local st = load()
+local slot = num(redis.call('ZSCORE', K_WAIT, A.msg))
+
+if st.paused then
+  if not slot and st.lease ~= A.msg then
+    -- Keep its place in the queue for when the sender is resumed.
+    local c, d = place(st, nil, nil)
+    if not c then return {'day', d} end
+    commit(st, c, d)
+    save(st, ALL)
+  end
+  return {'paused', A.now + A.pause_retry}
+end
+
+if st.lease == A.msg and st.send_end and A.now < st.send_end then
+  -- A retried call inside its own live lease: same answer, nothing counted twice.
+  return {'ok', st.send_end}
+end
+
+local why, floor = nil, nil
+if slot and slot > A.now then
+  -- Early. A slot that a Retry-After hold has overtaken would only be refused when its time
+  -- comes: give it its new place now instead.
+  if not (st.hold and slot < st.hold + A.interval) then return {'early', slot} end
+  why = 'backoff'
+elseif st.hold and A.now < st.hold + A.interval then
+  why = 'backoff'
+elseif st.send_end and A.now < st.send_end + A.interval then
+  why = 'spacing'
+elseif capped then
+  local limit = cap_for(st, A.today.no)
+  local sent = tonumber(redis.call('GET', K_DAY) or '0')
+  if limit > 0 and sent >= limit then why, floor = 'daily_cap', A.today.e end
+end
+
+if why or not slot then
+  local c, d = place(st, floor, slot)
+  if not c then return {'day', d} end
+  if slot then unreserve(st, slot) end
+  if st.lease == A.msg then st.lease, st.lat = nil, nil end
+  commit(st, c, d)
+  if why or c > A.now then
+    save(st, ALL)
+    return {'retry', c, why or 'queued'}
+  end
+  -- It joined an idle sender: its slot is now, go on.
+end
+
+redis.call('ZREM', K_WAIT, A.msg)
+st.lease, st.lat = A.msg, A.now
+st.send_start, st.send_end = A.now, A.now + A.x
+if not st.first then st.first = A.today.no end
+save(st, ALL)
+redis.call('INCR', K_DAY)
+-- Relative, not PEXPIREAT: the caller's clock need not be Redis's (a simulated one isn't).
+redis.call('PEXPIRE', K_DAY, fmt(math.floor((A.today.e - A.now) / 1000) + 2 * 86400000))
+return {'ok', st.send_end}

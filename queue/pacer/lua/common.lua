@@ -1,0 +1,158 @@
+-- Shared head of every pacer script; one operation's body follows it.
+--
+-- Times are integer microseconds since the Unix epoch and come from the caller's clock in
+-- ARGV, never from Redis TIME, so a simulated clock drives the whole pacer. Numbers are
+-- written back with %.0f because Lua's default number formatting keeps 14 significant
+-- digits, fewer than a microsecond timestamp has.
+--
+-- KEYS: 1 state hash, 2 waiting zset (message -> slot), 3 settings hash, 4 today's send counter.
+-- ARGV: 1 settings version the caller computed with, 2 now, 3 interval, 4 jitter drawn for
+-- this call, 5 daily cap, 6 warm-up steps "20,40,80", 7-9 today (day number, start, end),
+-- 10-15 two consecutive days (number, start, end) that may hold the next slot, 16 forget
+-- waiting entries older than this, 17 message id, 18 operation argument, 19 paused retry.
+local K_STATE, K_WAIT, K_SET, K_DAY = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+local A = {
+  ver = ARGV[1],
+  now = tonumber(ARGV[2]),
+  interval = tonumber(ARGV[3]),
+  jitter = tonumber(ARGV[4]),
+  cap = tonumber(ARGV[5]),
+  today = {no = tonumber(ARGV[7]), s = tonumber(ARGV[8]), e = tonumber(ARGV[9])},
+  days = {
+    {no = tonumber(ARGV[10]), s = tonumber(ARGV[11]), e = tonumber(ARGV[12])},
+    {no = tonumber(ARGV[13]), s = tonumber(ARGV[14]), e = tonumber(ARGV[15])},
+  },
+  forget = tonumber(ARGV[16]),
+  msg = ARGV[17],
+  x = tonumber(ARGV[18]),
+  pause_retry = tonumber(ARGV[19]),
+}
+local warmup = {}
+for step in string.gmatch(ARGV[6], '%d+') do warmup[#warmup + 1] = tonumber(step) end
+local capped = A.cap > 0 or #warmup > 0
+
+local function fmt(n) return string.format('%.0f', n) end
+
+local function num(v)
+  if v then return tonumber(v) end
+  return nil
+end
+
+-- stale answers the current settings when the caller computed with other ones.
+local function stale()
+  local v = redis.call('HGET', K_SET, 'v') or '0'
+  if v ~= A.ver then return {'stale', v, redis.call('HGET', K_SET, 'json') or ''} end
+  return nil
+end
+
+-- State fields: tail = latest reserved slot; tdno/tds/tde/tdn = the tail's day (number,
+-- start, end) and how many slots it holds; send_start/send_end = the last send (send_end is
+-- a lease end while a send is in flight); hold = Retry-After floor; first = day number of
+-- the sender's first reservation (warm-up); lease/lat = message in flight and its start.
+local FIELDS = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'hold',
+  'paused', 'reason', 'first', 'lease', 'lat'}
+local TEXT = {reason = true, lease = true}
+
+local function load()
+  local v = redis.call('HMGET', K_STATE, unpack(FIELDS))
+  local st = {}
+  for i, f in ipairs(FIELDS) do
+    if TEXT[f] then st[f] = v[i] or nil else st[f] = num(v[i]) end
+  end
+  return st
+end
+
+local function save(st, fields)
+  local set, del = {}, {}
+  for _, f in ipairs(fields) do
+    local v = st[f]
+    if v == nil then
+      del[#del + 1] = f
+    else
+      set[#set + 1] = f
+      if type(v) == 'number' then set[#set + 1] = fmt(v) else set[#set + 1] = v end
+    end
+  end
+  if #set > 0 then redis.call('HSET', K_STATE, unpack(set)) end
+  if #del > 0 then redis.call('HDEL', K_STATE, unpack(del)) end
+end
+
+local ALL = FIELDS
+
+-- cap_for is the daily cap of day number no, warm-up included; 0 means none.
+local function cap_for(st, no)
+  local c = A.cap
+  local first = st.first or A.today.no
+  local i = no - first
+  if i >= 0 and i < #warmup then
+    local w = warmup[i + 1]
+    if c == 0 or w < c then c = w end
+  end
+  return c
+end
+
+local function window(t)
+  for _, d in ipairs(A.days) do
+    if d.e > d.s and t >= d.s and t < d.e then return d end
+  end
+  return nil
+end
+
+-- place finds the slot of a message joining the queue now: after the tail and the last send
+-- by interval plus this call's jitter, not before now, floor or a Retry-After hold, and in a
+-- day that still has room. freed is the slot of a reservation this same call gives up.
+-- Returns slot, day (nil when no cap applies), or nil, t when the caller must pass t's day.
+local function place(st, floor, freed)
+  local c = A.now
+  if floor and floor > c then c = floor end
+  if st.hold and st.hold > c then c = st.hold end
+  if st.tail and st.tail + A.interval + A.jitter > c then c = st.tail + A.interval + A.jitter end
+  if st.send_end and st.send_end + A.interval + A.jitter > c then
+    c = st.send_end + A.interval + A.jitter
+  end
+  if not capped then return c, nil end
+  while true do
+    local d = window(c)
+    if not d then return nil, c end
+    local used = 0
+    if st.tdno == d.no then
+      used = st.tdn or 0
+      if freed and freed >= st.tds and freed < st.tde then used = used - 1 end
+    end
+    local limit = cap_for(st, d.no)
+    if limit == 0 or used < limit then return c, d end
+    c = d.e
+  end
+end
+
+-- unreserve drops a waiting message; its slot stops counting against its day.
+local function unreserve(st, slot)
+  redis.call('ZREM', K_WAIT, A.msg)
+  if st.tdno and st.tdn and st.tdn > 0 and slot >= st.tds and slot < st.tde then
+    st.tdn = st.tdn - 1
+  end
+end
+
+-- commit gives the message slot c in day d (nil when uncapped).
+local function commit(st, c, d)
+  redis.call('ZADD', K_WAIT, fmt(c), A.msg)
+  if not st.tail or c > st.tail then st.tail = c end
+  if d then
+    if st.tdno == d.no then
+      st.tdn = (st.tdn or 0) + 1
+    else
+      st.tdno, st.tds, st.tde, st.tdn = d.no, d.s, d.e, 1
+    end
+  end
+  if not st.first then st.first = (d and d.no) or A.today.no end
+end
+
+-- prune forgets waiting entries nobody came back for (a task deleted without Cancel);
+-- a message that does come back is simply given a new slot.
+local function prune()
+  if A.forget > 0 then
+    redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', '(' .. fmt(A.now - A.forget))
+  end
+end
+

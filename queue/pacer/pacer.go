@@ -1,0 +1,466 @@
+package pacer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Config.
+const (
+	DefaultKeyPrefix   = "bellhop:pacer:"
+	DefaultInterval    = 300 * time.Second
+	DefaultJitter      = 0.2
+	DefaultPausedRetry = 15 * time.Minute
+	DefaultForgetAfter = 7 * 24 * time.Hour
+)
+
+// Config holds the pacer's long-lived settings. Zero values mean the defaults.
+type Config struct {
+	// KeyPrefix starts every Redis key; DefaultKeyPrefix when empty.
+	KeyPrefix string
+	// Interval, Jitter, DailyCap, Warmup and TimeZone are the settings of a sender that has
+	// none stored (see Settings). Jitter 0 means DefaultJitter; a negative Jitter means none.
+	// Every worker must be given the same ones.
+	Interval time.Duration
+	Jitter   float64
+	DailyCap int
+	Warmup   []int
+	TimeZone string
+	// PausedRetry is how long a message of a paused sender is told to wait before asking again.
+	PausedRetry time.Duration
+	// ForgetAfter drops a waiting entry whose slot is this far past and that nobody came
+	// back for (a task deleted without Cancel). A message that comes back later simply gets
+	// a new slot.
+	ForgetAfter time.Duration
+	// Rand draws the jitter; nil uses math/rand/v2's global source. Tests seed one.
+	Rand *rand.Rand
+}
+
+// Pacer paces the senders whose state lives in one Redis. It is safe for concurrent use, and
+// any number of Pacers (in any number of processes) may share the same Redis and prefix.
+type Pacer struct {
+	rdb         redis.UniversalClient
+	clock       bellhop.Clock
+	prefix      string
+	registry    string
+	defaults    Settings
+	defaultLoc  *time.Location
+	pausedRetry time.Duration
+	forget      time.Duration
+
+	randMu sync.Mutex
+	rand   *rand.Rand
+
+	mu         sync.Mutex
+	cache      map[string]*senderCache
+	registered sync.Map // senders this process has added to the registry
+}
+
+// New returns a pacer over rdb that reads the time from clock.
+func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, error) {
+	if rdb == nil {
+		return nil, errors.New("pacer: no Redis client")
+	}
+	if clock == nil {
+		return nil, errors.New("pacer: no clock")
+	}
+	if cfg.KeyPrefix == "" {
+		cfg.KeyPrefix = DefaultKeyPrefix
+	}
+	if strings.ContainsAny(cfg.KeyPrefix, "{}") {
+		return nil, bellhop.Invalid("key_prefix", "must not contain { or }: they would break the sender's hash tag")
+	}
+	if cfg.Interval == 0 {
+		cfg.Interval = DefaultInterval
+	}
+	switch {
+	case cfg.Jitter == 0:
+		cfg.Jitter = DefaultJitter
+	case cfg.Jitter < 0:
+		cfg.Jitter = 0
+	}
+	if cfg.PausedRetry == 0 {
+		cfg.PausedRetry = DefaultPausedRetry
+	}
+	if cfg.PausedRetry < 0 {
+		return nil, bellhop.Invalid("paused_retry", "must not be negative")
+	}
+	if cfg.ForgetAfter == 0 {
+		cfg.ForgetAfter = DefaultForgetAfter
+	}
+	if cfg.ForgetAfter < 0 {
+		return nil, bellhop.Invalid("forget_after", "must not be negative")
+	}
+	defaults := Settings{
+		Interval: cfg.Interval, Jitter: cfg.Jitter, DailyCap: cfg.DailyCap,
+		Warmup: cfg.Warmup, TimeZone: cfg.TimeZone,
+	}
+	if err := defaults.Validate(); err != nil {
+		return nil, err
+	}
+	loc, _ := loadZone(defaults.TimeZone)
+	return &Pacer{
+		rdb: rdb, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
+		defaults: defaults, defaultLoc: loc, pausedRetry: cfg.PausedRetry, forget: cfg.ForgetAfter,
+		rand: cfg.Rand, cache: map[string]*senderCache{},
+	}, nil
+}
+
+// Defaults returns the settings of a sender that has none stored.
+func (p *Pacer) Defaults() Settings { return p.defaults }
+
+// Reservation is a message's place in its sender's queue.
+type Reservation struct {
+	Sender string
+	MsgID  string
+	// Slot is the earliest time the message may be sent.
+	Slot time.Time
+	// At is when to try: Slot, or later while the sender is paused.
+	At time.Time
+	// Created is false when the message already held this slot (a redelivered task).
+	Created bool
+	// Paused reports that the sender is paused.
+	Paused bool
+}
+
+// State is what the pacer knows about one sender, for the API and the pages.
+type State struct {
+	Sender string
+	// NextFree is the slot a message reserved now would get (before jitter).
+	NextFree time.Time
+	// Waiting counts messages holding a slot.
+	Waiting int
+	// LastSendAt is when the last send started; zero if none.
+	LastSendAt time.Time
+	// Sending is the message whose send is in flight, if any.
+	Sending     string
+	Paused      bool
+	PauseReason string
+	// SentToday counts sends since the start of today in the sender's time zone.
+	SentToday int
+	// DailyCap is today's cap, warm-up included; 0 means none.
+	DailyCap int
+	Interval time.Duration
+}
+
+// Reserve gives the message its slot, or returns the one it already holds.
+func (p *Pacer) Reserve(ctx context.Context, sender, msgID string) (Reservation, error) {
+	if err := checkMsg(sender, msgID); err != nil {
+		return Reservation{}, err
+	}
+	if err := p.register(ctx, sender); err != nil {
+		return Reservation{}, err
+	}
+	res, now, err := p.run(ctx, reserveScript, "reserve", sender, msgID, 0, true)
+	if err != nil {
+		return Reservation{}, err
+	}
+	r := Reservation{
+		Sender: sender, MsgID: msgID, Slot: micro(res[1]),
+		Created: toInt(res[2]) == 1, Paused: toInt(res[3]) == 1,
+	}
+	r.At = r.Slot
+	if r.Paused {
+		if later := now.Add(p.pausedRetry); later.After(r.At) {
+			r.At = later
+		}
+	}
+	p.hint(sender, r.Slot)
+	return r, nil
+}
+
+// Acquire is called right before the provider call, at or after the message's slot. ok
+// means send now: a lease blocks the sender until now + maxSend, or until Done. Otherwise
+// retryAt is when to call again: the slot when called early, a later check while the sender
+// is paused, else a new slot the message now holds (the previous send was too recent, the
+// provider asked to back off, or the day is full).
+//
+// The provider call must not outlast maxSend (give it that deadline): a send that does can
+// overlap a send another worker started after the lease ran out.
+func (p *Pacer) Acquire(ctx context.Context, sender, msgID string, maxSend time.Duration) (ok bool, retryAt time.Time, err error) {
+	if err := checkMsg(sender, msgID); err != nil {
+		return false, time.Time{}, err
+	}
+	if maxSend <= 0 {
+		return false, time.Time{}, bellhop.Invalid("max_send", "must be positive")
+	}
+	res, _, err := p.run(ctx, acquireScript, "acquire", sender, msgID, maxSend.Microseconds(), true)
+	if err != nil {
+		return false, time.Time{}, err
+	}
+	at := micro(res[1])
+	switch res[0] {
+	case "ok":
+		return true, time.Time{}, nil
+	case "retry":
+		p.hint(sender, at)
+	}
+	return false, at, nil
+}
+
+// Done records that the message's send ended at finishedAt (succeeded or not: the provider
+// was called). The sender's next send starts no earlier than finishedAt plus the interval.
+func (p *Pacer) Done(ctx context.Context, sender, msgID string, finishedAt time.Time) error {
+	if err := checkMsg(sender, msgID); err != nil {
+		return err
+	}
+	_, _, err := p.run(ctx, doneScript, "done", sender, msgID, finishedAt.UnixMicro(), false)
+	return err
+}
+
+// Cancel drops a waiting message that will not be sent. The slots after it stay where they
+// are: gaps only grow.
+func (p *Pacer) Cancel(ctx context.Context, sender, msgID string) error {
+	if err := checkMsg(sender, msgID); err != nil {
+		return err
+	}
+	_, _, err := p.run(ctx, cancelScript, "cancel", sender, msgID, 0, false)
+	return err
+}
+
+// Backoff honours a provider's 429 / Retry-After: the sender's last send is taken to end at
+// until, so its next send starts no earlier than until plus the interval. Messages already
+// holding earlier slots are refused by Acquire and given new slots behind the hold (in their
+// order), so none ends up closer than the interval. The message that got the 429 calls Done,
+// then Reserve for its new slot.
+func (p *Pacer) Backoff(ctx context.Context, sender string, until time.Time) error {
+	if err := checkSender(sender); err != nil {
+		return err
+	}
+	_, _, err := p.run(ctx, backoffScript, "backoff", sender, "", until.UnixMicro(), false)
+	return err
+}
+
+// Pause stops the sender (banned or blocked by the provider) until Resume: its messages keep
+// their places and Acquire tells them to come back later. reason is shown in State.
+func (p *Pacer) Pause(ctx context.Context, sender, reason string) error {
+	if err := checkSender(sender); err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = "paused"
+	}
+	k := p.keys(sender, "")
+	if err := p.rdb.HSet(ctx, k.state, "paused", 1, "reason", reason).Err(); err != nil {
+		return fmt.Errorf("pacer: pause %s: %w", sender, err)
+	}
+	return p.register(ctx, sender)
+}
+
+// Resume lets a paused sender send again. Messages whose slots passed while it was paused
+// are spaced again by Acquire as they come back: the first goes, the others get new slots.
+func (p *Pacer) Resume(ctx context.Context, sender string) error {
+	if err := checkSender(sender); err != nil {
+		return err
+	}
+	k := p.keys(sender, "")
+	if err := p.rdb.HDel(ctx, k.state, "paused", "reason").Err(); err != nil {
+		return fmt.Errorf("pacer: resume %s: %w", sender, err)
+	}
+	return nil
+}
+
+// State returns what the pacer knows about the sender.
+func (p *Pacer) State(ctx context.Context, sender string) (State, error) {
+	if err := checkSender(sender); err != nil {
+		return State{}, err
+	}
+	res, _, err := p.run(ctx, stateScript, "read state of", sender, "", 0, false)
+	if err != nil {
+		return State{}, err
+	}
+	c := p.cached(sender)
+	st := State{
+		Sender: sender, NextFree: micro(res[1]), Waiting: toInt(res[2]),
+		Paused: toInt(res[4]) == 1, PauseReason: toString(res[5]), SentToday: toInt(res[6]),
+		DailyCap: toInt(res[7]), Sending: toString(res[8]), Interval: c.set.Interval,
+	}
+	if us := toInt(res[3]); us != 0 {
+		st.LastSendAt = time.UnixMicro(int64(us))
+	}
+	return st, nil
+}
+
+// Senders lists the senders the pacer has seen whose names start with prefix ("" for all),
+// sorted.
+func (p *Pacer) Senders(ctx context.Context, prefix string) ([]string, error) {
+	var out []string
+	iter := p.rdb.SScan(ctx, p.registry, 0, globEscape(prefix)+"*", 200).Iterator()
+	for iter.Next(ctx) {
+		out = append(out, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("pacer: list senders: %w", err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// register adds the sender to the registry Senders reads, once per process: the registry is
+// its own key outside the sender's hash tag, so the scripts cannot touch it.
+func (p *Pacer) register(ctx context.Context, sender string) error {
+	if _, ok := p.registered.Load(sender); ok {
+		return nil
+	}
+	if err := p.rdb.SAdd(ctx, p.registry, sender).Err(); err != nil {
+		return fmt.Errorf("pacer: register %s: %w", sender, err)
+	}
+	p.registered.Store(sender, true)
+	return nil
+}
+
+// maxTries bounds one call's round trips: one to learn new settings, a few to learn which
+// day a far slot falls in.
+const maxTries = 8
+
+// run executes script for the sender with the common arguments, answering the script's
+// requests for fresh settings or for the day of a slot. It returns the script's answer and
+// the time it was computed for.
+func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID string, x int64, jitter bool) ([]any, time.Time, error) {
+	var guess time.Time
+	for range maxTries {
+		c := p.cached(sender)
+		now := p.clock.Now()
+		today := dayOf(now, c.loc)
+		if guess.IsZero() {
+			guess = now
+			if c.hint.After(guess) {
+				guess = c.hint
+			}
+		}
+		d1 := dayOf(guess, c.loc)
+		d2 := dayOf(d1.end, c.loc)
+		iv := c.set.Interval.Microseconds()
+		var j int64
+		if jitter && c.set.Jitter > 0 {
+			j = int64(p.float64() * c.set.Jitter * float64(iv))
+		}
+		k := p.keys(sender, today.date)
+		args := []any{
+			c.ver, now.UnixMicro(), iv, j, c.set.DailyCap, c.set.warmupCSV(),
+			today.no, today.start.UnixMicro(), today.end.UnixMicro(),
+			d1.no, d1.start.UnixMicro(), d1.end.UnixMicro(),
+			d2.no, d2.start.UnixMicro(), d2.end.UnixMicro(),
+			p.forget.Microseconds(), msgID, x, p.pausedRetry.Microseconds(),
+		}
+		res, err := script.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings, k.sent}, args...).Slice()
+		if err != nil {
+			return nil, time.Time{}, fmt.Errorf("pacer: %s %s: %w", op, sender, err)
+		}
+		if len(res) == 0 {
+			return nil, time.Time{}, fmt.Errorf("pacer: %s %s: empty answer", op, sender)
+		}
+		switch res[0] {
+		case "stale":
+			if _, err := p.refresh(sender, toString(res[1]), toString(res[2])); err != nil {
+				return nil, time.Time{}, err
+			}
+			guess = time.Time{}
+			continue
+		case "day":
+			guess = micro(res[1])
+			continue
+		}
+		return res, now, nil
+	}
+	return nil, time.Time{}, fmt.Errorf("pacer: %s %s: no stable answer after %d tries", op, sender, maxTries)
+}
+
+func (p *Pacer) float64() float64 {
+	if p.rand == nil {
+		return rand.Float64()
+	}
+	p.randMu.Lock()
+	defer p.randMu.Unlock()
+	return p.rand.Float64()
+}
+
+// keys are one sender's keys. They share the hash tag {sender}, so a script that touches
+// them all runs on Redis Cluster.
+type keys struct {
+	state, waiting, settings, sent string
+}
+
+func (p *Pacer) keys(sender, date string) keys {
+	base := p.prefix + "{" + sender + "}:"
+	return keys{
+		state: base + "state", waiting: base + "waiting", settings: base + "settings",
+		sent: base + "sent:" + date,
+	}
+}
+
+// day is one calendar day in a time zone: its number (days since 1970-01-01 as a date,
+// whatever the zone and its DST) and its bounds, which are 23 or 25 hours apart on DST days.
+type day struct {
+	no         int64
+	date       string
+	start, end time.Time
+}
+
+func dayOf(t time.Time, loc *time.Location) day {
+	y, m, d := t.In(loc).Date()
+	return day{
+		no:    time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400,
+		date:  fmt.Sprintf("%04d-%02d-%02d", y, m, d),
+		start: time.Date(y, m, d, 0, 0, 0, 0, loc),
+		end:   time.Date(y, m, d+1, 0, 0, 0, 0, loc),
+	}
+}
+
+func checkSender(sender string) error {
+	switch {
+	case sender == "":
+		return bellhop.Invalid("sender", "is required")
+	case len(sender) > 256:
+		return bellhop.Invalid("sender", "must be at most 256 bytes")
+	case strings.ContainsAny(sender, "{}"):
+		return bellhop.Invalid("sender", "must not contain { or }")
+	}
+	return nil
+}
+
+func checkMsg(sender, msgID string) error {
+	if err := checkSender(sender); err != nil {
+		return err
+	}
+	if msgID == "" {
+		return bellhop.Invalid("message_id", "is required")
+	}
+	return nil
+}
+
+func micro(v any) time.Time {
+	n, _ := v.(int64)
+	return time.UnixMicro(n)
+}
+
+func toInt(v any) int {
+	n, _ := v.(int64)
+	return int(n)
+}
+
+func toString(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// globEscape quotes the characters SSCAN's MATCH treats as a pattern.
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
