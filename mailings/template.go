@@ -55,19 +55,33 @@ func ValidateTemplates(templates map[string]string) error {
 		if n := utf8.RuneCountInString(text); n > MaxTemplateLength {
 			errs = append(errs, bellhop.Invalid(field, "is %d characters long; a message holds at most %d", n, MaxTemplateLength))
 		}
+		var unknown, hints []string
 		for _, p := range placeholderRE.FindAllString(text, -1) {
-			if slices.Contains(Placeholders(), p) {
+			if slices.Contains(Placeholders(), p) || slices.Contains(unknown, p) {
 				continue
 			}
-			msg := fmt.Sprintf("%s is not a placeholder; use %s", p, strings.Join(Placeholders(), " "))
+			unknown = append(unknown, p)
 			if s := suggest(p); s != "" {
-				msg = fmt.Sprintf("%s is not a placeholder (did you mean %s?); use %s", p, s, strings.Join(Placeholders(), " "))
+				hints = append(hints, p+" → "+s)
+			}
+		}
+		if len(unknown) > 0 {
+			msg := fmt.Sprintf("%s %s; use %s", strings.Join(unknown, ", "),
+				plural(len(unknown), "is not a placeholder", "are not placeholders"), strings.Join(Placeholders(), " "))
+			if len(hints) > 0 {
+				msg += " (did you mean " + strings.Join(hints, ", ") + "?)"
 			}
 			errs = append(errs, bellhop.Invalid(field, "%s", msg))
-			break
 		}
 	}
 	return joinInvalid(errs...)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // checkLanguageKey accepts lower-case base language codes only, so that Language can match a

@@ -18,7 +18,7 @@ func TestValidateTemplatesNamesTheProblem(t *testing.T) {
 		says      []string
 	}{
 		{"unknown placeholder", map[string]string{"en": "Hi {guest_name}", "ru": "Здравствуйте, {guest}!"}, "templates.ru", []string{"{guest}", "{guest_name}"}},
-		{"misspelt placeholder", map[string]string{"de": "Hallo {Guest_Name}"}, "templates.de", []string{"{Guest_Name}", "did you mean {guest_name}"}},
+		{"misspelt placeholder", map[string]string{"de": "Hallo {Guest_Name}"}, "templates.de", []string{"{Guest_Name}", "did you mean {Guest_Name} → {guest_name}"}},
 		{"made-up placeholder", map[string]string{"en": "Your room: {room_number}"}, "templates.en", []string{"{room_number}"}},
 		{"empty text", map[string]string{"es": "  \n"}, "templates.es", []string{"empty"}},
 		{"language name instead of a code", map[string]string{"english": "Hello"}, "templates.english", []string{"language code"}},
@@ -189,5 +189,14 @@ func TestCompose(t *testing.T) {
 	m.Templates = nil
 	if _, ok := mailings.Compose(m, p, b); ok {
 		t.Error("Compose without templates must report false")
+	}
+}
+
+func TestValidateTemplatesListsEveryUnknownPlaceholder(t *testing.T) {
+	e := assertInvalidField(t, mailings.ValidateTemplates(map[string]string{"en": "{name}, {room} {room} {hotel_name}"}), "templates.en")
+	for _, s := range []string{"{name}, {room} are not placeholders", "{name} → {guest_name}"} {
+		if !strings.Contains(e.Message, s) {
+			t.Errorf("message %q does not say %q", e.Message, s)
+		}
 	}
 }
