@@ -165,6 +165,8 @@ type Booking struct {
 	// sets it (whatever the PMS sends); the non_guaranteed reminder is planned from it.
 	SeenNonGuaranteedAt *time.Time `json:"seen_non_guaranteed_at,omitempty"`
 	Guest               Guest      `json:"guest"`
+	// Revision is 1 when first stored and one more for every accepted change.
+	Revision int `json:"revision"`
 }
 
 // Guest is the person a booking's messages go to.

@@ -151,12 +151,19 @@ type Delivery struct {
 	// Reason says why a delivery was skipped, cancelled or failed (Reason* constants).
 	Reason string `json:"reason,omitempty"`
 	// ProviderMessageID is the provider's id for the sent message; status callbacks carry it.
-	ProviderMessageID string     `json:"provider_message_id,omitempty"`
-	SenderID          string     `json:"sender_id,omitempty"`
-	Attempts          int        `json:"attempts"`
-	SentAt            *time.Time `json:"sent_at,omitempty"`
-	CreatedAt         time.Time  `json:"created_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
+	ProviderMessageID string `json:"provider_message_id,omitempty"`
+	SenderID          string `json:"sender_id,omitempty"`
+	// Provider is the integration kind that sends (or sent) it.
+	Provider string `json:"provider,omitempty"`
+	// DueAt is when a worker next looks at a pending delivery: PlannedAt, or the sender's
+	// slot it waits for.
+	DueAt time.Time `json:"due_at"`
+	// Version counts re-plans; a queued send of an older version does nothing.
+	Version   int        `json:"version"`
+	Attempts  int        `json:"attempts"`
+	SentAt    *time.Time `json:"sent_at,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // DeliveryStatus is where a delivery stands.

@@ -166,3 +166,163 @@ FROM mapping_changes
 WHERE property_id = ? AND (staff_id = ? OR CAST(? AS TEXT) = '')
 ORDER BY id DESC
 LIMIT ?;
+
+-- name: get-booking
+SELECT property_id, id, status, guarantee, guarantee_deadline, arrival, departure, created_at, updated_at,
+       seen_non_guaranteed_at, guest_name, guest_phone, guest_email, guest_language, revision
+FROM bookings
+WHERE property_id = ? AND id = ?;
+
+-- name: upsert-booking
+-- Only a newer push changes a stored booking; a stale one returns no row. The first moment
+-- the booking was seen non-guaranteed is kept.
+INSERT INTO bookings (property_id, id, status, guarantee, guarantee_deadline, arrival, departure, created_at,
+                      updated_at, seen_non_guaranteed_at, guest_name, guest_phone, guest_email, guest_language,
+                      revision, received_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
+ON CONFLICT (property_id, id) DO UPDATE
+SET status = excluded.status,
+    guarantee = excluded.guarantee,
+    guarantee_deadline = excluded.guarantee_deadline,
+    arrival = excluded.arrival,
+    departure = excluded.departure,
+    created_at = excluded.created_at,
+    updated_at = excluded.updated_at,
+    seen_non_guaranteed_at = COALESCE(bookings.seen_non_guaranteed_at, excluded.seen_non_guaranteed_at),
+    guest_name = excluded.guest_name,
+    guest_phone = excluded.guest_phone,
+    guest_email = excluded.guest_email,
+    guest_language = excluded.guest_language,
+    revision = bookings.revision + 1,
+    received_at = excluded.received_at
+WHERE bookings.updated_at < excluded.updated_at
+RETURNING revision, seen_non_guaranteed_at;
+
+-- name: cancel-booking
+UPDATE bookings
+SET status = 'cancelled', revision = revision + 1, received_at = ?
+WHERE property_id = ? AND id = ? AND status <> 'cancelled'
+RETURNING revision;
+
+-- name: list-bookings-departing
+-- Bookings whose departure is on or after a day: the ones mailings may still concern.
+SELECT property_id, id, status, guarantee, guarantee_deadline, arrival, departure, created_at, updated_at,
+       seen_non_guaranteed_at, guest_name, guest_phone, guest_email, guest_language, revision
+FROM bookings
+WHERE property_id = ? AND departure >= ?
+ORDER BY arrival, id;
+
+-- name: insert-mailing
+-- Creating the defaults never overwrites a mailing the property has.
+INSERT INTO mailings (property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (property_id, kind) DO NOTHING;
+
+-- name: update-mailing
+UPDATE mailings
+SET enabled = ?, sending_method = ?, templates = ?, schedule = ?, updated_at = ?
+WHERE property_id = ? AND kind = ?;
+
+-- name: get-mailing
+SELECT property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at
+FROM mailings
+WHERE property_id = ? AND kind = ?;
+
+-- name: list-mailings
+SELECT property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at
+FROM mailings
+WHERE property_id = ?
+ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
+
+-- name: save-delivery
+INSERT INTO deliveries (id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status,
+                        reason, provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE
+SET stay_key = excluded.stay_key,
+    phone = excluded.phone,
+    language = excluded.language,
+    planned_at = excluded.planned_at,
+    due_at = excluded.due_at,
+    status = excluded.status,
+    reason = excluded.reason,
+    provider = excluded.provider,
+    provider_message_id = excluded.provider_message_id,
+    sender_id = excluded.sender_id,
+    attempts = excluded.attempts,
+    version = excluded.version,
+    sent_at = excluded.sent_at,
+    updated_at = excluded.updated_at;
+
+-- name: get-delivery
+SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
+FROM deliveries
+WHERE id = ?;
+
+-- name: list-booking-deliveries
+SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
+FROM deliveries
+WHERE property_id = ? AND booking_id = ?
+ORDER BY kind;
+
+-- name: list-deliveries
+-- Filters are skipped when their parameter (given twice) is empty.
+SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
+FROM deliveries
+WHERE property_id = ?
+  AND (status = ? OR CAST(? AS TEXT) = '')
+  AND (kind = ? OR CAST(? AS TEXT) = '')
+  AND (booking_id = ? OR CAST(? AS TEXT) = '')
+  AND planned_at >= ? AND planned_at < ?
+ORDER BY planned_at DESC, id
+LIMIT ?;
+
+-- name: due-deliveries
+-- Pending deliveries a worker should have looked at by now, of integrations that can send.
+-- A sending one is due again when its claim is old: its worker may have died.
+SELECT d.id, d.version
+FROM deliveries d
+JOIN mailings m ON m.property_id = d.property_id AND m.kind = d.kind
+JOIN integrations i ON i.property_id = d.property_id AND i.provider = m.sending_method
+WHERE d.status IN ('scheduled', 'sending') AND d.due_at <= ?
+  AND i.active AND i.status = 'verified'
+ORDER BY d.due_at
+LIMIT ?;
+
+-- name: claim-delivery
+-- scheduled → sending, or a retry of sending; only the version the caller planned with.
+UPDATE deliveries
+SET status = 'sending', attempts = attempts + 1, due_at = ?, provider = ?, sender_id = ?, updated_at = ?
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending')
+RETURNING attempts;
+
+-- name: claim-stay
+INSERT INTO stay_claims (property_id, kind, stay_key, delivery_id)
+VALUES (?, ?, ?, ?)
+ON CONFLICT (property_id, kind, stay_key) DO NOTHING;
+
+-- name: stay-owner
+SELECT delivery_id FROM stay_claims WHERE property_id = ? AND kind = ? AND stay_key = ?;
+
+-- name: release-stay
+DELETE FROM stay_claims WHERE property_id = ? AND kind = ? AND stay_key = ? AND delivery_id = ?;
+
+-- name: defer-delivery
+UPDATE deliveries
+SET due_at = ?, updated_at = ?
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
+
+-- name: finish-delivery
+-- The outcome of a send attempt, for the version that was claimed.
+UPDATE deliveries
+SET status = ?, reason = ?, provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
+
+-- name: report-delivery
+-- A provider's status report; the caller checks the move is forward.
+UPDATE deliveries
+SET status = ?, reason = ?, updated_at = ?
+WHERE id = ? AND status = ?;

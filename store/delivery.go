@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// SaveDelivery writes a ledger row whole, creating it or replacing it (by id).
+func (a *access) SaveDelivery(ctx context.Context, d *bellhop.Delivery) error {
+	d.PlannedAt, d.DueAt = dbTime(d.PlannedAt), dbTime(d.DueAt)
+	d.CreatedAt, d.UpdatedAt = dbTime(d.CreatedAt), dbTime(d.UpdatedAt)
+	d.SentAt = dbTimePtr(d.SentAt)
+	_, err := a.exec(ctx, "save-delivery", d.ID, d.PropertyID, d.BookingID, string(d.Kind), d.StayKey, d.Phone,
+		d.Language, toMicros(d.PlannedAt), toMicros(d.DueAt), string(d.Status), d.Reason, d.Provider,
+		d.ProviderMessageID, d.SenderID, d.Attempts, d.Version, nullMicros(d.SentAt), toMicros(d.CreatedAt),
+		toMicros(d.UpdatedAt))
+	if isForeignKeyViolation(err) {
+		return propertyNotFound(d.PropertyID)
+	}
+	if err != nil {
+		return fmt.Errorf("save delivery %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// GetDelivery reads a ledger row by id, whatever its property: callers that serve a property
+// check it.
+func (a *access) GetDelivery(ctx context.Context, id string) (*bellhop.Delivery, error) {
+	d, err := scanDelivery(a.queryRow(ctx, "get-delivery", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bellhop.Errorf(bellhop.ENotFound, "Delivery %q not found.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read delivery %s: %w", id, err)
+	}
+	return d, nil
+}
+
+// BookingDeliveries lists a booking's ledger rows, by kind.
+func (a *access) BookingDeliveries(ctx context.Context, pid, bid string) ([]*bellhop.Delivery, error) {
+	rows, err := a.queryRows(ctx, "list-booking-deliveries", pid, bid)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of booking %q: %w", bid, err)
+	}
+	list, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of booking %q: %w", bid, err)
+	}
+	return list, nil
+}
+
+// DeliveryFilter selects ledger rows; empty fields select everything.
+type DeliveryFilter struct {
+	Status    bellhop.DeliveryStatus
+	Kind      bellhop.MailingKind
+	BookingID string
+	// PlannedFrom and PlannedTo bound planned_at: From inclusive, To exclusive.
+	PlannedFrom, PlannedTo time.Time
+	Limit                  int // default 100
+}
+
+// ListDeliveries lists a property's ledger, newest planned first.
+func (a *access) ListDeliveries(ctx context.Context, pid string, f DeliveryFilter) ([]*bellhop.Delivery, error) {
+	from, to := int64(-1<<62), int64(1<<62)
+	if !f.PlannedFrom.IsZero() {
+		from = toMicros(f.PlannedFrom)
+	}
+	if !f.PlannedTo.IsZero() {
+		to = toMicros(f.PlannedTo)
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	rows, err := a.queryRows(ctx, "list-deliveries", pid, string(f.Status), string(f.Status), string(f.Kind), string(f.Kind),
+		f.BookingID, f.BookingID, from, to, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
+	}
+	list, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
+	}
+	return list, nil
+}
+
+// DueDelivery names a pending delivery a worker should look at.
+type DueDelivery struct {
+	ID      string
+	Version int
+}
+
+// DueDeliveries lists pending deliveries due by now whose integration can send (active, with
+// a verified key), oldest first: the sweep that re-queues sends a crash or a lost enqueue left
+// behind.
+func (a *access) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]DueDelivery, error) {
+	rows, err := a.queryRows(ctx, "due-deliveries", toMicros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []DueDelivery
+	for rows.Next() {
+		var d DueDelivery
+		if err := rows.Scan(&d.ID, &d.Version); err != nil {
+			return nil, fmt.Errorf("list due deliveries: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list due deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimDelivery is the step before calling the provider: it moves a pending delivery of the
+// given version to sending (a sending one stays sending: a retry) and counts the attempt,
+// after taking the stay's claim so that one message per phone, stay and kind goes out. It
+// returns the attempt number, or 0 with the delivery's stay owner when another delivery owns
+// the stay, or a not_found error when the delivery is no longer pending at that version.
+// Run it inside WithTx.
+func (a *access) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provider, senderID string, leaseUntil, now time.Time) (attempt int, owner string, err error) {
+	if _, err := a.exec(ctx, "claim-stay", d.PropertyID, string(d.Kind), d.StayKey, d.ID); err != nil {
+		return 0, "", fmt.Errorf("claim stay of delivery %s: %w", d.ID, err)
+	}
+	if err := a.queryRow(ctx, "stay-owner", d.PropertyID, string(d.Kind), d.StayKey).Scan(&owner); err != nil {
+		return 0, "", fmt.Errorf("read stay owner of delivery %s: %w", d.ID, err)
+	}
+	if owner != d.ID {
+		return 0, owner, nil
+	}
+	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, senderID, toMicros(now), d.ID, d.Version).Scan(&attempt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", bellhop.Errorf(bellhop.ENotFound, "Delivery %s is no longer pending at version %d.", d.ID, d.Version)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("claim delivery %s: %w", d.ID, err)
+	}
+	return attempt, owner, nil
+}
+
+// ReleaseStay gives up a delivery's claim on its stay (it was cancelled or skipped before
+// sending), so another booking of the same stay may send.
+func (a *access) ReleaseStay(ctx context.Context, d *bellhop.Delivery) error {
+	if _, err := a.exec(ctx, "release-stay", d.PropertyID, string(d.Kind), d.StayKey, d.ID); err != nil {
+		return fmt.Errorf("release stay of delivery %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// DeferDelivery records when a pending delivery is next due (the sender's slot it waits for),
+// and reports whether the version was still pending.
+func (a *access) DeferDelivery(ctx context.Context, id string, version int, dueAt, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "defer-delivery", toMicros(dueAt), toMicros(now), id, version)
+	n, err := affected(res, err)
+	if err != nil {
+		return false, fmt.Errorf("defer delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// FinishDelivery records the outcome of a pending delivery's version: sent (with the
+// provider's message id), failed, skipped or back to scheduled (due again at dueAt). It
+// reports whether the version was still pending.
+func (a *access) FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "finish-delivery", string(status), reason, messageID, nullMicros(dbTimePtr(sentAt)),
+		toMicros(dueAt), toMicros(now), id, version)
+	n, err := affected(res, err)
+	if err != nil {
+		return false, fmt.Errorf("record outcome of delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// ReportDelivery moves a delivery from status from to status to (a provider's report), and
+// reports whether it was still in from.
+func (a *access) ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason string, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "report-delivery", string(to), reason, toMicros(now), id, string(from))
+	n, err := affected(res, err)
+	if err != nil {
+		return false, fmt.Errorf("record report on delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+func scanDelivery(row scanner) (*bellhop.Delivery, error) {
+	var d bellhop.Delivery
+	var kind, status string
+	var planned, due, created, updated int64
+	var sent sql.NullInt64
+	if err := row.Scan(&d.ID, &d.PropertyID, &d.BookingID, &kind, &d.StayKey, &d.Phone, &d.Language, &planned, &due,
+		&status, &d.Reason, &d.Provider, &d.ProviderMessageID, &d.SenderID, &d.Attempts, &d.Version, &sent,
+		&created, &updated); err != nil {
+		return nil, err
+	}
+	d.Kind, d.Status = bellhop.MailingKind(kind), bellhop.DeliveryStatus(status)
+	d.PlannedAt, d.DueAt, d.SentAt = fromMicros(planned), fromMicros(due), timePtr(sent)
+	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &d, nil
+}
