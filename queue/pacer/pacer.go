@@ -21,6 +21,7 @@ const (
 	DefaultJitter      = 0.2
 	DefaultPausedRetry = 15 * time.Minute
 	DefaultForgetAfter = 7 * 24 * time.Hour
+	DefaultSendMargin  = 5 * time.Second
 )
 
 // Config holds the pacer's long-lived settings. Zero values mean the defaults.
@@ -41,6 +42,11 @@ type Config struct {
 	// back for (a task deleted without Cancel). A message that comes back later simply gets
 	// a new slot.
 	ForgetAfter time.Duration
+	// SendMargin is the least random extra a gap between two reserved slots gets, up to
+	// half of what the jitter allows: a slot computed from the previous slot would otherwise
+	// be refused at Acquire whenever the jitter drawn is shorter than the previous send took
+	// (the gap runs from its end). 0 means DefaultSendMargin; negative means none.
+	SendMargin time.Duration
 	// Rand draws the jitter; nil uses math/rand/v2's global source. Tests seed one.
 	Rand *rand.Rand
 }
@@ -56,6 +62,7 @@ type Pacer struct {
 	defaultLoc  *time.Location
 	pausedRetry time.Duration
 	forget      time.Duration
+	margin      time.Duration
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -100,6 +107,12 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 	if cfg.ForgetAfter < 0 {
 		return nil, bellhop.Invalid("forget_after", "must not be negative")
 	}
+	switch {
+	case cfg.SendMargin == 0:
+		cfg.SendMargin = DefaultSendMargin
+	case cfg.SendMargin < 0:
+		cfg.SendMargin = 0
+	}
 	defaults := Settings{
 		Interval: cfg.Interval, Jitter: cfg.Jitter, DailyCap: cfg.DailyCap,
 		Warmup: cfg.Warmup, TimeZone: cfg.TimeZone,
@@ -111,7 +124,7 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 	return &Pacer{
 		rdb: rdb, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
 		defaults: defaults, defaultLoc: loc, pausedRetry: cfg.PausedRetry, forget: cfg.ForgetAfter,
-		rand: cfg.Rand, cache: map[string]*senderCache{},
+		margin: cfg.SendMargin, rand: cfg.Rand, cache: map[string]*senderCache{},
 	}, nil
 }
 
@@ -342,7 +355,9 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 		iv := c.set.Interval.Microseconds()
 		var j int64
 		if jitter && c.set.Jitter > 0 {
-			j = int64(p.float64() * c.set.Jitter * float64(iv))
+			hi := c.set.Jitter * float64(iv)
+			lo := min(float64(p.margin.Microseconds()), hi/2)
+			j = int64(lo + p.float64()*(hi-lo))
 		}
 		k := p.keys(sender, today.date)
 		args := []any{

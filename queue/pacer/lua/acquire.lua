@@ -38,6 +38,18 @@ elseif capped then
   if limit > 0 and sent >= limit then why, floor = 'daily_cap', A.today.e end
 end
 
+if slot and (why == 'spacing' or why == 'backoff') then
+  local lo = keep(st, slot)
+  if lo then
+    redis.call('ZADD', K_WAIT, fmt(lo), A.msg)
+    if not st.tail or lo > st.tail then
+      st.tail = lo
+      save(st, {'tail'})
+    end
+    return {'retry', lo, why}
+  end
+end
+
 if why or not slot then
   local c, d = place(st, floor, slot)
   if not c then return {'day', d} end

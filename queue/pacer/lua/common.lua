@@ -107,7 +107,17 @@ local function place(st, floor, freed)
   local c = A.now
   if floor and floor > c then c = floor end
   if st.hold and st.hold > c then c = st.hold end
-  if st.tail and st.tail + A.interval + A.jitter > c then c = st.tail + A.interval + A.jitter end
+  local tail = st.tail
+  if freed and tail == freed then
+    -- The message gives up the last slot: space it from the one before, which is still
+    -- waiting or was sent (then send_end below covers it) or cancelled (no need).
+    tail = nil
+    local top = redis.call('ZREVRANGE', K_WAIT, 0, 1, 'WITHSCORES')
+    for i = 1, #top, 2 do
+      if top[i] ~= A.msg then tail = tonumber(top[i + 1]); break end
+    end
+  end
+  if tail and tail + A.interval + A.jitter > c then c = tail + A.interval + A.jitter end
   if st.send_end and st.send_end + A.interval + A.jitter > c then
     c = st.send_end + A.interval + A.jitter
   end
@@ -124,6 +134,26 @@ local function place(st, floor, freed)
     if limit == 0 or used < limit then return c, d end
     c = d.e
   end
+end
+
+-- keep moves a refused message to the earliest time the last send allows without leaving
+-- its place in line: still an interval after the waiting message before it and before the one
+-- after it, in the same day. Returns that time, or nil when it does not fit (the message
+-- then goes to the back: giving several refused messages the same time would only make them
+-- race again).
+local function keep(st, slot)
+  local lo = A.now
+  if st.send_end and st.send_end + A.interval > lo then lo = st.send_end + A.interval end
+  if st.hold and st.hold + A.interval > lo then lo = st.hold + A.interval end
+  local prev = redis.call('ZREVRANGEBYSCORE', K_WAIT, '(' .. fmt(slot), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if prev[2] and tonumber(prev[2]) + A.interval > lo then lo = tonumber(prev[2]) + A.interval end
+  local nxt = redis.call('ZRANGEBYSCORE', K_WAIT, '(' .. fmt(slot), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if nxt[2] and lo > tonumber(nxt[2]) - A.interval then return nil end
+  if capped then
+    local d = window(slot)
+    if not d or d ~= window(lo) then return nil end
+  end
+  return lo
 end
 
 -- unreserve drops a waiting message; its slot stops counting against its day.
