@@ -92,6 +92,7 @@ func TestWorkersNeverSendCloserThanTheInterval(t *testing.T) {
 			p        *Pacer
 			late     time.Duration
 			dies     bool
+			rerunIn  time.Duration
 			duration time.Duration
 		}
 		var due []attempt
@@ -101,6 +102,7 @@ func TestWorkersNeverSendCloserThanTheInterval(t *testing.T) {
 					m: m, p: pacers[rng.IntN(workers)],
 					late:     time.Duration(rng.IntN(3)) * time.Duration(rng.Int64N(int64(10*time.Minute))),
 					dies:     rng.IntN(8) == 0,
+					rerunIn:  maxSend + time.Duration(rng.Int64N(int64(10*time.Minute))),
 					duration: time.Duration(rng.Int64N(int64(20 * time.Second))),
 				})
 			}
@@ -136,7 +138,7 @@ func TestWorkersNeverSendCloserThanTheInterval(t *testing.T) {
 					// The worker dies at some point of its send: the message may have reached
 					// the provider as late as the lease end, and its task is redelivered.
 					m.redeliver = true
-					m.due = now.Add(maxSend + time.Duration(rng.Int64N(int64(10*time.Minute))))
+					m.due = now.Add(a.rerunIn)
 					s.end = now.Add(maxSend)
 				}
 				mu.Lock()

@@ -37,4 +37,21 @@
 //
 // Every call is idempotent per message id, so Asynq's redeliveries are safe. Workers must
 // agree on the time (NTP): clock skew between them is not corrected.
+//
+// # Redis
+//
+// A sender's keys share the hash tag {sender}, so each script runs on Redis Cluster:
+//
+//	<prefix>{<sender>}:state          hash: tail slot and its day's count, last send, lease, pause
+//	<prefix>{<sender>}:waiting        sorted set: message id -> slot (µs)
+//	<prefix>{<sender>}:settings       hash: v (version), json
+//	<prefix>{<sender>}:sent:<date>    sends that day in the sender's zone; expires 2 days after
+//	<prefix>senders                   set of senders, for Senders (added once per process)
+//
+// Reserve, Acquire, Done, Cancel and Backoff are one EVALSHA each (scripts embedded from
+// lua/, times passed in from the clock in microseconds). A delivered message costs three;
+// a refused Acquire one more. A call answers "your settings are stale" or "tell me the day
+// of this time" (a daily cap whose slot is days ahead) with one extra round trip, rarely.
+// Waiting entries leave on Acquire, Cancel and Done, and are forgotten after
+// Config.ForgetAfter if nobody comes back for them.
 package pacer

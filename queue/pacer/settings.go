@@ -112,13 +112,11 @@ func (p *Pacer) SetSettings(ctx context.Context, sender string, s Settings) erro
 	pipe := p.rdb.TxPipeline()
 	ver := pipe.HIncrBy(ctx, k.settings, "v", 1)
 	pipe.HSet(ctx, k.settings, "json", b)
-	pipe.SAdd(ctx, p.registry, sender)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("pacer: store settings of %s: %w", sender, err)
 	}
 	p.remember(sender, strconv.FormatInt(ver.Val(), 10), s)
-	p.registered.Store(sender, true)
-	return nil
+	return p.register(ctx, sender)
 }
 
 // Settings returns the sender's settings, the defaults when none were stored.

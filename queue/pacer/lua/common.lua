@@ -78,7 +78,8 @@ local function save(st, fields)
   if #del > 0 then redis.call('HDEL', K_STATE, unpack(del)) end
 end
 
-local ALL = FIELDS
+-- ALL is what reserve and acquire may change; pause and its reason belong to Pause/Resume.
+local ALL = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'first', 'lease', 'lat'}
 
 -- cap_for is the daily cap of day number no, warm-up included; 0 means none.
 local function cap_for(st, no)
