@@ -16,7 +16,9 @@
 // is enforced by [Pacer.Acquire], right before the provider call: it grants a send only if
 // now is at least the end of the previous send plus the interval, and records a lease whose
 // end is now + maxSendDuration, so a worker that dies mid-send still blocks the sender for
-// as long as its send could have lasted. A refused message is given a new slot at the tail.
+// as long as its send could have lasted. A refused message gets a new slot: right after
+// the last send when that still leaves the interval before the next waiting message (it
+// keeps its place in line), else at the tail.
 //
 // Send end. [Pacer.Done] replaces the lease end with the time the provider call returned.
 // The gap is measured from the end of one send to the start of the next, so whatever the
@@ -25,14 +27,16 @@
 //
 // # Use from a queue
 //
-//  1. When a message is due, Reserve(sender, id) and schedule the task for a little
-//     before Reservation.At (Asynq schedules on whole seconds with a coarse tick).
+//  1. When a message is due (its ledger row is still to be sent), Reserve(sender, id) and
+//     schedule the task for a little before Reservation.At (Asynq schedules on whole
+//     seconds with a coarse tick). Calling Reserve again on a rerun is harmless.
 //  2. In the task, [Wait] until At, then Acquire(sender, id, maxSend). If it refuses,
 //     schedule the task again at the returned time (no new Reserve is needed: Acquire has
 //     already given the message its new slot).
 //  3. Call the provider with a deadline of maxSend, then Done(sender, id, clock.Now()),
-//     whether the call succeeded or not. On a 429 call Backoff(until) first; then Reserve
-//     again for a new slot. On a ban call Pause(reason).
+//     whether the call succeeded or not. On a 429 call Backoff(until) before Done, then
+//     Reserve again for its new slot. On a ban call Pause(reason): Acquire then answers
+//     "come back after Config.PausedRetry" and nothing is dropped until Resume.
 //  4. A message that will not be sent (cancelled booking) is Cancel-led.
 //
 // Every call is idempotent per message id, so Asynq's redeliveries are safe. Workers must
