@@ -33,6 +33,8 @@ type Kind struct {
 	Title          string // e.g. "IntellectDialog", for messages people read
 	DefaultBaseURL string
 	New            func(provider.Config) (provider.Provider, error)
+	// ParseEvent reads one of the provider's webhook callbacks.
+	ParseEvent func(body []byte) (provider.StatusEvent, error)
 }
 
 // ActivateHook runs after an integration is activated and saved (e.g. to create mailings).
@@ -654,4 +656,20 @@ func (s *Service) ProviderError(ctx context.Context, in *bellhop.Integration, do
 		return kerr
 	}
 	return s.providerError(ctx, k, in, doing, err)
+}
+
+// ParseEvent reads a webhook callback of a provider kind.
+func (s *Service) ParseEvent(kindName string, body []byte) (provider.StatusEvent, error) {
+	k, err := s.kind(kindName)
+	if err != nil {
+		return provider.StatusEvent{}, err
+	}
+	if k.ParseEvent == nil {
+		return provider.StatusEvent{}, bellhop.Errorf(bellhop.ENotFound, "%s sends no callbacks Bellhop reads.", k.Title)
+	}
+	ev, err := k.ParseEvent(body)
+	if err != nil {
+		return provider.StatusEvent{}, &bellhop.Error{Code: bellhop.EInvalid, Message: "The callback could not be read.", Err: err}
+	}
+	return ev, nil
 }

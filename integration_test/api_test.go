@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"github.com/bellhop/bellhop/cmd/bellhop/app"
 	"net/http"
 	"strings"
 	"testing"
@@ -142,7 +143,9 @@ func TestPropertiesAndStaff(t *testing.T) {
 
 // TestHealthReadinessMetrics: probes answer, and requests are counted by route.
 func TestHealthReadinessMetrics(t *testing.T) {
-	h := start(t, t.TempDir()+"/bellhop.db")
+	// An API-only process: the test closes its Redis client, which Asynq's workers do not
+	// survive (a real outage leaves the client open and reconnecting).
+	h := start(t, t.TempDir()+"/bellhop.db", func(m *app.Main) { m.Role = app.RoleAPI })
 	h.must(200, "GET", "/healthz", "", nil)
 	r := h.must(200, "GET", "/readyz", "", nil)
 	checks, _ := r.Body["checks"].(map[string]any)

@@ -51,7 +51,8 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, dbURL string) *harness {
+// start runs Main (role all unless an option says otherwise) on a database.
+func start(t *testing.T, dbURL string, opts ...func(*app.Main)) *harness {
 	t.Helper()
 	raddr := requireRedis(t)
 	h := &harness{t: t, dbURL: dbURL, logs: &syncBuffer{}}
@@ -72,6 +73,9 @@ func start(t *testing.T, dbURL string) *harness {
 	m := app.NewMain(cfg)
 	m.Addr = "127.0.0.1:0"
 	m.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	for _, o := range opts {
+		o(m)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()

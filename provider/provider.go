@@ -174,3 +174,13 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// StatusEvent is a provider's callback about a message Bellhop sent.
+type StatusEvent struct {
+	Event     string // e.g. new_status, new_error, new_message
+	MessageID string
+	Mark      string
+	Status    string // delivered, read, failed; empty for events that carry none
+	Error     string
+	At        time.Time
+}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/bellhop/bellhop"
 )
@@ -109,6 +111,12 @@ func decodeError(err error) error {
 		field := typ.Field
 		if field == "" {
 			return bellhop.Errorf(bellhop.EInvalid, "The body must be a JSON object.")
+		}
+		switch typ.Type {
+		case reflect.TypeFor[bellhop.Date]():
+			return bellhop.Invalid(field, "must be a date such as 2026-12-03")
+		case reflect.TypeFor[time.Time]():
+			return bellhop.Invalid(field, "must be a time such as 2026-11-21T10:00:00Z")
 		}
 		return bellhop.Invalid(field, "must be a %s", jsonKind(typ.Type.Kind().String()))
 	case errors.As(err, &tooBig):

@@ -15,7 +15,9 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/mapping"
+	"github.com/bellhop/bellhop/queue/pacer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -40,6 +42,8 @@ type Config struct {
 	Store     Store
 	Connector *connector.Service
 	Mapping   *mapping.Service
+	Mailings  *mailings.Service
+	Pacer     *pacer.Pacer
 	Clock     bellhop.Clock // default: system clock
 	Logger    *slog.Logger  // default: slog.Default()
 	// Ready lists the dependencies /readyz checks, by name.
@@ -104,6 +108,22 @@ func (s *Server) routes() {
 	m.Handle("DELETE "+pp+"/mapping/{sid}", s.auth(bellhop.RoleAdmin, s.handleDeleteMapping))
 	m.Handle("GET "+pp+"/mapping-changes", s.auth(bellhop.RoleAdmin, s.handleMappingChanges))
 	m.Handle("POST "+pp+"/chat-sessions", s.auth("", s.handleOpenChat))
+
+	// Bookings: pushed by the PMS. Mailings and the ledger: the property manager's.
+	m.Handle("PUT "+pp+"/bookings/{bid}", s.auth(bellhop.RoleService, s.handlePutBooking))
+	m.Handle("DELETE "+pp+"/bookings/{bid}", s.auth(bellhop.RoleService, s.handleCancelBooking))
+	m.Handle("GET "+pp+"/bookings/{bid}", s.auth("", s.handleGetBooking))
+	m.Handle("GET "+pp+"/mailings", s.auth(bellhop.RoleAdmin, s.handleListMailings))
+	m.Handle("GET "+pp+"/mailings/preview", s.auth(bellhop.RoleAdmin, s.handlePreview))
+	m.Handle("GET "+pp+"/mailings/{kind}", s.auth(bellhop.RoleAdmin, s.handleGetMailing))
+	m.Handle("PATCH "+pp+"/mailings/{kind}", s.auth(bellhop.RoleAdmin, s.handlePatchMailing))
+	m.Handle("GET "+pp+"/deliveries", s.auth("", s.handleListDeliveries))
+	m.Handle("GET "+pp+"/deliveries/{id}", s.auth("", s.handleGetDelivery))
+	m.Handle("POST "+pp+"/deliveries/{id}/retry", s.auth(bellhop.RoleAdmin, s.handleRetryDelivery))
+	m.Handle("GET "+in+"/pacer", s.auth(bellhop.RoleAdmin, s.handlePacerState))
+	m.Handle("POST "+in+"/pacer/resume", s.auth(bellhop.RoleAdmin, s.handlePacerResume))
+	// Provider callbacks carry their integration's secret instead of a token.
+	m.HandleFunc("POST /webhooks/{provider}/{pid}", s.handleWebhook)
 
 	// Anything else under the API is a JSON 404, not the mux's text page.
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

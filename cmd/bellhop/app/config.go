@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/bellhop/bellhop/connector"
 	"github.com/redis/go-redis/v9"
@@ -19,6 +20,7 @@ const envHelp = `Environment:
   BELLHOP_SECRET_KEY     32 random bytes, base64 or hex (openssl rand -base64 32); seals API keys at rest
   BELLHOP_PUBLIC_URL     the URL the provider and people reach Bellhop at (webhooks, sign-in links)
   BELLHOP_LOG_LEVEL      debug | info | warn | error (default: info)
+  BELLHOP_SEND_INTERVAL  least time between two messages of one sender, e.g. 300s (default: 300s)
 `
 
 // Config is what the environment and flags say. Commands read the parts they need.
@@ -30,6 +32,8 @@ type Config struct {
 	SecretKey           []byte
 	PublicURL           string
 	LogLevel            string
+	// SendInterval is the pacer's default spacing of one sender's messages.
+	SendInterval time.Duration
 }
 
 // ConfigFromEnv reads the environment. needSecret makes a missing BELLHOP_SECRET_KEY an error.
@@ -63,6 +67,14 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return c, fmt.Errorf("BELLHOP_PUBLIC_URL: %q is not an http(s) URL such as https://bellhop.example.com", c.PublicURL)
 		}
+	}
+	c.SendInterval = 300 * time.Second
+	if v := strings.TrimSpace(getenv("BELLHOP_SEND_INTERVAL")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Millisecond || d > 24*time.Hour {
+			return c, fmt.Errorf("BELLHOP_SEND_INTERVAL: %q is not a duration from 1ms to 24h such as 300s", v)
+		}
+		c.SendInterval = d
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

@@ -14,9 +14,12 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/mapping"
 	"github.com/bellhop/bellhop/provider"
 	"github.com/bellhop/bellhop/provider/intellectdialog"
+	"github.com/bellhop/bellhop/queue"
+	"github.com/bellhop/bellhop/queue/pacer"
 	"github.com/bellhop/bellhop/store"
 	"github.com/bellhop/bellhop/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,6 +51,10 @@ type Main struct {
 	Redis     redis.UniversalClient
 	Connector *connector.Service
 	Mapping   *mapping.Service
+	Mailings  *mailings.Service
+	Pacer     *pacer.Pacer
+	Worker    *queue.Worker
+	Queue     *queue.Client
 	Registry  *prometheus.Registry
 
 	listener net.Listener
@@ -64,7 +71,8 @@ func DefaultKinds() map[string]connector.Kind {
 	return map[string]connector.Kind{
 		intellectdialog.Kind: {
 			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
-			New: func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
+			New:        func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
+			ParseEvent: intellectdialog.ParseEvent,
 		},
 	}
 }
@@ -114,11 +122,30 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
 	}
+	m.Queue = queue.NewClient(m.Redis)
+	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger})
+	if err != nil {
+		return err
+	}
 	m.Connector, err = connector.New(connector.Config{
 		Store: db, Kinds: m.Kinds, Sealer: sealer, Clock: m.Clock, Logger: m.Logger, PublicURL: m.Config.PublicURL,
+		OnActivate: []connector.ActivateHook{m.Mailings.EnsureMailings},
 	})
 	if err != nil {
 		return err
+	}
+	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval})
+	if err != nil {
+		return fmt.Errorf("pacer: %w", err)
+	}
+	if m.Role == RoleWorker || m.Role == RoleAll {
+		m.Worker, err = queue.NewWorker(queue.Config{
+			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
+			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry,
+		})
+		if err != nil {
+			return err
+		}
 	}
 	m.Mapping, err = mapping.New(mapping.Config{Store: db, Connector: m.Connector, Clock: m.Clock, Logger: m.Logger})
 	if err != nil {
@@ -126,7 +153,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	if m.listener != nil {
 		api := web.New(web.Config{
-			Store: db, Connector: m.Connector, Mapping: m.Mapping, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
+			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacer: m.Pacer, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
 				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },
@@ -152,7 +179,19 @@ func (m *Main) URL() string {
 
 // Run serves until ctx is done, then shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	workerDone := make(chan struct{})
+	if m.Worker != nil {
+		go func() {
+			defer close(workerDone)
+			m.Logger.Info("bellhop workers running", "role", m.Role)
+			if err := m.Worker.Run(ctx, m.Redis); err != nil {
+				errc <- err
+			}
+		}()
+	} else {
+		close(workerDone)
+	}
 	if m.server != nil {
 		go func() {
 			m.Logger.Info("bellhop API listening", "url", m.URL(), "role", m.Role)
@@ -173,6 +212,7 @@ func (m *Main) Run(ctx context.Context) error {
 			return fmt.Errorf("shut down HTTP: %w", err)
 		}
 	}
+	<-workerDone
 	return nil
 }
 
@@ -183,6 +223,9 @@ func (m *Main) Close() error {
 		errs = append(errs, m.server.Close())
 	} else if m.listener != nil {
 		errs = append(errs, m.listener.Close())
+	}
+	if m.Queue != nil {
+		errs = append(errs, m.Queue.Close())
 	}
 	if m.Redis != nil {
 		errs = append(errs, m.Redis.Close())

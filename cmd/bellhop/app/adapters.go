@@ -1,0 +1,40 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/mailings"
+	"github.com/bellhop/bellhop/store"
+)
+
+// mailingsStore gives the mailings service its transactions.
+type mailingsStore struct{ *store.DB }
+
+func (s mailingsStore) InTx(ctx context.Context, fn func(tx mailings.Tx) error) error {
+	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return fn(tx) })
+}
+
+// queueStore gives the send handler its claim transaction and due list.
+type queueStore struct{ *store.DB }
+
+func (s queueStore) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provider, senderID string, leaseUntil, now time.Time) (attempt int, owner string, err error) {
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		attempt, owner, err = tx.ClaimDelivery(ctx, d, provider, senderID, leaseUntil, now)
+		return err
+	})
+	return attempt, owner, err
+}
+
+func (s queueStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*bellhop.Delivery, error) {
+	due, err := s.DB.DueDeliveries(ctx, now, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*bellhop.Delivery, 0, len(due))
+	for _, d := range due {
+		out = append(out, &bellhop.Delivery{ID: d.ID, Version: d.Version, Status: bellhop.DeliveryScheduled})
+	}
+	return out, nil
+}

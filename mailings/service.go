@@ -1,0 +1,320 @@
+package mailings
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/bellhop/bellhop"
+)
+
+// Tx is the storage planning reads and writes, all in one transaction.
+type Tx interface {
+	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
+	GetBooking(ctx context.Context, pid, bid string) (*bellhop.Booking, error)
+	SaveBooking(ctx context.Context, b *bellhop.Booking, receivedAt time.Time) (bool, error)
+	CancelBooking(ctx context.Context, pid, bid string, at time.Time) (bool, error)
+	ListBookingsDeparting(ctx context.Context, pid string, day bellhop.Date) ([]*bellhop.Booking, error)
+	CreateMailings(ctx context.Context, ms []bellhop.Mailing) (int, error)
+	UpdateMailing(ctx context.Context, m *bellhop.Mailing) error
+	GetMailing(ctx context.Context, pid string, kind bellhop.MailingKind) (*bellhop.Mailing, error)
+	ListMailings(ctx context.Context, pid string) ([]*bellhop.Mailing, error)
+	SaveDelivery(ctx context.Context, d *bellhop.Delivery) error
+	GetDelivery(ctx context.Context, id string) (*bellhop.Delivery, error)
+	BookingDeliveries(ctx context.Context, pid, bid string) ([]*bellhop.Delivery, error)
+	ListDeliveries(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error)
+	ReleaseStay(ctx context.Context, d *bellhop.Delivery) error
+	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
+}
+
+// Store is Tx outside a transaction, plus a way to run one.
+type Store interface {
+	Tx
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason string, now time.Time) (bool, error)
+}
+
+// Scheduler queues the sends of scheduled deliveries (the queue package). It must tolerate
+// being asked twice for the same delivery version.
+type Scheduler interface {
+	Schedule(ctx context.Context, ds []*bellhop.Delivery) error
+}
+
+// Config wires a Service. Zero values mean defaults where one is given.
+type Config struct {
+	Store     Store
+	Scheduler Scheduler
+	Clock     bellhop.Clock // default: system clock
+	Logger    *slog.Logger  // default: slog.Default()
+}
+
+// Service takes bookings in and keeps each booking's deliveries planned: the ledger rows and
+// the queued sends that go with them.
+type Service struct {
+	cfg Config
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Scheduler == nil {
+		return nil, errors.New("mailings: Store and Scheduler are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = bellhop.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// DeliveryID is the ledger id of a mailing kind for a booking. It is derived, not random, so
+// that planning is idempotent; it is also the provider's idempotency mark.
+func DeliveryID(pid, bid string, kind bellhop.MailingKind) string {
+	h := sha256.Sum256([]byte(pid + "\x00" + bid + "\x00" + string(kind)))
+	return "dl_" + hex.EncodeToString(h[:12])
+}
+
+// BookingResult is a booking after intake, with its deliveries.
+type BookingResult struct {
+	Booking *bellhop.Booking `json:"booking"`
+	// Created is true for a booking Bellhop had not seen; Ignored for a push that was not
+	// newer than the stored booking (which is returned unchanged).
+	Created    bool                `json:"created"`
+	Ignored    bool                `json:"ignored"`
+	Deliveries []*bellhop.Delivery `json:"deliveries"`
+}
+
+// PutBooking takes in a booking as the PMS pushes it: the phone normalised with the property's
+// country, a push not newer than the stored one ignored, and the booking's deliveries planned
+// again in the same transaction. Sends are queued after it commits; a crash in between is
+// caught up by the queue's sweep, so no send is lost.
+func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking) (*BookingResult, error) {
+	now := s.cfg.Clock.Now().UTC()
+	res := &BookingResult{}
+	var queue []*bellhop.Delivery
+	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		p, err := tx.GetProperty(ctx, pid)
+		if err != nil {
+			return err
+		}
+		b.PropertyID = pid
+		prev, err := tx.GetBooking(ctx, pid, b.ID)
+		if err != nil && !bellhop.IsNotFound(err) {
+			return err
+		}
+		if Stale(prev, *b) {
+			res.Booking, res.Ignored = prev, true
+			res.Deliveries, err = tx.BookingDeliveries(ctx, pid, b.ID)
+			return err
+		}
+		if err := Intake(prev, b, *p, now); err != nil {
+			return err
+		}
+		saved, err := tx.SaveBooking(ctx, b, now)
+		if err != nil {
+			return err
+		}
+		if !saved { // a newer push won a race with this one
+			res.Booking, res.Ignored = prev, true
+			res.Deliveries, err = tx.BookingDeliveries(ctx, pid, b.ID)
+			return err
+		}
+		res.Booking, res.Created = b, prev == nil
+		res.Deliveries, queue, err = s.planBooking(ctx, tx, p, b, nil, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.schedule(ctx, queue)
+	return res, nil
+}
+
+// CancelBooking marks a booking cancelled (the PMS's DELETE) and cancels its pending sends.
+func (s *Service) CancelBooking(ctx context.Context, pid, bid string) (*BookingResult, error) {
+	now := s.cfg.Clock.Now().UTC()
+	res := &BookingResult{}
+	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		p, err := tx.GetProperty(ctx, pid)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CancelBooking(ctx, pid, bid, now); err != nil {
+			return err
+		}
+		b, err := tx.GetBooking(ctx, pid, bid)
+		if err != nil {
+			return err
+		}
+		res.Booking = b
+		res.Deliveries, _, err = s.planBooking(ctx, tx, p, b, nil, now)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// GetBooking returns a booking with its deliveries.
+func (s *Service) GetBooking(ctx context.Context, pid, bid string) (*BookingResult, error) {
+	b, err := s.cfg.Store.GetBooking(ctx, pid, bid)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.cfg.Store.BookingDeliveries(ctx, pid, bid)
+	if err != nil {
+		return nil, err
+	}
+	return &BookingResult{Booking: b, Deliveries: nonNil(ds)}, nil
+}
+
+// planBooking brings a booking's deliveries in line with its mailings (only the kinds in
+// only, when given) and returns every delivery of the booking and those whose sends must be
+// queued.
+func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b *bellhop.Booking, only []bellhop.MailingKind, now time.Time) (all, queue []*bellhop.Delivery, err error) {
+	ms, err := tx.ListMailings(ctx, p.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	existing, err := tx.BookingDeliveries(ctx, p.ID, b.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	byKind := map[bellhop.MailingKind]*bellhop.Delivery{}
+	for _, d := range existing {
+		byKind[d.Kind] = d
+	}
+	for _, m := range ms {
+		if only != nil && !slices.Contains(only, m.Kind) {
+			continue
+		}
+		d, changed := planDelivery(*m, *p, *b, byKind[m.Kind], now)
+		if !changed {
+			continue
+		}
+		if err := tx.SaveDelivery(ctx, d); err != nil {
+			return nil, nil, err
+		}
+		if d.Status == bellhop.DeliveryCancelled || d.Status == bellhop.DeliverySkipped {
+			if err := tx.ReleaseStay(ctx, d); err != nil {
+				return nil, nil, err
+			}
+		}
+		byKind[m.Kind] = d
+		if d.Status == bellhop.DeliveryScheduled {
+			queue = append(queue, d)
+		}
+	}
+	for _, k := range bellhop.Kinds() {
+		if d := byKind[k]; d != nil {
+			all = append(all, d)
+		}
+	}
+	return nonNil(all), queue, nil
+}
+
+// planDelivery decides what the ledger row of mailing m for booking b becomes, given the
+// current row (nil when none), and reports whether it changed. Rows that were sent, failed or
+// are being sent are history and stay as they are.
+func planDelivery(m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, cur *bellhop.Delivery, now time.Time) (*bellhop.Delivery, bool) {
+	if cur != nil && !replannable(cur) {
+		return cur, false
+	}
+	dec := Plan(m, p, b, now)
+	lang := Language(b.Guest.Language, p.Language, m.Templates)
+	next := &bellhop.Delivery{
+		ID: DeliveryID(p.ID, b.ID, m.Kind), PropertyID: p.ID, BookingID: b.ID, Kind: m.Kind,
+		StayKey: StayKey(m.Kind, b), Phone: b.Guest.Phone, Language: lang, Version: 1,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if cur != nil {
+		next.CreatedAt, next.Version, next.Attempts = cur.CreatedAt, cur.Version, cur.Attempts
+		next.PlannedAt, next.DueAt, next.Provider, next.SenderID = cur.PlannedAt, cur.DueAt, cur.Provider, cur.SenderID
+	}
+	if dec.Skip != "" {
+		status := bellhop.DeliverySkipped
+		switch dec.Skip {
+		case bellhop.ReasonBookingCancelled, bellhop.ReasonMailingDisabled, bellhop.ReasonBecameGuaranteed:
+			if cur == nil {
+				// Nothing was planned, so there is nothing to withdraw: no row.
+				return nil, false
+			}
+			status = bellhop.DeliveryCancelled
+		}
+		if cur != nil && cur.Status == status && cur.Reason == dec.Skip {
+			return cur, false
+		}
+		next.Status, next.Reason = status, dec.Skip
+		if cur == nil {
+			next.PlannedAt, next.DueAt = now, now
+		}
+		if cur != nil && cur.Status == bellhop.DeliveryScheduled {
+			next.Version++ // the queued send must not run
+		}
+		return next, true
+	}
+	if cur != nil && cur.Status == bellhop.DeliveryScheduled && cur.PlannedAt.Equal(dec.At) &&
+		cur.Phone == next.Phone && cur.Language == next.Language && cur.StayKey == next.StayKey {
+		return cur, false
+	}
+	next.Status, next.PlannedAt, next.DueAt = bellhop.DeliveryScheduled, dec.At, dec.At
+	if cur != nil {
+		next.Version++
+	}
+	return next, true
+}
+
+// replannable reports whether a row may still change with its booking: it was never sent,
+// nor claimed for sending.
+func replannable(d *bellhop.Delivery) bool {
+	switch d.Status {
+	case bellhop.DeliveryScheduled:
+		return true
+	case bellhop.DeliveryCancelled, bellhop.DeliverySkipped:
+		return d.Attempts == 0 && d.SentAt == nil
+	}
+	return false
+}
+
+// schedule queues sends after their rows are committed. A failure is logged, not returned:
+// the rows are safe, and the queue's sweep queues what is due and not queued.
+func (s *Service) schedule(ctx context.Context, ds []*bellhop.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	if err := s.cfg.Scheduler.Schedule(ctx, ds); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "queueing sends failed; the sweep will queue them when due", "deliveries", len(ds), "error", err)
+	}
+}
+
+func nonNil[T any](s []*T) []*T {
+	if s == nil {
+		return []*T{}
+	}
+	return s
+}
+
+// EnsureMailings creates a property's three mailings, disabled and with the default texts,
+// when an integration is activated for the first time; existing mailings are kept as they are.
+func (s *Service) EnsureMailings(ctx context.Context, in *bellhop.Integration) error {
+	now := s.cfg.Clock.Now().UTC()
+	ms := Defaults(in.PropertyID, in.Provider)
+	for i := range ms {
+		ms[i].CreatedAt, ms[i].UpdatedAt = now, now
+	}
+	n, err := s.cfg.Store.CreateMailings(ctx, ms)
+	if err != nil {
+		return fmt.Errorf("create default mailings: %w", err)
+	}
+	if n > 0 {
+		s.cfg.Logger.InfoContext(ctx, "default mailings created", "property", in.PropertyID, "sending_method", in.Provider, "created", n)
+	}
+	return nil
+}

@@ -1,0 +1,478 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/mailings"
+	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/queue/pacer"
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+)
+
+// Store is the storage the send handler needs.
+type Store interface {
+	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
+	GetBooking(ctx context.Context, pid, bid string) (*bellhop.Booking, error)
+	GetMailing(ctx context.Context, pid string, kind bellhop.MailingKind) (*bellhop.Mailing, error)
+	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
+	GetDelivery(ctx context.Context, id string) (*bellhop.Delivery, error)
+	DeferDelivery(ctx context.Context, id string, version int, dueAt, now time.Time) (bool, error)
+	FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error)
+	// ClaimDelivery moves the delivery to sending (in a transaction with its stay claim); see
+	// store.ClaimDelivery.
+	ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provider, senderID string, leaseUntil, now time.Time) (attempt int, owner string, err error)
+	// DueDeliveries lists pending deliveries due by now whose integration can send (ID and
+	// Version set).
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*bellhop.Delivery, error)
+	// ReleaseStay gives up the delivery's claim on its stay, if it holds it.
+	ReleaseStay(ctx context.Context, d *bellhop.Delivery) error
+}
+
+// Connector gives a provider client for an integration and turns provider failures into
+// integration state (a rejected key makes it invalid, which pauses its mailings).
+type Connector interface {
+	Client(in *bellhop.Integration) (provider.Provider, error)
+	ProviderError(ctx context.Context, in *bellhop.Integration, doing string, err error) error
+}
+
+// Config wires a Worker. Zero values mean defaults where one is given.
+type Config struct {
+	Store     Store
+	Connector Connector
+	Pacer     *pacer.Pacer
+	Client    *Client
+	Clock     bellhop.Clock // default: system clock
+	Logger    *slog.Logger  // default: slog.Default()
+	// Registerer receives the send metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Concurrency is how many sends one process handles at once; default 20.
+	Concurrency int
+	// Lead is how long before its slot a send's task is taken up, to wait out the rest of the
+	// time in-process: Asynq schedules on whole seconds. Default 2 s.
+	Lead time.Duration
+	// SendTimeout bounds one provider call; default 30 s.
+	SendTimeout time.Duration
+	// SweepEvery is how often pending deliveries that are overdue (a lost enqueue, a paused
+	// integration that can send again) are queued again; default 30 s.
+	SweepEvery time.Duration
+	// SweepGrace is how long past due a delivery must be before the sweep queues it, so it
+	// does not race the task already on its way; default 1 min.
+	SweepGrace time.Duration
+	// Sleep waits out the last moments before a slot; default a real timer.
+	Sleep pacer.Sleep
+}
+
+// Worker handles send tasks.
+type Worker struct {
+	cfg     Config
+	metrics *workerMetrics
+}
+
+// NewWorker validates cfg and returns a Worker.
+func NewWorker(cfg Config) (*Worker, error) {
+	if cfg.Store == nil || cfg.Connector == nil || cfg.Pacer == nil || cfg.Client == nil {
+		return nil, errors.New("queue: Store, Connector, Pacer and Client are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = bellhop.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 20
+	}
+	if cfg.Lead <= 0 {
+		cfg.Lead = 2 * time.Second
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 30 * time.Second
+	}
+	if cfg.SweepEvery <= 0 {
+		cfg.SweepEvery = 30 * time.Second
+	}
+	if cfg.SweepGrace <= 0 {
+		cfg.SweepGrace = time.Minute
+	}
+	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer)}, nil
+}
+
+// SenderKey names a sender for the pacer: the provider account and the sender's id, so that
+// properties sharing one WhatsApp number share its pace.
+func SenderKey(in *bellhop.Integration) string {
+	return in.Provider + ":" + in.OrganizationID + ":" + in.Sender.ID
+}
+
+// notYet asks Asynq to come back at a given time; it is not a failure.
+type notYet struct{ at time.Time }
+
+func (e *notYet) Error() string { return "not yet: due at " + e.at.UTC().Format(time.RFC3339Nano) }
+
+// isFailure tells Asynq which errors count against a task's retries.
+func isFailure(err error) bool {
+	var ny *notYet
+	return !errors.As(err, &ny)
+}
+
+// retryDelay brings a waiting send back just before its time, and backs off other failures
+// exponentially (2 s, 4 s, … up to 10 min, with jitter).
+func (w *Worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
+	var ny *notYet
+	if errors.As(err, &ny) {
+		return max(ny.at.Sub(w.cfg.Clock.Now())-w.cfg.Lead, 0)
+	}
+	d := time.Duration(math.Min(math.Pow(2, float64(n+1)), 600)) * time.Second
+	return d + time.Duration(rand.Int64N(int64(d/4)+1))
+}
+
+// ProcessTask handles one send task.
+func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	var p sendPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.DeliveryID == "" {
+		return fmt.Errorf("undecodable send task %q: %v: %w", t.Payload(), err, asynq.SkipRetry)
+	}
+	return w.Send(ctx, p.DeliveryID, p.Version)
+}
+
+// Send sends a delivery's version if it is still due: it re-reads the booking, mailing and
+// integration, waits for the sender's slot, claims the delivery and calls the provider with the
+// delivery id as the idempotency mark, then records the outcome. A nil error means the task is
+// done; *notYet means come back later; other errors are retried with backoff.
+func (w *Worker) Send(ctx context.Context, id string, version int) error {
+	st := w.cfg.Store
+	d, err := st.GetDelivery(ctx, id)
+	if bellhop.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.Version != version || !d.Status.Pending() {
+		return nil // re-planned, cancelled or already sent: another task (or none) owns it
+	}
+	now := w.cfg.Clock.Now()
+	if d.DueAt.After(now.Add(w.cfg.Lead)) {
+		return &notYet{d.DueAt}
+	}
+	log := w.cfg.Logger.With("delivery", d.ID, "property", d.PropertyID, "booking", d.BookingID, "kind", d.Kind)
+
+	p, err := st.GetProperty(ctx, d.PropertyID)
+	if err != nil {
+		return err
+	}
+	b, err := st.GetBooking(ctx, d.PropertyID, d.BookingID)
+	if err != nil {
+		return err
+	}
+	m, err := st.GetMailing(ctx, d.PropertyID, d.Kind)
+	if err != nil {
+		return err
+	}
+	in, err := st.GetIntegration(ctx, d.PropertyID, m.SendingMethod)
+	if bellhop.IsNotFound(err) {
+		return w.skip(ctx, log, d, bellhop.ReasonIntegrationInactive)
+	} else if err != nil {
+		return err
+	}
+	client, err := w.cfg.Connector.Client(in)
+	if err != nil {
+		return err
+	}
+
+	// A delivery left "sending" by an attempt that did not finish may have reached the
+	// provider: ask before deciding anything else.
+	if d.Status == bellhop.DeliverySending && d.Attempts > 0 {
+		done, err := w.resolve(ctx, log, client, d)
+		if err != nil || done {
+			return err
+		}
+	}
+
+	switch {
+	case !in.Active:
+		return w.skip(ctx, log, d, bellhop.ReasonIntegrationInactive)
+	case in.Status != bellhop.StatusVerified:
+		// The key was rejected: the mailing is paused, not skipped. The sweep picks the
+		// delivery up again once the key is checked and verified.
+		log.WarnContext(ctx, "send paused: the integration's key is not verified", "status", in.Status, "reason", in.StatusReason)
+		return nil
+	case in.Sender == nil:
+		return w.skip(ctx, log, d, bellhop.ReasonSenderMissing)
+	}
+	dec := mailings.Plan(*m, *p, *b, now)
+	if dec.Skip != "" {
+		return w.skip(ctx, log, d, dec.Skip)
+	}
+	if dec.At.After(now.Add(w.cfg.Lead)) {
+		// Quiet hours began or the rules moved it: come back then.
+		if _, err := st.DeferDelivery(ctx, d.ID, d.Version, dec.At, now); err != nil {
+			return err
+		}
+		return &notYet{dec.At}
+	}
+	msg, ok := mailings.Compose(*m, *p, *b)
+	if !ok {
+		return w.skip(ctx, log, d, bellhop.ReasonNoTemplate)
+	}
+
+	sender := SenderKey(in)
+	res, err := w.cfg.Pacer.Reserve(ctx, sender, d.ID)
+	if err != nil {
+		return err
+	}
+	if res.At.After(now.Add(w.cfg.Lead)) {
+		if _, err := st.DeferDelivery(ctx, d.ID, d.Version, res.At, now); err != nil {
+			return err
+		}
+		return &notYet{res.At}
+	}
+	if err := pacer.Wait(ctx, w.cfg.Clock, res.At, w.cfg.Sleep); err != nil {
+		return err
+	}
+	ok, retryAt, err := w.cfg.Pacer.Acquire(ctx, sender, d.ID, w.cfg.SendTimeout)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if _, err := st.DeferDelivery(ctx, d.ID, d.Version, retryAt, w.cfg.Clock.Now()); err != nil {
+			return err
+		}
+		return &notYet{retryAt}
+	}
+	// The sender is leased to this send now: every way out calls Done.
+	start := w.cfg.Clock.Now()
+	release := func(at time.Time) {
+		if err := w.cfg.Pacer.Done(context.WithoutCancel(ctx), sender, d.ID, at); err != nil {
+			log.ErrorContext(ctx, "pacer: releasing the sender failed; its lease runs out on its own", "error", err)
+		}
+	}
+	attempt, owner, err := st.ClaimDelivery(ctx, d, in.Provider, in.Sender.ID, start.Add(w.cfg.SendTimeout+w.cfg.SweepGrace), start)
+	if err != nil {
+		release(start)
+		if bellhop.IsNotFound(err) {
+			return nil // cancelled or re-planned while waiting for the slot
+		}
+		return err
+	}
+	if owner != d.ID {
+		release(start)
+		log.InfoContext(ctx, "skipped: another booking of the same stay and phone gets this message", "owner", owner)
+		return w.skip(ctx, log, d, bellhop.ReasonDuplicatePhone)
+	}
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
+	sent, sendErr := client.SendMessage(sctx, provider.Message{Phone: d.Phone, SenderID: in.Sender.ID, Text: msg.Text, Mark: d.ID})
+	cancel()
+	finished := w.cfg.Clock.Now()
+	release(finished)
+	return w.outcome(ctx, log, d, in, sender, attempt, sent, sendErr, finished)
+}
+
+// outcome records what the provider answered.
+func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, in *bellhop.Integration, sender string, attempt int, sent provider.SentMessage, err error, finished time.Time) error {
+	st := w.cfg.Store
+	ctx = context.WithoutCancel(ctx) // the provider has answered: record it even on shutdown
+	if err == nil {
+		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", sent.MessageID, &finished, finished, finished); err != nil {
+			return err
+		}
+		w.metrics.sends.WithLabelValues("sent").Inc()
+		log.InfoContext(ctx, "message sent", "attempt", attempt, "message_id", sent.MessageID, "duplicate", sent.Duplicate, "sender", sender)
+		return nil
+	}
+	pe, _ := provider.AsError(err)
+	reason := err.Error()
+	if pe != nil && pe.Reason != "" {
+		reason = pe.Reason
+	}
+	switch provider.KindOf(err) {
+	case provider.KindInvalidRequest, provider.KindNotFound:
+		// A bad number or a refused text: sending again would fail the same way.
+		w.metrics.sends.WithLabelValues("failed").Inc()
+		log.WarnContext(ctx, "provider refused the message", "error", err)
+		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryFailed, bellhop.ReasonProviderRejected+": "+clip(reason), "", nil, finished, finished)
+		return ferr
+	case provider.KindRateLimited:
+		retryAfter := time.Minute
+		if pe != nil && pe.RetryAfter > 0 {
+			retryAfter = pe.RetryAfter
+		}
+		if err := w.cfg.Pacer.Backoff(ctx, sender, finished.Add(retryAfter)); err != nil {
+			return err
+		}
+		res, err := w.cfg.Pacer.Reserve(ctx, sender, d.ID)
+		if err != nil {
+			return err
+		}
+		w.metrics.sends.WithLabelValues("rate_limited").Inc()
+		log.WarnContext(ctx, "provider asked to slow down; the sender backs off", "retry_after", retryAfter, "next_slot", res.At)
+		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, res.At, finished); err != nil {
+			return err
+		}
+		return &notYet{res.At}
+	case provider.KindUnauthorized:
+		// The integration becomes invalid with the provider's reason, which pauses its
+		// mailings; this delivery waits for the key to be fixed.
+		_ = w.cfg.Connector.ProviderError(ctx, in, "send a mailing", err)
+		log.WarnContext(ctx, "provider rejected the key while sending; the integration's mailings are paused", "error", err)
+		w.metrics.sends.WithLabelValues("paused").Inc()
+		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, finished, finished)
+		return ferr
+	case provider.KindSenderBlocked:
+		if err := w.cfg.Pacer.Pause(ctx, sender, "the provider reports the sender blocked: "+clip(reason)); err != nil {
+			return err
+		}
+		log.ErrorContext(ctx, "provider reports the sender blocked; it is paused until an administrator resumes it", "sender", sender, "error", err)
+		w.metrics.sends.WithLabelValues("paused").Inc()
+		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, finished, finished)
+		return ferr
+	default:
+		// Unavailable, a timeout, or an answer we could not read: the provider may or may not
+		// have the message. The delivery stays "sending"; the retry asks the provider first
+		// and re-sends with the same mark, which the provider deduplicates.
+		w.metrics.sends.WithLabelValues("retry").Inc()
+		n, _ := asynq.GetRetryCount(ctx)
+		limit, ok := asynq.GetMaxRetry(ctx)
+		if ok && n >= limit {
+			log.ErrorContext(ctx, "provider did not take the message after every retry", "attempt", attempt, "error", err)
+			_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryFailed, "provider_unavailable: "+clip(reason), "", nil, finished, finished)
+			return ferr
+		}
+		log.WarnContext(ctx, "provider did not take the message; retrying with the same mark", "attempt", attempt, "error", err)
+		return fmt.Errorf("send delivery %s: %w", d.ID, err)
+	}
+}
+
+// resolve asks the provider whether an unfinished attempt reached it (by mark) and records it
+// as sent if so.
+func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.Provider, d *bellhop.Delivery) (bool, error) {
+	msgs, err := client.Messages(ctx, provider.MessageFilter{Mark: d.ID})
+	if err != nil {
+		return false, fmt.Errorf("ask the provider about delivery %s: %w", d.ID, err)
+	}
+	for _, m := range msgs {
+		if m.Mark != d.ID {
+			continue
+		}
+		at := m.CreatedAt
+		if at.IsZero() {
+			at = w.cfg.Clock.Now()
+		}
+		now := w.cfg.Clock.Now()
+		if _, err := w.cfg.Store.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", m.MessageID, &at, now, now); err != nil {
+			return false, err
+		}
+		w.metrics.sends.WithLabelValues("sent").Inc()
+		log.InfoContext(ctx, "an unfinished attempt had reached the provider; recorded as sent", "message_id", m.MessageID)
+		return true, nil
+	}
+	return false, nil
+}
+
+func (w *Worker) skip(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, reason string) error {
+	now := w.cfg.Clock.Now()
+	if _, err := w.cfg.Store.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySkipped, reason, "", nil, now, now); err != nil {
+		return err
+	}
+	if reason != bellhop.ReasonDuplicatePhone {
+		if err := w.cfg.Store.ReleaseStay(ctx, d); err != nil {
+			return err
+		}
+	}
+	w.metrics.sends.WithLabelValues("skipped").Inc()
+	log.InfoContext(ctx, "message skipped", "reason", reason)
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 300 {
+		return s[:300] + "…"
+	}
+	return s
+}
+
+// Sweep queues pending deliveries that are overdue: a send whose enqueue was lost (a crash
+// between the database commit and Redis), or that waited for a paused integration. It returns
+// how many it queued; sends already queued are left as they are.
+func (w *Worker) Sweep(ctx context.Context) (int, error) {
+	now := w.cfg.Clock.Now()
+	due, err := w.cfg.Store.DueDeliveries(ctx, now.Add(-w.cfg.SweepGrace), 1000)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, d := range due {
+		if err := w.cfg.Client.enqueue(ctx, d.ID, d.Version, now); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Run serves send tasks from Redis and sweeps periodically until ctx ends, then stops
+// gracefully: tasks in progress finish or go back to the queue.
+func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
+	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
+		Concurrency:              w.cfg.Concurrency,
+		Queues:                   map[string]int{DefaultQueue: 1},
+		IsFailure:                isFailure,
+		RetryDelayFunc:           w.retryDelay,
+		DelayedTaskCheckInterval: time.Second,
+		ShutdownTimeout:          w.cfg.SendTimeout + 5*time.Second,
+		Logger:                   asynqLogger{w.cfg.Logger},
+		LogLevel:                 asynq.WarnLevel,
+	})
+	mux := asynq.NewServeMux()
+	mux.Handle(TypeSend, w)
+	if err := srv.Start(mux); err != nil {
+		return fmt.Errorf("start the send workers: %w", err)
+	}
+	t := time.NewTicker(w.cfg.SweepEvery)
+	defer t.Stop()
+	for {
+		if n, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
+			w.cfg.Logger.WarnContext(ctx, "sweep failed", "error", err)
+		} else if n > 0 {
+			w.cfg.Logger.InfoContext(ctx, "sweep queued overdue sends", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			srv.Shutdown()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// asynqLogger sends Asynq's own log lines to slog.
+type asynqLogger struct{ l *slog.Logger }
+
+func (a asynqLogger) Debug(args ...any) { a.l.Debug(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Info(args ...any)  { a.l.Info(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Warn(args ...any)  { a.l.Warn(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Error(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+func (a asynqLogger) Fatal(args ...any) { a.l.Error(fmt.Sprint(args...), "component", "asynq") }
+
+type workerMetrics struct {
+	sends *prometheus.CounterVec
+}
+
+func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
+	m := &workerMetrics{sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bellhop_sends_total", Help: "Send attempts by outcome: sent, failed, skipped, retry, rate_limited, paused.",
+	}, []string{"outcome"})}
+	if reg != nil {
+		reg.MustRegister(m.sends)
+	}
+	return m
+}

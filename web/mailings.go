@@ -1,0 +1,214 @@
+package web
+
+import (
+	"crypto/subtle"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/mailings"
+)
+
+// bookingInput is a booking as the PMS pushes it; the id and property come from the path.
+type bookingInput struct {
+	Status            bellhop.BookingStatus `json:"status"`
+	Guarantee         bellhop.Guarantee     `json:"guarantee"`
+	GuaranteeDeadline *time.Time            `json:"guarantee_deadline"`
+	Arrival           bellhop.Date          `json:"arrival"`
+	Departure         bellhop.Date          `json:"departure"`
+	CreatedAt         time.Time             `json:"created_at"`
+	UpdatedAt         time.Time             `json:"updated_at"`
+	Guest             bellhop.Guest         `json:"guest"`
+}
+
+func (s *Server) handlePutBooking(w http.ResponseWriter, r *http.Request) {
+	var in bookingInput
+	if err := decode(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.property(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b := &bellhop.Booking{
+		ID: r.PathValue("bid"), PropertyID: p.ID, Status: in.Status, Guarantee: in.Guarantee,
+		GuaranteeDeadline: in.GuaranteeDeadline, Arrival: in.Arrival, Departure: in.Departure,
+		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Guest: in.Guest,
+	}
+	if b.Status == "" {
+		b.Status = bellhop.BookingConfirmed
+	}
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = b.UpdatedAt
+	}
+	res, err := s.cfg.Mailings.PutBooking(r.Context(), p.ID, b)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, res)
+}
+
+func (s *Server) handleCancelBooking(w http.ResponseWriter, r *http.Request) {
+	p, err := s.property(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Mailings.CancelBooking(r.Context(), p.ID, r.PathValue("bid"))
+	s.answer(w, r, res, err)
+}
+
+func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
+	p, err := s.property(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.cfg.Mailings.GetBooking(r.Context(), p.ID, r.PathValue("bid"))
+	s.answer(w, r, res, err)
+}
+
+func (s *Server) handleListMailings(w http.ResponseWriter, r *http.Request) {
+	list, err := s.cfg.Mailings.ListMailings(r.Context(), r.PathValue("pid"), r.URL.Query().Get("sending_method"))
+	s.answer(w, r, map[string]any{"mailings": list, "placeholders": mailings.Placeholders()}, err)
+}
+
+func (s *Server) handleGetMailing(w http.ResponseWriter, r *http.Request) {
+	m, err := s.cfg.Mailings.GetMailing(r.Context(), r.PathValue("pid"), bellhop.MailingKind(r.PathValue("kind")))
+	s.answer(w, r, m, err)
+}
+
+func (s *Server) handlePatchMailing(w http.ResponseWriter, r *http.Request) {
+	var in mailings.MailingPatch
+	if err := decode(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	m, err := s.cfg.Mailings.PatchMailing(r.Context(), r.PathValue("pid"), bellhop.MailingKind(r.PathValue("kind")), in)
+	s.answer(w, r, m, err)
+}
+
+func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
+	days := 7
+	if v := r.URL.Query().Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.writeError(w, r, bellhop.Invalid("days", "must be a whole number from 1 to 90"))
+			return
+		}
+		days = n
+	}
+	v, err := s.cfg.Mailings.Preview(r.Context(), r.PathValue("pid"), days)
+	s.answer(w, r, v, err)
+}
+
+func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := bellhop.DeliveryFilter{
+		Status: bellhop.DeliveryStatus(q.Get("status")), Kind: bellhop.MailingKind(q.Get("kind")),
+		BookingID: q.Get("booking"),
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.writeError(w, r, bellhop.Invalid("limit", "must be a whole number from 1 to 1000"))
+			return
+		}
+		f.Limit = n
+	}
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &f.PlannedFrom}, {"to", &f.PlannedTo}} {
+		if v := q.Get(b.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				s.writeError(w, r, bellhop.Invalid(b.name, "must be a time such as 2026-11-21T10:00:00Z"))
+				return
+			}
+			*b.t = t
+		}
+	}
+	list, err := s.cfg.Mailings.Deliveries(r.Context(), r.PathValue("pid"), f)
+	s.answer(w, r, map[string]any{"deliveries": list}, err)
+}
+
+func (s *Server) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
+	d, err := s.cfg.Mailings.GetDelivery(r.Context(), r.PathValue("pid"), r.PathValue("id"))
+	s.answer(w, r, d, err)
+}
+
+func (s *Server) handleRetryDelivery(w http.ResponseWriter, r *http.Request) {
+	d, err := s.cfg.Mailings.RetryDelivery(r.Context(), r.PathValue("pid"), r.PathValue("id"))
+	s.answer(w, r, d, err)
+}
+
+// handleWebhook takes a provider's status callback. It is authenticated by the integration's
+// own secret in the URL the connector registered; anything else is 404, like an unknown path.
+func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	pid, kind := r.PathValue("pid"), r.PathValue("provider")
+	notFound := bellhop.Errorf(bellhop.ENotFound, "No such callback.")
+	in, err := s.cfg.Connector.Integration(ctx, pid, kind)
+	if err != nil {
+		if bellhop.ErrorCode(err) == bellhop.EInternal {
+			s.writeError(w, r, err)
+		} else {
+			s.writeError(w, r, notFound)
+		}
+		return
+	}
+	want, err := s.cfg.Connector.WebhookSecret(in)
+	got := r.URL.Query().Get("secret")
+	if err != nil || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		s.log(ctx).WarnContext(ctx, "webhook with a wrong secret refused", "property", pid, "provider", kind)
+		s.writeError(w, r, notFound)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		s.writeError(w, r, bellhop.Errorf(bellhop.EInvalid, "The callback body could not be read."))
+		return
+	}
+	ev, err := s.cfg.Connector.ParseEvent(kind, body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var status bellhop.DeliveryStatus
+	switch strings.ToLower(ev.Status) {
+	case "delivered":
+		status = bellhop.DeliveryDelivered
+	case "read":
+		status = bellhop.DeliveryRead
+	case "failed", "error", "undelivered":
+		status = bellhop.DeliveryFailed
+	default:
+		// new_message (a guest's reply) and statuses Bellhop does not track: acknowledged.
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "changed": false})
+		return
+	}
+	reason := ""
+	if status == bellhop.DeliveryFailed {
+		reason = "provider_failed"
+		if ev.Error != "" {
+			reason += ": " + ev.Error
+		}
+	}
+	changed, err := s.cfg.Mailings.Report(ctx, pid, mailings.StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, Status: status, Reason: reason})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "changed": changed})
+}
