@@ -261,3 +261,13 @@ const (
 	// ReasonProviderRejected: the provider refused the message (its words are logged).
 	ReasonProviderRejected = "provider_rejected"
 )
+
+// DeliveryFilter selects ledger rows; empty fields select everything.
+type DeliveryFilter struct {
+	Status    DeliveryStatus
+	Kind      MailingKind
+	BookingID string
+	// PlannedFrom and PlannedTo bound planned_at: From inclusive, To exclusive.
+	PlannedFrom, PlannedTo time.Time
+	Limit                  int // default 100
+}

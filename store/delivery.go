@@ -54,18 +54,8 @@ func (a *access) BookingDeliveries(ctx context.Context, pid, bid string) ([]*bel
 	return list, nil
 }
 
-// DeliveryFilter selects ledger rows; empty fields select everything.
-type DeliveryFilter struct {
-	Status    bellhop.DeliveryStatus
-	Kind      bellhop.MailingKind
-	BookingID string
-	// PlannedFrom and PlannedTo bound planned_at: From inclusive, To exclusive.
-	PlannedFrom, PlannedTo time.Time
-	Limit                  int // default 100
-}
-
 // ListDeliveries lists a property's ledger, newest planned first.
-func (a *access) ListDeliveries(ctx context.Context, pid string, f DeliveryFilter) ([]*bellhop.Delivery, error) {
+func (a *access) ListDeliveries(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error) {
 	from, to := int64(-1<<62), int64(1<<62)
 	if !f.PlannedFrom.IsZero() {
 		from = toMicros(f.PlannedFrom)
