@@ -487,3 +487,28 @@ func TestWaitReachesTheExactSlotWithoutSleeping(t *testing.T) {
 		t.Errorf("Wait for a past time = %v", err)
 	}
 }
+
+func TestRefusedMessageKeepsItsPlaceWhenItFits(t *testing.T) {
+	f := setup(t, noJitter)
+	iv := noJitter.Interval
+	ctx := context.Background()
+	for _, m := range []string{"a", "b", "x", "c"} {
+		f.reserve(t, sender, m)
+	}
+	if err := f.p.Cancel(ctx, sender, "x"); err != nil { // leaves two intervals between b and c
+		t.Fatal(err)
+	}
+	f.acquire(t, sender, "a", 30*time.Second)
+	end := t0.Add(2 * time.Second) // a's provider call took 2 s
+	f.done(t, sender, "a", end)
+
+	f.clock.Set(t0.Add(iv)) // b's slot: 2 s too early
+	ok, at := f.acquire(t, sender, "b", 30*time.Second)
+	if ok || !at.Equal(end.Add(iv)) {
+		t.Fatalf("b = %v, %v; want refused until %v", ok, at, end.Add(iv))
+	}
+	c := f.reserve(t, sender, "c")
+	if !at.Before(c.Slot) {
+		t.Errorf("b moved behind c: b %v, c %v", at, c.Slot)
+	}
+}
