@@ -34,8 +34,8 @@
 //     schedule the task again at the returned time (no new Reserve is needed: Acquire has
 //     already given the message its new slot).
 //  3. Call the provider with a deadline of maxSend, then Done(sender, id, clock.Now()),
-//     whether the call succeeded or not. On a 429 call Backoff(until) before Done, then
-//     Reserve again for its new slot. On a ban call Pause(reason): Acquire then answers
+//     whether the call succeeded or not. On a 429 also call Backoff(until) (before or
+//     after Done, the result is the same), then Reserve again for its new slot. On a ban call Pause(reason): Acquire then answers
 //     "come back after Config.PausedRetry" and nothing is dropped until Resume.
 //  4. A message that will not be sent (cancelled booking) is Cancel-led.
 //
