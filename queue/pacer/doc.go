@@ -35,9 +35,11 @@
 //     already given the message its new slot).
 //  3. Call the provider with a deadline of maxSend, then Done(sender, id, clock.Now()),
 //     whether the call succeeded or not. On a 429 also call Backoff(until) (before or
-//     after Done, the result is the same), then Reserve again for its new slot. On a ban call Pause(reason): Acquire then answers
-//     "come back after Config.PausedRetry" and nothing is dropped until Resume.
-//  4. A message that will not be sent (cancelled booking) is Cancel-led.
+//     after Done, the result is the same), then Reserve again for its new slot. On a ban
+//     call Pause(reason): Acquire then answers "come back after Config.PausedRetry" and
+//     nothing is dropped until Resume.
+//  4. A waiting message that will not be sent (cancelled booking, skipped delivery) is
+//     Cancel-led, or its entry lingers until Config.ForgetAfter.
 //
 // Every call is idempotent per message id, so Asynq's redeliveries are safe. Workers must
 // agree on the time (NTP): clock skew between them is not corrected.
