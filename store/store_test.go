@@ -592,6 +592,11 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		t.Parallel()
 		mappingSuite(t, newDB(t))
 	})
+
+	t.Run("ledger", func(t *testing.T) {
+		t.Parallel()
+		ledgerSuite(t, newDB(t))
+	})
 }
 
 func TestOpenMemory(t *testing.T) {
