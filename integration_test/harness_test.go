@@ -66,7 +66,12 @@ func start(t *testing.T, dbURL string, opts ...func(*app.Main)) *harness {
 	t.Cleanup(h.sandbox.Close)
 	h.sbURL = sbSrv.URL + "/v2/"
 
-	cfg, err := app.ConfigFromEnv(h.env(map[string]string{"REDIS_ADDR": raddr, "BELLHOP_SECRET_KEY": h.secret}), true)
+	// Each harness has a Redis namespace of its own: queued sends and pacer state of one test
+	// (or an earlier run) never reach another.
+	nsb := make([]byte, 6)
+	_, _ = rand.Read(nsb)
+	ns := "test-" + base64.RawURLEncoding.EncodeToString(nsb)
+	cfg, err := app.ConfigFromEnv(h.env(map[string]string{"REDIS_ADDR": raddr, "BELLHOP_SECRET_KEY": h.secret, "BELLHOP_REDIS_NAMESPACE": ns}), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -292,11 +292,15 @@ func (s *Service) Report(ctx context.Context, pid string, r StatusReport) (bool,
 	if err != nil {
 		return false, err
 	}
-	if d.PropertyID != pid || !d.Status.CanBecome(r.Status) {
+	if d.PropertyID != pid {
 		return false, nil
 	}
-	if d.Status.Pending() {
-		// The report outran the worker that sent it: the send's own outcome comes next.
+	if d.Status == bellhop.DeliverySending && (r.Status == bellhop.DeliveryDelivered || r.Status == bellhop.DeliveryRead) {
+		// The callback outran the worker that sent the message: the provider has it, so the
+		// row moves on now and the worker's "sent" adds the message id to it.
+	} else if d.Status.Pending() || !d.Status.CanBecome(r.Status) {
+		// A failure while sending is the worker's to record; a report that would move the
+		// row backwards (read → delivered) or repeats is dropped.
 		return false, nil
 	}
 	return s.cfg.Store.ReportDelivery(ctx, d.ID, d.Status, r.Status, r.Reason, s.cfg.Clock.Now().UTC())

@@ -202,8 +202,10 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 		if err := tx.SaveDelivery(ctx, d); err != nil {
 			return nil, nil, err
 		}
-		if d.Status == bellhop.DeliveryCancelled || d.Status == bellhop.DeliverySkipped {
-			if err := tx.ReleaseStay(ctx, d); err != nil {
+		// A delivery that claimed its stay in an attempt that did not go through gives the
+		// claim up when it will not send, or when its stay (phone, dates) changed.
+		if cur := byKind[m.Kind]; cur != nil && (cur.StayKey != d.StayKey || !d.Status.Pending()) {
+			if err := tx.ReleaseStay(ctx, cur); err != nil {
 				return nil, nil, err
 			}
 		}

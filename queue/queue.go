@@ -42,10 +42,17 @@ type Client struct {
 	maxRetry int
 }
 
-// NewClient returns a Client on rdb, which stays the caller's to close.
-func NewClient(rdb redis.UniversalClient) *Client {
-	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), queue: DefaultQueue, maxRetry: DefaultMaxRetry}
+// NewClient returns a Client on rdb, which stays the caller's to close. queue names the Asynq
+// queue ("" for DefaultQueue); the workers that serve it must be given the same Client.
+func NewClient(rdb redis.UniversalClient, queue string) *Client {
+	if queue == "" {
+		queue = DefaultQueue
+	}
+	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), queue: queue, maxRetry: DefaultMaxRetry}
 }
+
+// Queue is the Asynq queue the client puts sends on.
+func (c *Client) Queue() string { return c.queue }
 
 // DefaultMaxRetry is how many times a send the provider could not take is retried, with
 // backoff, before it is recorded as failed (about a day in all).

@@ -158,7 +158,10 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 		return err
 	}
 	if d.Version != version || !d.Status.Pending() {
-		return nil // re-planned, cancelled or already sent: another task (or none) owns it
+		// Re-planned, cancelled or already sent: another task (or none) owns it. A place it
+		// held in its sender's line is given up.
+		w.forget(ctx, d)
+		return nil
 	}
 	now := w.cfg.Clock.Now()
 	if d.DueAt.After(now.Add(w.cfg.Lead)) {
@@ -378,6 +381,24 @@ func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.
 	return false, nil
 }
 
+// forget drops a delivery that will not be sent by this task from its sender's line.
+func (w *Worker) forget(ctx context.Context, d *bellhop.Delivery) {
+	if d.Status == bellhop.DeliverySent || d.Status == bellhop.DeliveryDelivered || d.Status == bellhop.DeliveryRead {
+		return // Done released it
+	}
+	m, err := w.cfg.Store.GetMailing(ctx, d.PropertyID, d.Kind)
+	if err != nil {
+		return
+	}
+	in, err := w.cfg.Store.GetIntegration(ctx, d.PropertyID, m.SendingMethod)
+	if err != nil || in.Sender == nil {
+		return
+	}
+	if err := w.cfg.Pacer.Cancel(ctx, SenderKey(in), d.ID); err != nil {
+		w.cfg.Logger.WarnContext(ctx, "pacer: dropping a withdrawn delivery failed; it is forgotten later", "delivery", d.ID, "error", err)
+	}
+}
+
 func (w *Worker) skip(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, reason string) error {
 	now := w.cfg.Clock.Now()
 	if _, err := w.cfg.Store.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySkipped, reason, "", nil, now, now); err != nil {
@@ -388,6 +409,7 @@ func (w *Worker) skip(ctx context.Context, log *slog.Logger, d *bellhop.Delivery
 			return err
 		}
 	}
+	w.forget(ctx, d)
 	w.metrics.sends.WithLabelValues("skipped").Inc()
 	log.InfoContext(ctx, "message skipped", "reason", reason)
 	return nil
@@ -424,7 +446,7 @@ func (w *Worker) Sweep(ctx context.Context) (int, error) {
 func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 	srv := asynq.NewServerFromRedisClient(rdb, asynq.Config{
 		Concurrency:              w.cfg.Concurrency,
-		Queues:                   map[string]int{DefaultQueue: 1},
+		Queues:                   map[string]int{w.cfg.Client.queue: 1},
 		IsFailure:                isFailure,
 		RetryDelayFunc:           w.retryDelay,
 		DelayedTaskCheckInterval: time.Second,

@@ -155,10 +155,17 @@ func (a *access) DeferDelivery(ctx context.Context, id string, version int, dueA
 
 // FinishDelivery records the outcome of a pending delivery's version: sent (with the
 // provider's message id), failed, skipped or back to scheduled (due again at dueAt). It
-// reports whether the version was still pending.
+// reports whether the version was still pending. Sent also completes a row whose provider
+// callbacks arrived first (delivered, read), keeping that status.
 func (a *access) FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
-	res, err := a.exec(ctx, "finish-delivery", string(status), reason, messageID, nullMicros(dbTimePtr(sentAt)),
-		toMicros(dueAt), toMicros(now), id, version)
+	var res sql.Result
+	var err error
+	if status == bellhop.DeliverySent {
+		res, err = a.exec(ctx, "record-sent", messageID, nullMicros(dbTimePtr(sentAt)), toMicros(dueAt), toMicros(now), id, version)
+	} else {
+		res, err = a.exec(ctx, "finish-delivery", string(status), reason, messageID, nullMicros(dbTimePtr(sentAt)),
+			toMicros(dueAt), toMicros(now), id, version)
+	}
 	n, err := affected(res, err)
 	if err != nil {
 		return false, fmt.Errorf("record outcome of delivery %s: %w", id, err)

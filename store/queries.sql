@@ -265,7 +265,7 @@ SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
 FROM deliveries
 WHERE property_id = ? AND booking_id = ?
-ORDER BY kind;
+ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 
 -- name: list-deliveries
 -- Filters are skipped when their parameter (given twice) is empty.
@@ -320,6 +320,14 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
 UPDATE deliveries
 SET status = ?, reason = ?, provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
 WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
+
+-- name: record-sent
+-- The provider took the message. Its status callbacks may have outrun this write and already
+-- moved the row to delivered or read: then only the message id and time are added.
+UPDATE deliveries
+SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
+    reason = '', provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read');
 
 -- name: report-delivery
 -- A provider's status report; the caller checks the move is forward.

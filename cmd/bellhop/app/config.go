@@ -21,6 +21,8 @@ const envHelp = `Environment:
   BELLHOP_PUBLIC_URL     the URL the provider and people reach Bellhop at (webhooks, sign-in links)
   BELLHOP_LOG_LEVEL      debug | info | warn | error (default: info)
   BELLHOP_SEND_INTERVAL  least time between two messages of one sender, e.g. 300s (default: 300s)
+  BELLHOP_REDIS_NAMESPACE  keeps this installation's queue and pacer keys apart from others on the
+                         same Redis (default: none)
 `
 
 // Config is what the environment and flags say. Commands read the parts they need.
@@ -34,6 +36,8 @@ type Config struct {
 	LogLevel            string
 	// SendInterval is the pacer's default spacing of one sender's messages.
 	SendInterval time.Duration
+	// RedisNamespace separates installations that share one Redis.
+	RedisNamespace string
 }
 
 // ConfigFromEnv reads the environment. needSecret makes a missing BELLHOP_SECRET_KEY an error.
@@ -68,6 +72,10 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 			return c, fmt.Errorf("BELLHOP_PUBLIC_URL: %q is not an http(s) URL such as https://bellhop.example.com", c.PublicURL)
 		}
 	}
+	c.RedisNamespace = strings.TrimSpace(getenv("BELLHOP_REDIS_NAMESPACE"))
+	if strings.ContainsAny(c.RedisNamespace, "{} ") {
+		return c, fmt.Errorf("BELLHOP_REDIS_NAMESPACE: %q must not contain braces or spaces", c.RedisNamespace)
+	}
 	c.SendInterval = 300 * time.Second
 	if v := strings.TrimSpace(getenv("BELLHOP_SEND_INTERVAL")); v != "" {
 		d, err := time.ParseDuration(v)
@@ -99,4 +107,20 @@ func (c Config) redisOptions() *redis.UniversalOptions {
 		Password:   c.RedisPassword,
 		MasterName: c.RedisSentinelMaster,
 	}
+}
+
+// queueName is the Asynq queue of the sends, in the namespace.
+func (c Config) queueName() string {
+	if c.RedisNamespace == "" {
+		return "mailings"
+	}
+	return c.RedisNamespace + ":mailings"
+}
+
+// pacerPrefix starts the pacer's Redis keys, in the namespace.
+func (c Config) pacerPrefix() string {
+	if c.RedisNamespace == "" {
+		return "bellhop:pacer:"
+	}
+	return "bellhop:" + c.RedisNamespace + ":pacer:"
 }

@@ -122,7 +122,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
 	}
-	m.Queue = queue.NewClient(m.Redis)
+	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
 	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger})
 	if err != nil {
 		return err
@@ -134,7 +134,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval})
+	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix()})
 	if err != nil {
 		return fmt.Errorf("pacer: %w", err)
 	}

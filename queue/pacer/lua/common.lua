@@ -119,8 +119,15 @@ local function place(st, floor, freed)
     end
   end
   if tail and tail + A.interval + A.jitter > c then c = tail + A.interval + A.jitter end
-  if st.send_end and st.send_end + A.interval + A.jitter > c then
-    c = st.send_end + A.interval + A.jitter
+  local last = st.send_end
+  if st.lease and st.lat then
+    -- A send is in flight: its lease end is a worst case, not its end, and planning from it
+    -- would push this and every later slot back by the whole lease. Plan from its start;
+    -- Acquire checks the real end when the slot comes.
+    last = st.lat
+  end
+  if last and last + A.interval + A.jitter > c then
+    c = last + A.interval + A.jitter
   end
   if not capped then return c, nil end
   while true do
