@@ -32,6 +32,7 @@ type harness struct {
 	sbURL   string // API root, …/v2/
 	logs    *syncBuffer
 	service string // service token for all properties
+	ns      string // the Redis namespace of this Bellhop's queue and pacer
 }
 
 type syncBuffer struct {
@@ -71,6 +72,7 @@ func start(t *testing.T, dbURL string, opts ...func(*app.Main)) *harness {
 	nsb := make([]byte, 6)
 	_, _ = rand.Read(nsb)
 	ns := "test-" + base64.RawURLEncoding.EncodeToString(nsb)
+	h.ns = ns
 	cfg, err := app.ConfigFromEnv(h.env(map[string]string{"REDIS_ADDR": raddr, "BELLHOP_SECRET_KEY": h.secret, "BELLHOP_REDIS_NAMESPACE": ns}), true)
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ const envHelp = `Environment:
   BELLHOP_PUBLIC_URL     the URL the provider and people reach Bellhop at (webhooks, sign-in links)
   BELLHOP_LOG_LEVEL      debug | info | warn | error (default: info)
   BELLHOP_SEND_INTERVAL  least time between two messages of one sender, e.g. 300s (default: 300s)
+  BELLHOP_SEND_TIMEOUT   longest one provider call may take; the sender is held that long if a
+                         worker dies mid-send (default: 30s)
   BELLHOP_REDIS_NAMESPACE  keeps this installation's queue and pacer keys apart from others on the
                          same Redis (default: none)
 `
@@ -36,6 +38,8 @@ type Config struct {
 	LogLevel            string
 	// SendInterval is the pacer's default spacing of one sender's messages.
 	SendInterval time.Duration
+	// SendTimeout bounds one provider call.
+	SendTimeout time.Duration
 	// RedisNamespace separates installations that share one Redis.
 	RedisNamespace string
 }
@@ -83,6 +87,14 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 			return c, fmt.Errorf("BELLHOP_SEND_INTERVAL: %q is not a duration from 1ms to 24h such as 300s", v)
 		}
 		c.SendInterval = d
+	}
+	c.SendTimeout = 30 * time.Second
+	if v := strings.TrimSpace(getenv("BELLHOP_SEND_TIMEOUT")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > 10*time.Minute {
+			return c, fmt.Errorf("BELLHOP_SEND_TIMEOUT: %q is not a duration from 100ms to 10m such as 30s", v)
+		}
+		c.SendTimeout = d
 	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":

@@ -141,7 +141,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Role == RoleWorker || m.Role == RoleAll {
 		m.Worker, err = queue.NewWorker(queue.Config{
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
-			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry,
+			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry, SendTimeout: m.Config.SendTimeout,
 		})
 		if err != nil {
 			return err
