@@ -334,3 +334,20 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered',
 UPDATE deliveries
 SET status = ?, reason = ?, updated_at = ?
 WHERE id = ? AND status = ?;
+
+-- name: create-session
+INSERT INTO sessions (id_hash, property_id, role, actor, csrf, created_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: session-by-hash
+SELECT id_hash, property_id, role, actor, csrf, created_at, expires_at
+FROM sessions
+WHERE id_hash = ? AND expires_at > ?;
+
+-- name: delete-session
+DELETE FROM sessions
+WHERE id_hash = ?;
+
+-- name: delete-expired-sessions
+DELETE FROM sessions
+WHERE expires_at <= ?;
