@@ -75,7 +75,7 @@ func (h *harness) waitDelivery(pid, token, id string, what string, cond func(map
 			return r.Body
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("delivery %s never became %s: %s\nlogs:\n%s", id, what, r.Raw, grepLines(h.logs.String(), "webhook"))
+			h.t.Fatalf("delivery %s never became %s: %s\nlogs:\n%s", id, what, r.Raw, grepLines(grepLines(h.logs.String(), id), `"delivery"`))
 		}
 		time.Sleep(50 * time.Millisecond) // polling for another process's progress, not a fixed wait
 	}

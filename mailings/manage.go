@@ -7,9 +7,18 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
+// MailingView is a mailing as the API shows it: its settings and whether it can send now.
+type MailingView struct {
+	*bellhop.Mailing
+	// Paused is true for an enabled mailing whose integration cannot send (inactive, or its key
+	// was rejected); PausedReason says why in plain words. Its sends wait, none are dropped.
+	Paused       bool   `json:"paused"`
+	PausedReason string `json:"paused_reason,omitempty"`
+}
+
 // ListMailings lists a property's mailings; sendingMethod, when not empty, keeps those sent
 // through that provider kind.
-func (s *Service) ListMailings(ctx context.Context, pid, sendingMethod string) ([]*bellhop.Mailing, error) {
+func (s *Service) ListMailings(ctx context.Context, pid, sendingMethod string) ([]*MailingView, error) {
 	if _, err := s.cfg.Store.GetProperty(ctx, pid); err != nil {
 		return nil, err
 	}
@@ -17,11 +26,26 @@ func (s *Service) ListMailings(ctx context.Context, pid, sendingMethod string) (
 	if err != nil {
 		return nil, err
 	}
-	out := []*bellhop.Mailing{}
+	out := []*MailingView{}
 	for _, m := range ms {
-		if sendingMethod == "" || m.SendingMethod == sendingMethod {
-			out = append(out, m)
+		if sendingMethod != "" && m.SendingMethod != sendingMethod {
+			continue
 		}
+		v := &MailingView{Mailing: m}
+		if m.Enabled {
+			in, err := s.cfg.Store.GetIntegration(ctx, pid, m.SendingMethod)
+			switch {
+			case bellhop.IsNotFound(err):
+				v.Paused, v.PausedReason = true, "The "+m.SendingMethod+" integration is not connected."
+			case err != nil:
+				return nil, err
+			case in.Status == bellhop.StatusInvalid:
+				v.Paused, v.PausedReason = true, "The provider rejected the API key ("+in.StatusReason+"). Enter a working key and check it; the waiting messages go out once the integration is active again."
+			case !in.Active:
+				v.Paused, v.PausedReason = true, "The integration is switched off; the waiting messages go out once it is active again."
+			}
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

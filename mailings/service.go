@@ -29,6 +29,7 @@ type Tx interface {
 	BookingDeliveries(ctx context.Context, pid, bid string) ([]*bellhop.Delivery, error)
 	ListDeliveries(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error)
 	ReleaseStay(ctx context.Context, d *bellhop.Delivery) error
+	DeferDelivery(ctx context.Context, id string, version int, dueAt, now time.Time) (bool, error)
 	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
 }
 
@@ -43,6 +44,8 @@ type Store interface {
 // being asked twice for the same delivery version.
 type Scheduler interface {
 	Schedule(ctx context.Context, ds []*bellhop.Delivery) error
+	// Wake runs pending deliveries' sends now (after a pause ends).
+	Wake(ctx context.Context, ds []*bellhop.Delivery) error
 }
 
 // Config wires a Service. Zero values mean defaults where one is given.
@@ -318,5 +321,46 @@ func (s *Service) EnsureMailings(ctx context.Context, in *bellhop.Integration) e
 	if n > 0 {
 		s.cfg.Logger.InfoContext(ctx, "default mailings created", "property", in.PropertyID, "sending_method", in.Provider, "created", n)
 	}
+	// Sends that waited while the integration was off or its key was rejected go now.
+	if _, err := s.Resume(ctx, in.PropertyID); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "resuming paused sends failed; the sweep will", "property", in.PropertyID, "error", err)
+	}
 	return nil
+}
+
+// Resume runs a property's pending sends whose planned time has passed now: those that waited
+// for an integration to be active and verified again, or for a paused sender to be resumed
+// (a send that still waits for its sender's slot just takes its place again). It returns how
+// many it woke.
+func (s *Service) Resume(ctx context.Context, pid string) (int, error) {
+	now := s.cfg.Clock.Now().UTC()
+	var due []*bellhop.Delivery
+	for _, st := range []bellhop.DeliveryStatus{bellhop.DeliveryScheduled, bellhop.DeliverySending} {
+		ds, err := s.cfg.Store.ListDeliveries(ctx, pid, bellhop.DeliveryFilter{Status: st, Limit: 1000})
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range ds {
+			if d.PlannedAt.After(now) {
+				continue
+			}
+			if d.DueAt.After(now) {
+				// Deferred while paused (a paused sender's retry): due now instead.
+				if ok, err := s.cfg.Store.DeferDelivery(ctx, d.ID, d.Version, now, now); err != nil {
+					return 0, err
+				} else if !ok {
+					continue
+				}
+			}
+			due = append(due, d)
+		}
+	}
+	if len(due) == 0 {
+		return 0, nil
+	}
+	if err := s.cfg.Scheduler.Wake(ctx, due); err != nil {
+		return 0, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "paused sends resumed", "property", pid, "count", len(due))
+	return len(due), nil
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -36,8 +38,9 @@ func TaskID(d *bellhop.Delivery) string {
 
 // Client queues sends.
 type Client struct {
-	asynq *asynq.Client
-	queue string
+	asynq     *asynq.Client
+	inspector *asynq.Inspector
+	queue     string
 	// MaxRetry bounds retries of a send the provider could not take (5xx, timeouts).
 	maxRetry int
 }
@@ -48,7 +51,8 @@ func NewClient(rdb redis.UniversalClient, queue string) *Client {
 	if queue == "" {
 		queue = DefaultQueue
 	}
-	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), queue: queue, maxRetry: DefaultMaxRetry}
+	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), inspector: asynq.NewInspectorFromRedisClient(rdb),
+		queue: queue, maxRetry: DefaultMaxRetry}
 }
 
 // Queue is the Asynq queue the client puts sends on.
@@ -73,6 +77,50 @@ func (c *Client) Schedule(ctx context.Context, ds []*bellhop.Delivery) error {
 	return errors.Join(errs...)
 }
 
+// scheduleInFlight is how many enqueues ScheduleMany keeps in flight: each is one round trip
+// to Redis, so a few dozen hide the latency without crowding the connection pool.
+const scheduleInFlight = 32
+
+// ScheduleMany is Schedule for many deliveries at once (planning a batch of bookings): the
+// same tasks, with up to scheduleInFlight enqueues in flight instead of one at a time.
+func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	next := make(chan *bellhop.Delivery)
+	for range min(scheduleInFlight, len(ds)) {
+		wg.Go(func() {
+			for d := range next {
+				if err := c.enqueue(ctx, d.ID, d.Version, d.DueAt); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, d := range ds {
+		if d.Status != bellhop.DeliveryScheduled && d.Status != bellhop.DeliverySending {
+			continue
+		}
+		select {
+		case next <- d:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 func (c *Client) enqueue(ctx context.Context, id string, version int, at time.Time) error {
 	payload, _ := json.Marshal(sendPayload{DeliveryID: id, Version: version})
 	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload),
@@ -87,5 +135,31 @@ func (c *Client) enqueue(ctx context.Context, id string, version int, at time.Ti
 	return nil
 }
 
-// Close releases the client (not the Redis connection it was given).
-func (c *Client) Close() error { return c.asynq.Close() }
+// Wake runs the sends of pending deliveries now: a send already queued for a later time (a
+// paused sender's, a paused integration's) is moved up; a missing one is queued. A send that
+// is running or about to run is left as it is.
+func (c *Client) Wake(ctx context.Context, ds []*bellhop.Delivery) error {
+	var errs []error
+	for _, d := range ds {
+		if !d.Status.Pending() {
+			continue
+		}
+		payload, _ := json.Marshal(sendPayload{DeliveryID: d.ID, Version: d.Version})
+		_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload), asynq.TaskID(TaskID(d)),
+			asynq.Queue(c.queue), asynq.MaxRetry(c.maxRetry), asynq.Timeout(10*time.Minute))
+		if errors.Is(err, asynq.ErrTaskIDConflict) {
+			err = c.inspector.RunTask(c.queue, TaskID(d))
+			if errors.Is(err, asynq.ErrTaskNotFound) || (err != nil && strings.Contains(err.Error(), "already")) {
+				err = nil // ran meanwhile, or is running or pending
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("wake delivery %s: %w", d.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases the client. The Redis connection it was given is the caller's, and the
+// client holds nothing else.
+func (c *Client) Close() error { return nil }

@@ -259,7 +259,8 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 			log.ErrorContext(ctx, "pacer: releasing the sender failed; its lease runs out on its own", "error", err)
 		}
 	}
-	attempt, owner, err := st.ClaimDelivery(ctx, d, in.Provider, in.Sender.ID, start.Add(w.cfg.SendTimeout+w.cfg.SweepGrace), start)
+	// While the claim's lease runs, another task for this delivery (a redelivery) waits.
+	attempt, owner, err := st.ClaimDelivery(ctx, d, in.Provider, in.Sender.ID, start.Add(w.cfg.SendTimeout), start)
 	if err != nil {
 		release(start)
 		if bellhop.IsNotFound(err) {
@@ -351,6 +352,10 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 			return ferr
 		}
 		log.WarnContext(ctx, "provider did not take the message; retrying with the same mark", "attempt", attempt, "error", err)
+		// The attempt is over: the retry may start as soon as Asynq brings it back.
+		if _, derr := st.DeferDelivery(ctx, d.ID, d.Version, finished, finished); derr != nil {
+			return derr
+		}
 		return fmt.Errorf("send delivery %s: %w", d.ID, err)
 	}
 }

@@ -59,6 +59,9 @@ func (s *Server) handlePacerResume(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log(r.Context()).InfoContext(r.Context(), "sender resumed", "property", in.PropertyID, "sender", key, "actor", actor(r))
+	if _, err := s.cfg.Mailings.Resume(r.Context(), in.PropertyID); err != nil {
+		s.log(r.Context()).WarnContext(r.Context(), "waking the sender's waiting sends failed; they come back on their own", "error", err)
+	}
 	st, err := s.cfg.Pacer.State(r.Context(), key)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -337,3 +337,13 @@ func (d *jsonDuration) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// SetAPIKey changes an organization's API key, as if rotated in its account: the old key is
+// rejected from now on. Reset puts the original back.
+func (s *Server) SetAPIKey(orgID, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.orgs[orgID]; g != nil {
+		g.key = key
+	}
+}

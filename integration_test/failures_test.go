@@ -1,0 +1,109 @@
+package integration_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop/provider/sandbox"
+)
+
+// TestProviderFailures shows how sends meet a provider that pushes back: a 429 backs the
+// sender off and the message goes later; a 5xx is retried with the same mark; a rejected key
+// marks the integration invalid and pauses its mailings with a reason until a working key is
+// activated; a banned sender is paused until an administrator resumes it. Nothing is lost and
+// nothing is sent twice.
+func TestProviderFailures(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db", fastPacing)
+	admin, local := h.activeProperty("p1")
+	base := "/api/v1/properties/p1"
+	h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})
+	tomorrow := local.AddDate(0, 0, 1)
+	n := 0
+	push := func(phone string) string {
+		t.Helper()
+		n++
+		r := h.must(201, "PUT", base+"/bookings/f"+string(rune('0'+n)), h.service, booking(tomorrow, 1, phone, "en", time.Now()))
+		return deliveryOf(r, "welcome")["id"].(string)
+	}
+	final := func(d map[string]any) bool { return d["sent_at"] != nil }
+
+	// 429 with Retry-After: one refused attempt, then the message goes after the hold.
+	h.sandbox.SetRateLimit(time.Second)
+	id := push("+491701234561")
+	d := h.waitDelivery("p1", admin, id, "sent after a 429", final)
+	if d["attempts"] != float64(2) {
+		t.Errorf("after a 429: %v attempts, want 2 (the refused one and the send)", d["attempts"])
+	}
+
+	// 5xx: the provider may or may not have it; the delivery stays "sending" and is retried
+	// with the same mark until the provider answers.
+	h.sandbox.SetOutage(http.StatusServiceUnavailable)
+	id = push("+491701234562")
+	h.waitDelivery("p1", admin, id, "sending with an attempt", func(d map[string]any) bool {
+		return d["status"] == "sending" && d["attempts"].(float64) >= 1
+	})
+	h.sandbox.SetOutage(0)
+	h.waitDelivery("p1", admin, id, "sent after the outage", final)
+
+	// The provider rejects the key (it was rotated in the provider's account).
+	h.sandbox.SetAPIKey(sandbox.DefaultOrgID, "rotated-key")
+	id = push("+491701234563")
+	r := h.must(200, "GET", base+intg, admin, nil)
+	for deadline := time.Now().Add(20 * time.Second); r.Body["status"] != "invalid"; r = h.must(200, "GET", base+intg, admin, nil) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the integration never became invalid: %s", r.Raw)
+		}
+		time.Sleep(50 * time.Millisecond) // polling the worker's progress
+	}
+	if reason, _ := r.Body["status_reason"].(string); reason == "" {
+		t.Fatalf("an invalid integration must say why: %s", r.Raw)
+	}
+	r = h.must(200, "GET", base+"/mailings", admin, nil)
+	welcome := r.Body["mailings"].([]any)[0].(map[string]any)
+	if welcome["paused"] != true || !strings.Contains(welcome["paused_reason"].(string), "rejected the API key") {
+		t.Fatalf("the welcome mailing must show it is paused and why: %v", welcome)
+	}
+	if d := h.must(200, "GET", base+"/deliveries/"+id, admin, nil); d.Body["status"] != "scheduled" {
+		t.Fatalf("a paused send must wait, not fail or skip: %s", d.Raw)
+	}
+	// The manager enters the new key, checks it and activates: the waiting message goes.
+	h.must(200, "PUT", base+intg, admin, map[string]any{"api_key": "rotated-key", "base_url": h.sbURL})
+	h.must(200, "POST", base+intg+"/check", admin, nil)
+	h.must(200, "POST", base+intg+"/activate", admin, nil)
+	h.waitDelivery("p1", admin, id, "sent after the key was fixed", final)
+
+	// A ban (here forced by a spacing no pacer could meet) pauses the sender; its message
+	// waits until an administrator resumes it.
+	h.sandbox.SetSpacing("1", time.Hour)
+	id = push("+491701234564")
+	h.waitDelivery("p1", admin, id, "refused by the banned sender", func(d map[string]any) bool {
+		return d["status"] == "scheduled" && d["attempts"].(float64) >= 1
+	})
+	r = h.must(200, "GET", base+intg+"/pacer", admin, nil)
+	if r.Body["paused"] != true || !strings.Contains(r.Body["pause_reason"].(string), "blocked") {
+		t.Fatalf("the pacer must show the sender paused with the reason: %s", r.Raw)
+	}
+	h.sandbox.Unban("1")
+	h.sandbox.SetSpacing("1", 150*time.Millisecond)
+	r = h.must(200, "POST", base+intg+"/pacer/resume", admin, nil)
+	if r.Body["paused"] != false {
+		t.Fatalf("resume = %s", r.Raw)
+	}
+	h.waitDelivery("p1", admin, id, "sent after resuming", final)
+
+	// Each message reached the provider once.
+	seen := map[string]int{}
+	for _, m := range h.sandbox.Messages() {
+		seen[m.Mark]++
+	}
+	if len(seen) != 4 {
+		t.Errorf("the provider has %d distinct messages, want 4: %v", len(seen), seen)
+	}
+	for mark, c := range seen {
+		if c != 1 {
+			t.Errorf("message %s accepted %d times", mark, c)
+		}
+	}
+}
