@@ -85,6 +85,14 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	defer sbSrv.Close()
 	sandboxURL := "http://" + sbLn.Addr().String() + "/v2/"
 
+	// The pacer keeps the sandbox's rule: one message per --spacing per sender. The demo's
+	// queue and pacer keys stay apart from anything else on a shared Redis.
+	if e.getenv("BELLHOP_SEND_INTERVAL") == "" {
+		cfg.SendInterval = *spacing
+	}
+	if cfg.RedisNamespace == "" {
+		cfg.RedisNamespace = "demo"
+	}
 	m := NewMain(cfg)
 	m.Addr, m.Role, m.Logger = *addr, RoleAll, log
 	if m.Config.PublicURL == "" {
