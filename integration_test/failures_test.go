@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bellhop/bellhop/cmd/bellhop/app"
 	"github.com/bellhop/bellhop/provider/sandbox"
+	"github.com/bellhop/bellhop/queue"
 )
 
 // TestProviderFailures shows how sends meet a provider that pushes back: a 429 backs the
@@ -105,5 +107,35 @@ func TestProviderFailures(t *testing.T) {
 		if c != 1 {
 			t.Errorf("message %s accepted %d times", mark, c)
 		}
+	}
+}
+
+// TestLostEnqueueIsSwept: the API process commits a booking's plan but cannot reach Redis to
+// queue the send (it died, or Redis blinked). A worker's sweep finds the overdue delivery and
+// sends it: nothing is lost between the database and the queue.
+func TestLostEnqueueIsSwept(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db", fastPacing, func(m *app.Main) { m.Role = app.RoleAPI })
+	admin, local := h.activeProperty("p1")
+	base := "/api/v1/properties/p1"
+	h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})
+
+	// The API's Redis goes away after the database commit of the next push.
+	h.main.Redis.Close()
+	r := h.must(201, "PUT", base+"/bookings/lost", h.service, booking(local.AddDate(0, 0, 1), 1, "+491701234569", "en", time.Now()))
+	id := deliveryOf(r, "welcome")["id"].(string)
+	if !strings.Contains(h.logs.String(), "the sweep will queue them") {
+		t.Fatal("the failed enqueue was not logged")
+	}
+
+	// A worker starts; its sweep queues what is overdue.
+	h.startWorker(t, fastPacing, func(m *app.Main) {
+		m.TuneWorker = func(c *queue.Config) { c.SweepEvery, c.SweepGrace = 100*time.Millisecond, time.Millisecond }
+	})
+	d := h.waitDelivery("p1", admin, id, "sent by the sweep", func(d map[string]any) bool { return d["sent_at"] != nil })
+	if d["attempts"] != float64(1) {
+		t.Errorf("swept delivery took %v attempts, want 1", d["attempts"])
+	}
+	if got := len(h.sandbox.Messages()); got != 1 {
+		t.Errorf("the provider got %d messages, want 1", got)
 	}
 }

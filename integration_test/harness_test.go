@@ -116,6 +116,8 @@ func (h *harness) env(extra map[string]string) func(string) string {
 			return h.secret
 		case "REDIS_ADDR":
 			return redisAddr
+		case "BELLHOP_REDIS_NAMESPACE":
+			return h.ns
 		}
 		return ""
 	}
@@ -210,4 +212,36 @@ func singleSenderOrg() sandbox.Organization {
 		Senders:   []bellhop.Sender{{ID: "77", Type: "telegram", Name: "Solo bot"}},
 		Operators: []bellhop.Operator{{ID: "9", Name: "Solo Operator"}},
 	}
+}
+
+// startWorker runs a second Bellhop process in this one — a worker, unless opts say otherwise —
+// on the harness's database, Redis namespace and secret key.
+func (h *harness) startWorker(t *testing.T, opts ...func(*app.Main)) *app.Main {
+	t.Helper()
+	cfg, err := app.ConfigFromEnv(h.env(nil), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := app.NewMain(cfg)
+	m.Role = app.RoleWorker
+	m.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})).With("process", "worker")
+	for _, o := range opts {
+		o(m)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := m.Open(ctx); err != nil {
+		cancel()
+		m.Close()
+		t.Fatalf("open worker: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker Run: %v", err)
+		}
+		m.Close()
+	})
+	return m
 }

@@ -46,6 +46,9 @@ type Main struct {
 	Logger *slog.Logger
 	// Kinds are the provider kinds, by name; default: intellectdialog.
 	Kinds map[string]connector.Kind
+	// TuneWorker, when set, adjusts the send workers' settings before they start (tests use it
+	// to sweep sooner).
+	TuneWorker func(*queue.Config)
 
 	DB        *store.DB
 	Redis     redis.UniversalClient
@@ -139,10 +142,14 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("pacer: %w", err)
 	}
 	if m.Role == RoleWorker || m.Role == RoleAll {
-		m.Worker, err = queue.NewWorker(queue.Config{
+		wc := queue.Config{
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
 			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry, SendTimeout: m.Config.SendTimeout,
-		})
+		}
+		if m.TuneWorker != nil {
+			m.TuneWorker(&wc)
+		}
+		m.Worker, err = queue.NewWorker(wc)
 		if err != nil {
 			return err
 		}
