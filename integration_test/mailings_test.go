@@ -211,6 +211,21 @@ func TestMailingsEndToEnd(t *testing.T) {
 			}
 			h.must(422, "GET", base+"/mailings/preview?days=0", admin, nil)
 
+			// A new send time moves what is planned; a bad one is named.
+			r = h.must(422, "PATCH", base+"/mailings/welcome", admin, map[string]any{"schedule": map[string]any{"send_time": "25:00"}})
+			if !strings.Contains(r.Raw, `"field":"schedule.send_time"`) {
+				t.Fatalf("bad send time = %s", r.Raw)
+			}
+			r = h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"schedule": map[string]any{"send_time": "15:30"}})
+			if sch := r.Body["schedule"].(map[string]any); sch["send_time"] != "15:30" || sch["quiet_start"] != "21:00" {
+				t.Fatalf("schedule after changing the send time = %v, want the rest kept", sch)
+			}
+			d4 := deliveryOf(h.must(200, "GET", base+"/bookings/b4", h.service, nil), "welcome")
+			want4 := time.Date(far.Year(), far.Month(), far.Day()-1, 15, 30, 0, 0, far.Location())
+			if at, _ := time.Parse(time.RFC3339, d4["planned_at"].(string)); !at.Equal(want4) {
+				t.Fatalf("b4 welcome after the new send time = %v, want %v", d4["planned_at"], want4)
+			}
+
 			// Disabling cancels what is pending.
 			h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": false})
 			if d := deliveryOf(h.must(200, "GET", base+"/bookings/b4", h.service, nil), "welcome"); d["status"] != "cancelled" || d["reason"] != "mailing_disabled" {

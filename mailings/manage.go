@@ -68,7 +68,36 @@ type MailingPatch struct {
 	Enabled       *bool             `json:"enabled"`
 	SendingMethod *string           `json:"sending_method"`
 	Templates     map[string]string `json:"templates"`
-	Schedule      *bellhop.Schedule `json:"schedule"`
+	Schedule      *SchedulePatch    `json:"schedule"`
+}
+
+// SchedulePatch changes the schedule fields it names and keeps the others.
+type SchedulePatch struct {
+	DayOffset    *int               `json:"day_offset"`
+	SendTime     *bellhop.TimeOfDay `json:"send_time"`
+	DelayMinutes *int               `json:"delay_minutes"`
+	QuietStart   *bellhop.TimeOfDay `json:"quiet_start"`
+	QuietEnd     *bellhop.TimeOfDay `json:"quiet_end"`
+	LateUntilDay *int               `json:"late_until_day"`
+}
+
+func (p *SchedulePatch) apply(s *bellhop.Schedule) {
+	set := func(dst *int, v *int) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setT := func(dst *bellhop.TimeOfDay, v *bellhop.TimeOfDay) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&s.DayOffset, p.DayOffset)
+	setT(&s.SendTime, p.SendTime)
+	set(&s.DelayMinutes, p.DelayMinutes)
+	setT(&s.QuietStart, p.QuietStart)
+	setT(&s.QuietEnd, p.QuietEnd)
+	set(&s.LateUntilDay, p.LateUntilDay)
 }
 
 // PatchMailing changes a mailing and plans again every booking it may still concern:
@@ -107,7 +136,7 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 			}
 		}
 		if patch.Schedule != nil {
-			m.Schedule = *patch.Schedule
+			patch.Schedule.apply(&m.Schedule)
 		}
 		if err := Validate(*m); err != nil {
 			return err
