@@ -50,6 +50,8 @@ type Config struct {
 	Ready map[string]Check
 	// Registry receives the HTTP metrics and serves /metrics; default: a new registry.
 	Registry *prometheus.Registry
+	// PublicURL is where people reach Bellhop; an https URL makes the pages' cookies Secure.
+	PublicURL string
 }
 
 // Server is the HTTP API.
@@ -124,6 +126,8 @@ func (s *Server) routes() {
 	m.Handle("POST "+in+"/pacer/resume", s.auth(bellhop.RoleAdmin, s.handlePacerResume))
 	// Provider callbacks carry their integration's secret instead of a token.
 	m.HandleFunc("POST /webhooks/{provider}/{pid}", s.handleWebhook)
+
+	s.pageRoutes(m)
 
 	// Anything else under the API is a JSON 404, not the mux's text page.
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -260,7 +260,10 @@ func (e env) tokenCreate(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	pid := fs.String("property", "", "the property the token reaches, or '*' for all (required)")
 	role := fs.String("role", "", "admin (property manager) or service (the PMS) (required)")
-	if err := e.parse(fs, "Creates an API token and prints it alone on stdout. Only its hash is stored: keep it safe.", args); err != nil {
+	link := fs.Bool("link", false, "print a one-time sign-in URL for the Contact Center page instead (admin only; BELLHOP_PUBLIC_URL gives its host)")
+	expires := fs.Duration("expires", web.SignInLinkTTL, "with --link: how long the link works")
+	if err := e.parse(fs, `Creates an API token and prints it alone on stdout. Only its hash is stored: keep it safe.
+With --link it prints a one-time sign-in URL for the Contact Center page instead.`, args); err != nil {
 		return done(err)
 	}
 	if *pid == "" {
@@ -269,11 +272,29 @@ func (e env) tokenCreate(ctx context.Context, args []string) error {
 	if !bellhop.Role(*role).Valid() {
 		return fmt.Errorf("--role: %q is not admin or service", *role)
 	}
+	if *link && bellhop.Role(*role) != bellhop.RoleAdmin {
+		return fmt.Errorf("--link: sign-in links are for property managers; use --role admin")
+	}
+	if *link && *expires <= 0 {
+		return errors.New("--expires must be positive")
+	}
 	db, err := e.migratedDB(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if *link {
+		cfg, err := ConfigFromEnv(e.getenv, false)
+		if err != nil {
+			return err
+		}
+		u, err := createSignInLink(ctx, db, publicURL(cfg), *pid, time.Now().Add(*expires))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, u)
+		return nil
+	}
 	tok, err := createToken(ctx, db, *pid, bellhop.Role(*role), time.Now())
 	if err != nil {
 		return err
@@ -330,4 +351,38 @@ func createToken(ctx context.Context, db tokenStore, pid string, role bellhop.Ro
 		return "", fmt.Errorf("store token: %w", err)
 	}
 	return tok, nil
+}
+
+// defaultPublicURL is where people reach Bellhop when BELLHOP_PUBLIC_URL is not set.
+const defaultPublicURL = "http://127.0.0.1:8080"
+
+func publicURL(cfg Config) string {
+	if cfg.PublicURL != "" {
+		return cfg.PublicURL
+	}
+	return defaultPublicURL
+}
+
+// linkStore is what making a sign-in link needs.
+type linkStore interface {
+	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
+	web.LinkStore
+}
+
+// createSignInLink makes a one-time sign-in link to the Contact Center page of a property
+// (or '*') for a property manager.
+func createSignInLink(ctx context.Context, db linkStore, base, pid string, expiresAt time.Time) (string, error) {
+	if pid != bellhop.AllProperties {
+		if _, err := db.GetProperty(ctx, pid); err != nil {
+			if bellhop.IsNotFound(err) {
+				return "", fmt.Errorf("--property: property %q does not exist (create it with `bellhop property create`)", pid)
+			}
+			return "", err
+		}
+	}
+	u, err := web.CreateSignInLink(ctx, db, base, pid, bellhop.RoleAdmin, expiresAt)
+	if err != nil {
+		return "", fmt.Errorf("store sign-in link: %w", err)
+	}
+	return u, nil
 }

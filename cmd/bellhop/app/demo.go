@@ -106,7 +106,16 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
-	printDemo(e.stdout, m.URL(), sandboxURL, redisAddr, *data, st)
+	// A fresh one-time link each run: links work once.
+	pageURL := m.URL()
+	if cfg.PublicURL != "" {
+		pageURL = cfg.PublicURL
+	}
+	link, err := createSignInLink(ctx, m.DB, pageURL, demoProperty, time.Now().Add(24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("seed demo: %w", err)
+	}
+	printDemo(e.stdout, m.URL(), link, sandboxURL, redisAddr, *data, st)
 	return m.Run(ctx)
 }
 
@@ -238,12 +247,14 @@ func seedDemo(ctx context.Context, db *store.DB, tokensPath string) (demoState, 
 	return st, nil
 }
 
-func printDemo(w io.Writer, url, sandboxURL, redisAddr, data string, st demoState) {
+func printDemo(w io.Writer, url, link, sandboxURL, redisAddr, data string, st demoState) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	api := url + "/api/v1/properties/" + demoProperty
 	fmt.Fprintf(bw, `
 Bellhop demo is running.
+  Page:           %s/p/%s   (the Contact Center page)
+  Sign-in link:   %s   (works once, for a day; or sign in with the admin token)
   API:            %s
   Sandbox:        %s   (API key: sandbox-key)
   Redis:          %s
@@ -251,7 +262,7 @@ Bellhop demo is running.
   Admin token:    %s   (property %s)
   Service token:  %s   (all properties)
 
-Walk the integration flow (copy and paste):
+Open the sign-in link in a browser and walk the flow on the page, or through the API (copy and paste):
   export ADMIN=%s
   # 1. enter the API key (a wrong one answers 422 invalid_api_key at the check)
   curl -s -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
@@ -275,7 +286,7 @@ Link staff to operators and open a chat (as the PMS does when Anna clicks "Chats
     -d '{"staff_id":"anna"}' %s/chat-sessions      # open the "url" it returns
 
 Press Ctrl+C to stop.
-`, url, sandboxURL, redisAddr, data, st.AdminToken, demoProperty, st.ServiceToken,
+`, url, demoProperty, link, url, sandboxURL, redisAddr, data, st.AdminToken, demoProperty, st.ServiceToken,
 		st.AdminToken, sandboxURL, api, api, api, api, api,
 		st.ServiceToken, api, api, api, api)
 }

@@ -161,6 +161,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.listener != nil {
 		api := web.New(web.Config{
 			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacer: m.Pacer, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
+			PublicURL: m.Config.PublicURL,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
 				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },

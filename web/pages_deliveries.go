@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/queue"
+	"github.com/bellhop/bellhop/queue/pacer"
+)
+
+// pacerCard is a sender's pacing state on the Deliveries tab.
+type pacerCard struct {
+	Kind, Sender string
+	State        pacer.State
+	Interval     string
+	Error        string
+}
+
+func (p *pages) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) {
+	v.setTitle("title.deliveries")
+	v.Tab, v.Sub = "deliveries", "ledger"
+	ctx := r.Context()
+	q := r.URL.Query()
+	f := bellhop.DeliveryFilter{Status: bellhop.DeliveryStatus(q.Get("status")), Kind: bellhop.MailingKind(q.Get("kind")), Limit: 200}
+	var data struct {
+		Notice     string
+		Pacers     []pacerCard
+		Statuses   []option
+		Kinds      []option
+		Deliveries []*bellhop.Delivery
+	}
+	for _, s := range bellhop.DeliveryStatuses() {
+		data.Statuses = append(data.Statuses, option{Value: string(s), Label: tr(v.Lang, "delivery."+string(s)), Selected: s == f.Status})
+	}
+	for _, k := range bellhop.Kinds() {
+		data.Kinds = append(data.Kinds, option{Value: string(k), Label: tr(v.Lang, "kind."+string(k)), Selected: k == f.Kind})
+	}
+	ds, err := p.s.cfg.Mailings.Deliveries(ctx, v.Property.ID, f)
+	if isInternal(err) {
+		p.fail(w, r, v, err)
+		return
+	} else if err != nil {
+		data.Notice = p.errText(r, v, err)
+	}
+	data.Deliveries = ds
+	for _, kind := range p.s.cfg.Connector.KindNames() {
+		in, err := p.s.cfg.Connector.Integration(ctx, v.Property.ID, kind)
+		if err != nil || in.Sender == nil || p.s.cfg.Pacer == nil {
+			continue // nothing is paced until a sender is chosen
+		}
+		c := pacerCard{Kind: kind, Sender: in.Sender.Label()}
+		st, err := p.s.cfg.Pacer.State(ctx, queue.SenderKey(in))
+		if err != nil {
+			c.Error = p.errText(r, v, err)
+		} else {
+			c.State, c.Interval = st, st.Interval.String()
+		}
+		data.Pacers = append(data.Pacers, c)
+	}
+	v.Data = data
+	p.render(w, r, http.StatusOK, "deliveries", v)
+}
+
+// retryDelivery sends a failed message again.
+func (p *pages) retryDelivery(w http.ResponseWriter, r *http.Request, v *view) {
+	back := "/p/" + v.Property.ID + "/deliveries"
+	if _, err := p.s.cfg.Mailings.RetryDelivery(r.Context(), v.Property.ID, r.PathValue("id")); err != nil {
+		p.done(w, r, "error", p.errText(r, v, err), back)
+		return
+	}
+	p.done(w, r, "ok", tr(v.Lang, "flash.retried"), back)
+}
+
+// upcomingPage shows what the enabled mailings will send in the next seven days.
+func (p *pages) upcomingPage(w http.ResponseWriter, r *http.Request, v *view) {
+	v.setTitle("title.upcoming")
+	v.Tab, v.Sub = "deliveries", "upcoming"
+	up, err := p.s.cfg.Mailings.Preview(r.Context(), v.Property.ID, 7)
+	if err != nil {
+		p.fail(w, r, v, err)
+		return
+	}
+	note := ""
+	if up.Note != "" {
+		note = tr(v.Lang, "upcoming.none_enabled")
+	}
+	v.Data = struct {
+		Days  int
+		Note  string
+		Sends any
+	}{up.Days, note, up.Sends}
+	p.render(w, r, http.StatusOK, "upcoming", v)
+}
