@@ -225,6 +225,7 @@ func TestMailingsEndToEnd(t *testing.T) {
 			if at, _ := time.Parse(time.RFC3339, d4["planned_at"].(string)); !at.Equal(want4) {
 				t.Fatalf("b4 welcome after the new send time = %v, want %v", d4["planned_at"], want4)
 			}
+			h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"schedule": map[string]any{"send_time": "12:00"}})
 
 			// Disabling cancels what is pending.
 			h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": false})
