@@ -1,0 +1,229 @@
+// Package bench measures the send path against a local Redis and the sandbox provider: our
+// pacer beside Asynq's documented rate-limit-and-retry pattern, and planning throughput.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider/sandbox"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options size the bench. Zero values take the defaults of a full run (or of a quick one).
+type Options struct {
+	RedisAddr string
+	DB        int
+	Quick     bool
+	// Workers is how many worker processes send (scenarios 1–3).
+	Workers int
+	// Interval is the sender's pacing in scenarios 1–2.
+	Interval time.Duration
+	// Messages wait on the one sender of scenarios 1–2.
+	Messages int
+	// BaselineBudget bounds how long the baseline drains the paced sender's queue: Asynq's
+	// retry pattern gets about one message out per few seconds, so a full drain of 100 would
+	// take minutes. What it delivered by then is measured, with the rest still waiting.
+	BaselineBudget time.Duration
+	// IdleWindow is how long the workers' idle Redis traffic is measured before scenario 2.
+	IdleWindow time.Duration
+	// Senders × PerSender messages go out in scenario 3, with Concurrency sends per process.
+	Senders     int
+	PerSender   int
+	Concurrency int
+	// Plans future mailings are queued in scenario 4 with ScheduleMany; PlainPlans of them
+	// with Schedule, one round trip each.
+	Plans      int
+	PlainPlans int
+	// Log receives progress lines; nil for none.
+	Log io.Writer
+}
+
+func (o *Options) defaults() {
+	if o.RedisAddr == "" {
+		o.RedisAddr = "127.0.0.1:6379"
+	}
+	def := func(v *int, full, quick int) {
+		if *v <= 0 {
+			*v = full
+			if o.Quick {
+				*v = quick
+			}
+		}
+	}
+	def(&o.Workers, 3, 3)
+	def(&o.Messages, 100, 12)
+	def(&o.Senders, 1000, 500)
+	def(&o.PerSender, 5, 2)
+	def(&o.Concurrency, 64, 64)
+	def(&o.Plans, 100_000, 20_000)
+	def(&o.PlainPlans, 10_000, 2_000)
+	if o.Interval <= 0 {
+		o.Interval = 200 * time.Millisecond
+	}
+	if o.BaselineBudget <= 0 {
+		o.BaselineBudget = 150 * time.Second
+		if o.Quick {
+			o.BaselineBudget = 25 * time.Second
+		}
+	}
+	if o.IdleWindow <= 0 {
+		o.IdleWindow = 6 * time.Second
+		if o.Quick {
+			o.IdleWindow = 2 * time.Second
+		}
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+}
+
+// Summary is what the last line reports.
+type Summary struct {
+	Violations          int
+	MinGapRatio         float64
+	P99LateMS           float64
+	CmdsPerMsg          float64
+	BaselineCmdsPerMsg  float64
+	E2EMsgsPerS         float64
+	PlanPerS            float64
+	RedisBytesPerMailng float64
+}
+
+// String is the SUMMARY line.
+func (s Summary) String() string {
+	return fmt.Sprintf("SUMMARY violations=%d min_gap_ratio=%.3f p99_late_ms=%.1f cmds_per_msg=%.1f baseline_cmds_per_msg=%.1f e2e_msgs_per_s=%.0f plan_per_s=%.0f redis_bytes_per_mailing=%.0f",
+		s.Violations, s.MinGapRatio, s.P99LateMS, s.CmdsPerMsg, s.BaselineCmdsPerMsg, s.E2EMsgsPerS, s.PlanPerS, s.RedisBytesPerMailng)
+}
+
+// Run runs every scenario, prints a table for each and the SUMMARY line last.
+func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
+	o.defaults()
+	rdb := redis.NewClient(&redis.Options{Addr: o.RedisAddr, DB: o.DB, PoolSize: 64})
+	defer rdb.Close()
+	if err := checkDB(ctx, rdb, o.DB); err != nil {
+		return Summary{}, err
+	}
+	defer func() { _ = cleanDB(context.WithoutCancel(ctx), rdb) }()
+	b := &bench{o: o, rdb: rdb, out: out}
+
+	fmt.Fprintf(out, "bellhop bench: Redis %s db %d, %d worker processes, GOMAXPROCS-visible CPUs %d\n\n", o.RedisAddr, o.DB, o.Workers, numCPU())
+
+	var pace [2]pacingResult
+	for i, mode := range []string{modeOurs, modeBaseline} {
+		r, err := b.pacing(ctx, mode)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 1 (%s): %w", mode, err)
+		}
+		pace[i] = r
+	}
+	b.printPacing(pace)
+
+	var thr [2]throughputResult
+	for i, mode := range []string{modeOurs, modeBaseline} {
+		r, err := b.throughput(ctx, mode)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 3 (%s): %w", mode, err)
+		}
+		thr[i] = r
+	}
+	b.printThroughput(thr)
+
+	plan, err := b.planning(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 4: %w", err)
+	}
+	b.printPlanning(plan)
+
+	s := Summary{
+		Violations:          pace[0].Violations,
+		MinGapRatio:         pace[0].MinGap.Seconds() / o.Interval.Seconds(),
+		P99LateMS:           ms(pace[0].P99Late),
+		CmdsPerMsg:          pace[0].ServerPerMsg,
+		BaselineCmdsPerMsg:  pace[1].ServerPerMsg,
+		E2EMsgsPerS:         thr[0].Rate,
+		PlanPerS:            plan.batch.rate,
+		RedisBytesPerMailng: plan.batch.bytes,
+	}
+	if !pace[0].HasGap {
+		s.MinGapRatio = 0
+	}
+	fmt.Fprintln(out, s.String())
+	return s, nil
+}
+
+type bench struct {
+	o   Options
+	rdb *redis.Client
+	out io.Writer
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(b.o.Log, "bench: "+format+"\n", args...)
+}
+
+// runSandbox serves a sandbox on a free local port with senders "1" … "n" (at least the
+// default two).
+func runSandbox(cfg sandbox.Config, n int) (*sandbox.Server, string, func(), error) {
+	sb := sandbox.New(cfg)
+	if n > 2 {
+		org := sandbox.DefaultOrganization()
+		if cfg.APIKey != "" {
+			org.APIKey = cfg.APIKey
+		}
+		org.Senders = nil
+		for i := 1; i <= n; i++ {
+			id := strconv.Itoa(i)
+			org.Senders = append(org.Senders, bellhop.Sender{ID: id, Type: "whatsapp", Name: "Bench " + id, Phone: fmt.Sprintf("+7998%07d", i)})
+		}
+		sb.AddOrganization(org)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("listen for the sandbox: %w", err)
+	}
+	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		_ = srv.Close()
+		sb.Close()
+	}
+	return sb, "http://" + ln.Addr().String() + "/v2/", stop, nil
+}
+
+// percentile is the nearest-rank p-th percentile of xs (sorted in place).
+func percentile(xs []time.Duration, p float64) time.Duration {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	i := int(float64(len(xs))*p+0.999999) - 1
+	return xs[min(max(i, 0), len(xs)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// waitFor polls cond every step until it holds, ctx ends or deadline passes.
+func waitFor(ctx context.Context, deadline time.Time, step time.Duration, cond func() bool) error {
+	for !cond() {
+		if time.Now().After(deadline) {
+			return errTimeout
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(step):
+		}
+	}
+	return nil
+}
+
+var errTimeout = errors.New("timed out")

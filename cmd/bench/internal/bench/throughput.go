@@ -1,0 +1,120 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider/sandbox"
+	"github.com/bellhop/bellhop/queue"
+)
+
+// throughputResult is scenario 3 for one mode: many senders, no real pacing.
+type throughputResult struct {
+	Mode       string
+	Total      int
+	Delivered  int
+	Violations int
+	TimedOut   bool
+	Enqueue    time.Duration
+	Wall       time.Duration // first enqueue → last arrival at the sandbox
+	Rate       float64
+}
+
+// throughputInterval is the smallest interval the pacer takes: the senders are not paced.
+const throughputInterval = time.Millisecond
+
+func (b *bench) throughput(ctx context.Context, mode string) (throughputResult, error) {
+	o := b.o
+	r := throughputResult{Mode: mode, Total: o.Senders * o.PerSender}
+	sb, url, stopSandbox, err := runSandbox(sandbox.Config{Spacing: time.Nanosecond}, o.Senders)
+	if err != nil {
+		return r, err
+	}
+	defer stopSandbox()
+	queueName := "bench-e2e-" + mode
+	f, err := startFleet(ctx, o.Workers, workerConfig{
+		Mode: mode, Redis: o.RedisAddr, DB: o.DB, Queue: queueName, Prefix: "bench:e2e-" + mode + ":",
+		SandboxURL: url, Interval: throughputInterval, Concurrency: o.Concurrency,
+	})
+	if err != nil {
+		return r, err
+	}
+	defer f.kill()
+	time.Sleep(time.Second)
+
+	// Round robin over the senders, so that a sender's messages are far apart in the queue.
+	ds := make([]*bellhop.Delivery, 0, r.Total)
+	now := time.Now()
+	for n := 1; n <= o.PerSender; n++ {
+		for s := 1; s <= o.Senders; s++ {
+			ds = append(ds, &bellhop.Delivery{ID: deliveryID(strconv.Itoa(s), n), Version: 1, Status: bellhop.DeliveryScheduled, DueAt: now})
+		}
+	}
+	qc := queue.NewClient(b.rdb, queueName)
+	defer qc.Close()
+	b.logf("scenario 3 %s: %d messages over %d senders", mode, r.Total, o.Senders)
+	start := time.Now()
+	if err := qc.ScheduleMany(ctx, ds); err != nil {
+		return r, err
+	}
+	r.Enqueue = time.Since(start)
+	deadline := start.Add(time.Duration(r.Total)*5*time.Millisecond + 60*time.Second)
+	count := func() (accepted, violations int) {
+		for _, st := range sb.Stats() {
+			accepted += st.Accepted
+			violations += len(st.Violations)
+		}
+		return accepted, violations
+	}
+	werr := waitFor(ctx, deadline, 100*time.Millisecond, func() bool {
+		n, _ := count()
+		return n >= r.Total
+	})
+	if errors.Is(werr, errTimeout) {
+		r.TimedOut = true
+	} else if werr != nil {
+		return r, werr
+	}
+	if _, err := f.stop(); err != nil {
+		b.logf("scenario 3 %s: stopping workers: %v", mode, err)
+	}
+	r.Delivered, r.Violations = count()
+	var last time.Time
+	for _, m := range sb.Messages() {
+		if m.CreatedAt.After(last) {
+			last = m.CreatedAt
+		}
+	}
+	if r.Delivered > 0 {
+		r.Wall = last.Sub(start)
+		r.Rate = float64(r.Delivered) / r.Wall.Seconds()
+	}
+	return r, nil
+}
+
+func (b *bench) printThroughput(r [2]throughputResult) {
+	o := b.o
+	fmt.Fprintf(b.out, "Scenario 3 — end to end: %d senders × %d messages, interval %v, sandbox spacing 1ns, %d worker processes × %d concurrent sends, HTTP to the sandbox\n",
+		o.Senders, o.PerSender, throughputInterval, o.Workers, o.Concurrency)
+	w := newTable(b.out, "", "ours (queue.Worker + pacer)", "baseline (Asynq rate-limit retry)")
+	row(w, "delivered", func(x throughputResult) string {
+		s := fmt.Sprintf("%d/%d", x.Delivered, x.Total)
+		if x.TimedOut {
+			s += " (timed out)"
+		}
+		return s
+	}, r)
+	row(w, "violations", func(x throughputResult) string { return fmt.Sprint(x.Violations) }, r)
+	row(w, "enqueue (ScheduleMany)", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Enqueue.Seconds()) }, r)
+	row(w, "first enqueue → last arrival", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Wall.Seconds()) }, r)
+	row(w, "messages / s", func(x throughputResult) string { return fmt.Sprintf("%.0f", x.Rate) }, r)
+	w.flush()
+	fmt.Fprintf(b.out, "  Redis, the sandbox, the bench and the %d workers share %d CPUs.\n\n", o.Workers, runtime.NumCPU())
+}
+
+func numCPU() int { return runtime.NumCPU() }

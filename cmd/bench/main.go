@@ -1,0 +1,54 @@
+// Command bench measures Bellhop's send path against a local Redis and the sandbox provider:
+// the per-sender pacer beside Asynq's documented rate-limit-and-retry pattern, end-to-end
+// throughput and planning. See `go run ./cmd/bench -h`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/bellhop/bellhop/cmd/bench/internal/bench"
+)
+
+func main() {
+	if raw := os.Getenv(bench.WorkerEnv); raw != "" {
+		// Re-executed by the bench as one of its worker processes.
+		if err := bench.RunWorker(raw, os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o bench.Options
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	flag.StringVar(&o.RedisAddr, "redis", addr, "Redis address (default $REDIS_ADDR or 127.0.0.1:6379)")
+	flag.IntVar(&o.DB, "db", 15, "Redis database of the bench's own; it must hold no other keys, and is left empty")
+	flag.BoolVar(&o.Quick, "quick", false, "smaller counts: done in under a minute")
+	flag.IntVar(&o.Workers, "workers", 0, "worker processes (default 3)")
+	flag.DurationVar(&o.Interval, "interval", 0, "the paced sender's interval in scenarios 1-2 (default 200ms)")
+	flag.IntVar(&o.Messages, "messages", 0, "messages waiting on the paced sender (default 100, quick 20)")
+	flag.DurationVar(&o.BaselineBudget, "baseline-budget", 0, "longest the baseline drains the paced sender (default 150s, quick 25s)")
+	flag.IntVar(&o.Senders, "senders", 0, "senders of scenario 3 (default 1000, quick 500)")
+	flag.IntVar(&o.PerSender, "per-sender", 0, "messages per sender in scenario 3 (default 5, quick 2)")
+	flag.IntVar(&o.Concurrency, "concurrency", 0, "concurrent sends per worker process in scenario 3 (default 64)")
+	flag.IntVar(&o.Plans, "plans", 0, "future mailings planned in scenario 4 (default 100000, quick 20000)")
+	flag.IntVar(&o.PlainPlans, "plain-plans", 0, "of which planned one round trip at a time for comparison (default 10000, quick 2000)")
+	verbose := flag.Bool("v", false, "log progress to stderr")
+	flag.Parse()
+	if *verbose {
+		o.Log = os.Stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if _, err := bench.Run(ctx, o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
