@@ -51,7 +51,7 @@ func TestBrowserContactCenter(t *testing.T) {
 	b.shot("integration-empty")
 
 	// A wrong key: the provider's refusal, in plain words; nothing verified.
-	b.do(chromedp.Click(chromedp.CSS(card+" details summary")))
+	b.do(chromedp.Click(chromedp.CSS(card + " details summary")))
 	b.do(chromedp.Clear(chromedp.CSS(card+"-base_url")), chromedp.SendKeys(chromedp.CSS(card+"-base_url"), h.sbURL))
 	b.do(chromedp.SendKeys(chromedp.CSS(card+"-api_key"), "not-the-right-key"))
 	b.clickLoad(card + "-check")

@@ -212,6 +212,8 @@ var catalog = map[string]map[string]string{
 		"schedule.hint":                          "Times are the hotel's local time (%s). Nothing is sent in the quiet hours; such messages wait until they end.",
 		"lang.en":                                "English",
 		"lang.ru":                                "Russian",
+		"lang.de":                                "German",
+		"lang.es":                                "Spanish",
 		"lang.other":                             "Language “%s”",
 
 		"ledger.title":                "Ledger",
@@ -405,6 +407,8 @@ var catalog = map[string]map[string]string{
 		"schedule.hint":                          "Время — местное время отеля (%s). В тихие часы ничего не отправляется; такие сообщения ждут их окончания.",
 		"lang.en":                                "Английский",
 		"lang.ru":                                "Русский",
+		"lang.de":                                "Немецкий",
+		"lang.es":                                "Испанский",
 		"lang.other":                             "Язык «%s»",
 
 		"ledger.title":                "Журнал",

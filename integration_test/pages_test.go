@@ -1,0 +1,326 @@
+package integration_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/cmd/bellhop/app"
+	"github.com/bellhop/bellhop/web"
+)
+
+// pageClient is a browser without a browser: cookies kept, redirects not followed.
+type pageClient struct {
+	t   *testing.T
+	h   *harness
+	c   *http.Client
+	hdr http.Header // sent with every request
+}
+
+func (h *harness) pageClient() *pageClient {
+	jar, _ := cookiejar.New(nil)
+	return &pageClient{t: h.t, h: h, hdr: http.Header{}, c: &http.Client{Jar: jar,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type pageAnswer struct {
+	Status int
+	Body   string
+	Header http.Header
+}
+
+func (c *pageClient) do(method, path string, form url.Values, hdr ...string) pageAnswer {
+	c.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	u := path
+	if strings.HasPrefix(path, "/") {
+		u = c.h.url + path
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	for k, v := range c.hdr {
+		req.Header[k] = v
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := c.c.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return pageAnswer{Status: res.StatusCode, Body: string(b), Header: res.Header}
+}
+
+func (c *pageClient) get(path string) pageAnswer { c.t.Helper(); return c.do("GET", path, nil) }
+
+var (
+	csrfRE      = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	loginCSRFRE = regexp.MustCompile(`name="login_csrf" value="([^"]+)"`)
+)
+
+func field(t *testing.T, re *regexp.Regexp, body string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no %s in the page:\n%s", re, body)
+	}
+	return m[1]
+}
+
+// signInWithLink opens a sign-in link and confirms it, as the link page asks.
+func (c *pageClient) signInWithLink(link string) pageAnswer {
+	c.t.Helper()
+	p := c.get(link)
+	if p.Status != 200 {
+		c.t.Fatalf("GET sign-in link = %d:\n%s", p.Status, p.Body)
+	}
+	return c.do("POST", link, url.Values{"login_csrf": {field(c.t, loginCSRFRE, p.Body)}})
+}
+
+// csrf returns the session's form token from one of its pages.
+func (c *pageClient) csrf(path string) string {
+	c.t.Helper()
+	p := c.get(path)
+	if p.Status != 200 {
+		c.t.Fatalf("GET %s = %d:\n%s", path, p.Status, p.Body)
+	}
+	return field(c.t, csrfRE, p.Body)
+}
+
+func cookieOf(p pageAnswer, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: p.Header}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestPageSessions: signing in to the pages with a one-time link or a token, the session
+// cookie, CSRF refusals, tenancy, signing out, and the language.
+func TestPageSessions(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db")
+	h.property("a", true)
+	h.property("b", true)
+	linkA := h.signInLink("a")
+
+	t.Run("one-time link", func(t *testing.T) {
+		c := h.pageClient()
+		// Opening the link (a mail scanner's GET) spends nothing; a POST without the form's
+		// token is refused.
+		p := c.get(linkA)
+		if p.Status != 200 || !strings.Contains(p.Body, `id="use-link"`) {
+			t.Fatalf("link page = %d:\n%s", p.Status, p.Body)
+		}
+		if p := c.do("POST", linkA, url.Values{}); p.Status != 403 {
+			t.Errorf("link POST without the form token = %d, want 403", p.Status)
+		}
+		p = c.signInWithLink(linkA)
+		if p.Status != 303 || p.Header.Get("Location") != "/" {
+			t.Fatalf("sign in = %d → %q:\n%s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		ck := cookieOf(p, "bellhop_session")
+		if ck == nil || !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure || ck.Path != "/" {
+			t.Errorf("session cookie = %+v, want HttpOnly, SameSite=Lax, Path=/, not Secure over http", ck)
+		}
+		// Only the hash of the id is stored.
+		if _, err := h.main.DB.SessionByHash(context.Background(), web.HashToken(ck.Value), time.Now()); err != nil {
+			t.Errorf("session by the hash of its id: %v", err)
+		}
+		if _, err := h.main.DB.SessionByHash(context.Background(), []byte(ck.Value), time.Now()); !bellhop.IsNotFound(err) {
+			t.Errorf("session by its raw id: %v, want not found", err)
+		}
+		if p := c.get("/"); p.Status != 303 || p.Header.Get("Location") != "/p/a" {
+			t.Errorf("home = %d → %q, want the property's page", p.Status, p.Header.Get("Location"))
+		}
+		if p := c.get("/p/a"); p.Status != 200 || !strings.Contains(p.Body, "Hotel a") {
+			t.Errorf("own page = %d", p.Status)
+		}
+
+		// The same link again, from another browser: refused.
+		other := h.pageClient()
+		p = other.signInWithLink(linkA)
+		if p.Status != 404 || !strings.Contains(p.Body, "already used or expired") || cookieOf(p, "bellhop_session") != nil {
+			t.Errorf("reused link = %d:\n%s", p.Status, p.Body)
+		}
+		if p := other.get("/p/a"); p.Status != 303 || !strings.HasPrefix(p.Header.Get("Location"), "/login?next=") {
+			t.Errorf("page without a session = %d → %q, want the sign-in page", p.Status, p.Header.Get("Location"))
+		}
+	})
+
+	t.Run("tenancy", func(t *testing.T) {
+		c := h.pageClient()
+		c.signInWithLink(h.signInLink("a"))
+		csrf := c.csrf("/p/a")
+		for _, path := range []string{"/p/b", "/p/b/users", "/p/b/mailings", "/p/b/deliveries", "/p/b/upcoming", "/p/nope"} {
+			if p := c.get(path); p.Status != 404 || strings.Contains(p.Body, "Hotel b") {
+				t.Errorf("GET %s = %d, want 404", path, p.Status)
+			}
+		}
+		p := c.do("POST", "/p/b/integrations/intellectdialog", url.Values{"csrf": {csrf}, "api_key": {"sandbox-key"}, "action": {"save"}})
+		if p.Status != 404 {
+			t.Errorf("POST to another property's form = %d, want 404", p.Status)
+		}
+		r := h.must(200, "GET", "/api/v1/properties/b"+intg, h.cli("token", "create", "--property", "b", "--role", "admin"), nil)
+		if r.Body["configured"] != false {
+			t.Errorf("another property's integration changed: %s", r.Raw)
+		}
+	})
+
+	t.Run("csrf", func(t *testing.T) {
+		c := h.pageClient()
+		c.signInWithLink(h.signInLink("a"))
+		csrf := c.csrf("/p/a")
+		save := func(form url.Values, hdr ...string) pageAnswer {
+			form.Set("api_key", "sandbox-key")
+			form.Set("base_url", h.sbURL)
+			form.Set("action", "save")
+			return c.do("POST", "/p/a/integrations/intellectdialog", form, hdr...)
+		}
+		if p := save(url.Values{}); p.Status != 403 {
+			t.Errorf("POST without the CSRF token = %d, want 403", p.Status)
+		}
+		if p := save(url.Values{"csrf": {"forged"}}); p.Status != 403 {
+			t.Errorf("POST with a wrong CSRF token = %d, want 403", p.Status)
+		}
+		if p := save(url.Values{"csrf": {csrf}}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"); p.Status != 403 {
+			t.Errorf("cross-site POST with the token = %d, want 403", p.Status)
+		}
+		if p := c.do("POST", "/p/a/users/anna", url.Values{"operator_id": {"1"}}, "Accept", "application/json"); p.Status != 403 || !strings.Contains(p.Body, `"ok":false`) {
+			t.Errorf("fetch without the token = %d %s, want 403 JSON", p.Status, p.Body)
+		}
+		admin := h.cli("token", "create", "--property", "a", "--role", "admin")
+		if r := h.must(200, "GET", "/api/v1/properties/a"+intg, admin, nil); r.Body["configured"] != false {
+			t.Fatalf("a refused form changed the integration: %s", r.Raw)
+		}
+		p := save(url.Values{"csrf": {csrf}}, "Origin", h.url)
+		if p.Status != 303 || p.Header.Get("Location") != "/p/a" {
+			t.Fatalf("POST with the token = %d → %q:\n%s", p.Status, p.Header.Get("Location"), p.Body)
+		}
+		if r := h.must(200, "GET", "/api/v1/properties/a"+intg, admin, nil); r.Body["configured"] != true {
+			t.Errorf("the form did not save the key: %s", r.Raw)
+		}
+		if p := c.get("/p/a"); !strings.Contains(p.Body, "The key is saved") {
+			t.Errorf("no outcome shown after the redirect:\n%s", p.Body)
+		}
+		// The sign-in form has a token of its own.
+		anon := h.pageClient()
+		if p := anon.do("POST", "/login", url.Values{"token": {admin}}); p.Status != 403 || cookieOf(p, "bellhop_session") != nil {
+			t.Errorf("sign-in POST without its form token = %d, want 403", p.Status)
+		}
+	})
+
+	t.Run("token sign-in", func(t *testing.T) {
+		signIn := func(tok string) (*pageClient, pageAnswer) {
+			c := h.pageClient()
+			lp := c.get("/login?next=/p/a/users")
+			return c, c.do("POST", "/login", url.Values{"token": {tok}, "next": {"/p/a/users"}, "login_csrf": {field(t, loginCSRFRE, lp.Body)}})
+		}
+		if _, p := signIn("bh_not-a-token"); p.Status != 401 || !strings.Contains(p.Body, "not valid") {
+			t.Errorf("bad token = %d", p.Status)
+		}
+		if _, p := signIn(h.service); p.Status != 403 || !strings.Contains(p.Body, "admin token") {
+			t.Errorf("service token = %d", p.Status)
+		}
+		_, p := signIn(h.cli("token", "create", "--property", "a", "--role", "admin"))
+		if p.Status != 303 || p.Header.Get("Location") != "/p/a/users" {
+			t.Errorf("admin token = %d → %q, want back to the page asked for", p.Status, p.Header.Get("Location"))
+		}
+		// A token for every property picks one.
+		c, p := signIn(h.cli("token", "create", "--property", "*", "--role", "admin"))
+		if p.Status != 303 {
+			t.Fatalf("'*' admin token = %d", p.Status)
+		}
+		home := c.get("/")
+		if home.Status != 200 || !strings.Contains(home.Body, `href="/p/a"`) || !strings.Contains(home.Body, `href="/p/b"`) {
+			t.Errorf("'*' home = %d:\n%s", home.Status, home.Body)
+		}
+		for _, path := range []string{"/p/a", "/p/b/users"} {
+			if p := c.get(path); p.Status != 200 {
+				t.Errorf("'*' session GET %s = %d", path, p.Status)
+			}
+		}
+	})
+
+	t.Run("sign out", func(t *testing.T) {
+		c := h.pageClient()
+		c.signInWithLink(h.signInLink("a"))
+		csrf := c.csrf("/p/a")
+		if p := c.do("POST", "/logout", url.Values{}); p.Status != 403 {
+			t.Errorf("sign out without the token = %d, want 403", p.Status)
+		}
+		p := c.do("POST", "/logout", url.Values{"csrf": {csrf}})
+		if p.Status != 303 || p.Header.Get("Location") != "/login" {
+			t.Errorf("sign out = %d → %q", p.Status, p.Header.Get("Location"))
+		}
+		if p := c.get("/p/a"); p.Status != 303 {
+			t.Errorf("page after signing out = %d, want the sign-in page", p.Status)
+		}
+	})
+
+	t.Run("language", func(t *testing.T) {
+		c := h.pageClient()
+		c.signInWithLink(h.signInLink("a"))
+		c.hdr.Set("Accept-Language", "ru-RU,ru;q=0.9,en;q=0.5")
+		if p := c.get("/p/a/users"); !strings.Contains(p.Body, `<html lang="ru">`) || !strings.Contains(p.Body, "Пользователи и операторы") {
+			t.Errorf("Accept-Language ru: not a Russian page")
+		}
+		p := c.get("/lang/en?next=/p/a/users")
+		if p.Status != 303 || p.Header.Get("Location") != "/p/a/users" {
+			t.Errorf("switcher = %d → %q", p.Status, p.Header.Get("Location"))
+		}
+		if p := c.get("/p/a/users"); !strings.Contains(p.Body, "Users and operators") {
+			t.Errorf("the switcher's choice does not beat Accept-Language")
+		}
+		if p := c.get("/lang/ru?next=//evil.example/"); p.Header.Get("Location") != "/" {
+			t.Errorf("switcher followed an outside next: %q", p.Header.Get("Location"))
+		}
+	})
+}
+
+// Over https (a proxy in front, BELLHOP_PUBLIC_URL https://…) the session cookie is Secure.
+func TestPageSessionCookieSecure(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db", func(m *app.Main) { m.Config.PublicURL = "https://bellhop.example" })
+	h.property("a", true)
+	link := h.signInLink("a") // the harness's own URL, as a proxy would forward it
+	p := h.pageClient().signInWithLink(link)
+	if ck := cookieOf(p, "bellhop_session"); p.Status != 303 || ck == nil || !ck.Secure || !ck.HttpOnly {
+		t.Errorf("sign in = %d, session cookie %+v, want Secure and HttpOnly", p.Status, ck)
+	}
+}
+
+// `bellhop token create --link` refuses what a link cannot be.
+func TestPageSignInLinkCommand(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db")
+	h.property("a", true)
+	for _, args := range [][]string{
+		{"token", "create", "--property", "a", "--role", "service", "--link"},
+		{"token", "create", "--property", "nope", "--role", "admin", "--link"},
+	} {
+		var out, errb strings.Builder
+		if err := app.Run(context.Background(), args, h.env(nil), &out, &errb); err == nil {
+			t.Errorf("bellhop %s succeeded: %s", strings.Join(args, " "), out.String())
+		}
+	}
+	// With no BELLHOP_PUBLIC_URL the link points at the default address.
+	if link := h.cli("token", "create", "--property", "a", "--role", "admin", "--link"); !strings.HasPrefix(link, "http://127.0.0.1:8080/login/") {
+		t.Errorf("link = %q", link)
+	}
+}
