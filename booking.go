@@ -2,10 +2,8 @@ package bellhop
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 	"time"
 )
 
@@ -202,31 +200,5 @@ func (b *Booking) Validate() error {
 	case b.Arrival.Valid() && !b.Departure.After(b.Arrival):
 		errs = append(errs, Invalid("departure", "must be after the arrival (%s), not %s", b.Arrival, b.Departure))
 	}
-	return joinInvalid(errs...)
-}
-
-// joinInvalid merges invalid_input errors into one that lists every field; any other error
-// is returned as it is. It returns nil when every err is nil.
-func joinInvalid(errs ...error) error {
-	var out *Error
-	var msgs []string
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		var e *Error
-		if !errors.As(err, &e) || e.Code != EInvalid {
-			return err
-		}
-		if out == nil {
-			out = &Error{Code: EInvalid}
-		}
-		out.Fields = append(out.Fields, e.Fields...)
-		msgs = append(msgs, e.Message)
-	}
-	if out == nil {
-		return nil
-	}
-	out.Message = strings.Join(msgs, "; ")
-	return out
+	return JoinInvalid(errs...)
 }

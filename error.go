@@ -3,6 +3,7 @@ package bellhop
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. Each maps to one HTTP status in package web; anything else is internal.
@@ -80,3 +81,29 @@ func ErrorMessage(err error) string {
 
 // IsNotFound reports whether err carries the not_found code.
 func IsNotFound(err error) bool { return ErrorCode(err) == ENotFound }
+
+// JoinInvalid merges invalid_input errors into one that lists every field; any other error
+// is returned as it is. It returns nil when every err is nil.
+func JoinInvalid(errs ...error) error {
+	var out *Error
+	var msgs []string
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Code != EInvalid {
+			return err
+		}
+		if out == nil {
+			out = &Error{Code: EInvalid}
+		}
+		out.Fields = append(out.Fields, e.Fields...)
+		msgs = append(msgs, e.Message)
+	}
+	if out == nil {
+		return nil
+	}
+	out.Message = strings.Join(msgs, "; ")
+	return out
+}

@@ -54,7 +54,7 @@ func (m *Mailing) Validate() error {
 		errs = append(errs, Invalid("sending_method", "must be a provider name such as intellectdialog"))
 	}
 	errs = append(errs, m.Schedule.Validate())
-	return joinInvalid(errs...)
+	return JoinInvalid(errs...)
 }
 
 // Schedule says when a mailing goes out, in the property's local time. Every default of the
@@ -103,7 +103,7 @@ func (s *Schedule) Validate() error {
 	if s.LateUntilDay < s.DayOffset || s.LateUntilDay > maxDayOffset {
 		errs = append(errs, Invalid("schedule.late_until_day", "must be between day_offset (%d) and %d", s.DayOffset, maxDayOffset))
 	}
-	return joinInvalid(errs...)
+	return JoinInvalid(errs...)
 }
 
 // Delay is DelayMinutes as a duration.

@@ -83,21 +83,7 @@ func start(t *testing.T, dbURL string, opts ...func(*app.Main)) *harness {
 	for _, o := range opts {
 		o(m)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := m.Open(ctx); err != nil {
-		cancel()
-		m.Close()
-		t.Fatalf("open Main: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Main.Run: %v", err)
-		}
-		m.Close()
-	})
+	runMain(t, m)
 	h.main, h.url = m, m.URL()
 	h.service = h.cli("token", "create", "--property", "*", "--role", "service")
 	return h
@@ -228,20 +214,26 @@ func (h *harness) startWorker(t *testing.T, opts ...func(*app.Main)) *app.Main {
 	for _, o := range opts {
 		o(m)
 	}
+	runMain(t, m)
+	return m
+}
+
+// runMain opens m and runs it until the test ends.
+func runMain(t *testing.T, m *app.Main) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		cancel()
 		m.Close()
-		t.Fatalf("open worker: %v", err)
+		t.Fatalf("open Main (role %s): %v", m.Role, err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("worker Run: %v", err)
+			t.Errorf("Main.Run (role %s): %v", m.Role, err)
 		}
 		m.Close()
 	})
-	return m
 }

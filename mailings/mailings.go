@@ -17,7 +17,7 @@ func Validate(m bellhop.Mailing) error {
 	if m.Enabled && len(m.Templates) == 0 {
 		errs = append(errs, bellhop.Invalid("templates", "an enabled mailing needs a text in at least one language"))
 	}
-	return joinInvalid(errs...)
+	return bellhop.JoinInvalid(errs...)
 }
 
 // Intake prepares a booking the PMS pushed for storing: it normalises the guest's phone with
@@ -48,7 +48,7 @@ func Intake(prev *bellhop.Booking, b *bellhop.Booking, p bellhop.Property, now t
 		seen := now
 		b.SeenNonGuaranteedAt = &seen
 	}
-	return joinInvalid(errs...)
+	return bellhop.JoinInvalid(errs...)
 }
 
 // Stale reports whether a push of b is older than (or as old as) the stored prev, and so
@@ -69,31 +69,5 @@ func dropField(err error, field string) error {
 			kept = append(kept, bellhop.Invalid(f.Field, "%s", f.Message))
 		}
 	}
-	return joinInvalid(kept...)
-}
-
-// joinInvalid merges invalid_input errors into one naming every field; any other error is
-// returned as it is, and nil when every err is nil.
-func joinInvalid(errs ...error) error {
-	var out *bellhop.Error
-	var msgs []string
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		var e *bellhop.Error
-		if !errors.As(err, &e) || e.Code != bellhop.EInvalid {
-			return err
-		}
-		if out == nil {
-			out = &bellhop.Error{Code: bellhop.EInvalid}
-		}
-		out.Fields = append(out.Fields, e.Fields...)
-		msgs = append(msgs, e.Message)
-	}
-	if out == nil {
-		return nil
-	}
-	out.Message = strings.Join(msgs, "; ")
-	return out
+	return bellhop.JoinInvalid(kept...)
 }

@@ -74,7 +74,7 @@ func ValidateTemplates(templates map[string]string) error {
 			errs = append(errs, bellhop.Invalid(field, "%s", msg))
 		}
 	}
-	return joinInvalid(errs...)
+	return bellhop.JoinInvalid(errs...)
 }
 
 func plural(n int, one, many string) string {
