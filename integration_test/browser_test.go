@@ -125,7 +125,7 @@ func TestBrowserContactCenter(t *testing.T) {
 
 	// Deliveries: the ledger with the sender's pacing, and the upcoming send.
 	b.clickLoad("#tab-deliveries")
-	b.do(chromedp.WaitVisible(chromedp.CSS("#pacer-intellectdialog")))
+	b.waitText("#pacer-next-intellectdialog", "now")
 	b.waitText("#ledger", "B-77")
 	b.shot("ledger")
 	b.clickLoad("#tab-upcoming")

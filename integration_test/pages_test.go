@@ -324,3 +324,53 @@ func TestPageSignInLinkCommand(t *testing.T) {
 		t.Errorf("link = %q", link)
 	}
 }
+
+// TestPageMailingEditor: the editor keeps a refused text with its error, saves a good one
+// with its schedule, previews with sample data, and the switch turns a mailing on.
+func TestPageMailingEditor(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db")
+	admin, _ := h.activeProperty("m")
+	c := h.pageClient()
+	c.signInWithLink(h.signInLink("m"))
+	csrf := c.csrf("/p/m/mailings")
+	form := func(en string) url.Values {
+		return url.Values{"csrf": {csrf}, "sending_method": {"intellectdialog"},
+			"tpl_en": {en}, "tpl_ru": {"Здравствуйте, {guest_name}!\r\nЖдём вас {arrival_date}."},
+			"day_offset": {"-2"}, "send_time": {"13:30:00"}, "delay_minutes": {"0"}, "late_until_day": {"0"},
+			"quiet_start": {"21:00"}, "quiet_end": {"09:00"}}
+	}
+	p := c.do("POST", "/p/m/mailings/welcome", form("Hi {guest}, welcome to {hotel_name}"))
+	if p.Status != 422 || !strings.Contains(p.Body, "{guest} is not a placeholder") || !strings.Contains(p.Body, "Hi {guest}, welcome to {hotel_name}</textarea>") {
+		t.Errorf("refused text = %d; want 422 with the text kept and the error:\n%s", p.Status, p.Body)
+	}
+	p = c.do("POST", "/p/m/mailings/welcome", form("Hi {guest_name}, welcome to {hotel_name}"))
+	if p.Status != 303 {
+		t.Fatalf("good text = %d:\n%s", p.Status, p.Body)
+	}
+	r := h.must(200, "GET", "/api/v1/properties/m/mailings/welcome", admin, nil)
+	tpl, _ := r.Body["templates"].(map[string]any)
+	sch, _ := r.Body["schedule"].(map[string]any)
+	if tpl["en"] != "Hi {guest_name}, welcome to {hotel_name}" || tpl["ru"] != "Здравствуйте, {guest_name}!\nЖдём вас {arrival_date}." ||
+		tpl["de"] == nil || sch["send_time"] != "13:30" || sch["day_offset"] != float64(-2) {
+		t.Errorf("saved welcome = %s", r.Raw)
+	}
+
+	p = c.do("POST", "/p/m/mailings/welcome/preview", url.Values{"lang": {"ru"}, "text": {"Привет, {guest_name}! {hotel}"}},
+		"X-CSRF-Token", csrf, "Accept", "application/json")
+	if p.Status != 200 || !strings.Contains(p.Body, `"text":"Привет, Анна Петрова! {hotel}"`) || !strings.Contains(p.Body, "{hotel} is not a placeholder") {
+		t.Errorf("preview = %d %s", p.Status, p.Body)
+	}
+
+	if p := c.do("POST", "/p/m/mailings/feedback/enabled", url.Values{"csrf": {csrf}, "enabled": {"on"}}); p.Status != 303 {
+		t.Errorf("switch = %d", p.Status)
+	}
+	if r := h.must(200, "GET", "/api/v1/properties/m/mailings/feedback", admin, nil); r.Body["enabled"] != true {
+		t.Errorf("feedback after the switch = %s", r.Raw)
+	}
+	if p := c.get("/p/m/mailings?sending_method=intellectdialog"); !strings.Contains(p.Body, `id="mailing-feedback"`) {
+		t.Errorf("filtered by sending method: feedback missing")
+	}
+	if p := c.get("/p/m/mailings?sending_method=other"); strings.Contains(p.Body, `id="mailing-feedback"`) || !strings.Contains(p.Body, "No mailing is sent through this method") {
+		t.Errorf("filtered by another sending method: %s", p.Body)
+	}
+}

@@ -245,6 +245,7 @@ var catalog = map[string]map[string]string{
 
 		"pacer.title":      "Sender %s",
 		"pacer.next_free":  "Next free slot",
+		"pacer.now":        "now: the next message goes at once",
 		"pacer.waiting":    "Messages waiting",
 		"pacer.interval":   "Least time between messages",
 		"pacer.sent_today": "Sent today",
@@ -440,6 +441,7 @@ var catalog = map[string]map[string]string{
 
 		"pacer.title":      "Отправитель %s",
 		"pacer.next_free":  "Ближайшее свободное окно",
+		"pacer.now":        "сейчас: следующее сообщение уйдёт сразу",
 		"pacer.waiting":    "Сообщений в очереди",
 		"pacer.interval":   "Минимальный интервал между сообщениями",
 		"pacer.sent_today": "Отправлено сегодня",

@@ -12,6 +12,7 @@ import (
 type pacerCard struct {
 	Kind, Sender string
 	State        pacer.State
+	FreeNow      bool // the next message may go at once
 	Interval     string
 	Error        string
 }
@@ -54,6 +55,7 @@ func (p *pages) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) 
 			c.Error = p.errText(r, v, err)
 		} else {
 			c.State, c.Interval = st, st.Interval.String()
+			c.FreeNow = !st.NextFree.After(p.s.cfg.Clock.Now())
 		}
 		data.Pacers = append(data.Pacers, c)
 	}
