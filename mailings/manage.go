@@ -329,6 +329,8 @@ type StatusReport struct {
 	MessageID string
 	Status    bellhop.DeliveryStatus // delivered, read or failed
 	Reason    string
+	// At is when the provider says it happened; zero means now.
+	At time.Time
 }
 
 // Report records a provider's status report on a property's delivery. Reports that would move
@@ -356,5 +358,10 @@ func (s *Service) Report(ctx context.Context, pid string, r StatusReport) (bool,
 		// row backwards (read → delivered) or repeats is dropped.
 		return false, nil
 	}
-	return s.cfg.Store.ReportDelivery(ctx, d.ID, d.Status, r.Status, r.Reason, s.cfg.Clock.Now().UTC())
+	now := s.cfg.Clock.Now().UTC()
+	sentAt := r.At
+	if sentAt.IsZero() || sentAt.After(now) {
+		sentAt = now
+	}
+	return s.cfg.Store.ReportDelivery(ctx, d.ID, d.Status, r.Status, r.Reason, r.MessageID, sentAt, now)
 }

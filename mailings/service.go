@@ -37,7 +37,7 @@ type Tx interface {
 type Store interface {
 	Tx
 	InTx(ctx context.Context, fn func(tx Tx) error) error
-	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason string, now time.Time) (bool, error)
+	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
 }
 
 // Scheduler queues the sends of scheduled deliveries (the queue package). It must tolerate

@@ -174,9 +174,10 @@ func (a *access) FinishDelivery(ctx context.Context, id string, version int, sta
 }
 
 // ReportDelivery moves a delivery from status from to status to (a provider's report), and
-// reports whether it was still in from.
-func (a *access) ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason string, now time.Time) (bool, error) {
-	res, err := a.exec(ctx, "report-delivery", string(to), reason, toMicros(now), id, string(from))
+// reports whether it was still in from. A row that has no provider message id or sent time yet
+// (the report outran the send's own write) gets messageID and sentAt.
+func (a *access) ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "report-delivery", string(to), reason, toMicros(now), messageID, toMicros(dbTime(sentAt)), id, string(from))
 	n, err := affected(res, err)
 	if err != nil {
 		return false, fmt.Errorf("record report on delivery %s: %w", id, err)

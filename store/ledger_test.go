@@ -653,16 +653,16 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 				return !bellhop.IsNotFound(err), nil
 			}, false, want{bellhop.DeliverySent, 2, utc(now), "", "m-1", wantSent}},
 			{"report from a status it is not in", func() (bool, error) {
-				return db.ReportDelivery(ctx, d.ID, bellhop.DeliverySending, bellhop.DeliveryDelivered, "", now)
+				return db.ReportDelivery(ctx, d.ID, bellhop.DeliverySending, bellhop.DeliveryDelivered, "", "", now, now)
 			}, false, want{bellhop.DeliverySent, 2, utc(now), "", "m-1", wantSent}},
 			{"report delivered", func() (bool, error) {
-				return db.ReportDelivery(ctx, d.ID, bellhop.DeliverySent, bellhop.DeliveryDelivered, "", now)
+				return db.ReportDelivery(ctx, d.ID, bellhop.DeliverySent, bellhop.DeliveryDelivered, "", "", now, now)
 			}, true, want{bellhop.DeliveryDelivered, 2, utc(now), "", "m-1", wantSent}},
 			{"a late report from sent", func() (bool, error) {
-				return db.ReportDelivery(ctx, d.ID, bellhop.DeliverySent, bellhop.DeliveryFailed, "late", now)
+				return db.ReportDelivery(ctx, d.ID, bellhop.DeliverySent, bellhop.DeliveryFailed, "late", "", now, now)
 			}, false, want{bellhop.DeliveryDelivered, 2, utc(now), "", "m-1", wantSent}},
 			{"report read", func() (bool, error) {
-				return db.ReportDelivery(ctx, d.ID, bellhop.DeliveryDelivered, bellhop.DeliveryRead, "", now.Add(time.Hour))
+				return db.ReportDelivery(ctx, d.ID, bellhop.DeliveryDelivered, bellhop.DeliveryRead, "", "", now, now.Add(time.Hour))
 			}, true, want{bellhop.DeliveryRead, 2, utc(now), "", "m-1", wantSent}},
 		} {
 			ok, err := tc.do()
@@ -700,7 +700,7 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 				t.Errorf("%s after FinishDelivery = %+v; want %s (%s), never sent", tc.bid, got, tc.status, tc.reason)
 			}
 		}
-		if ok, err := db.ReportDelivery(ctx, "nope", bellhop.DeliverySent, bellhop.DeliveryRead, "", now); err != nil || ok {
+		if ok, err := db.ReportDelivery(ctx, "nope", bellhop.DeliverySent, bellhop.DeliveryRead, "", "", now, now); err != nil || ok {
 			t.Errorf("ReportDelivery(nope) = %v, %v; want false", ok, err)
 		}
 		if ok, err := db.FinishDelivery(ctx, "nope", 1, bellhop.DeliverySent, "", "", nil, now, now); err != nil || ok {

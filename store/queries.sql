@@ -330,9 +330,12 @@ SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' E
 WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read');
 
 -- name: report-delivery
--- A provider's status report; the caller checks the move is forward.
+-- A provider's status report; the caller checks the move is forward. A report that outran
+-- the send's own write (its worker may have died) brings the message id and a sent time.
 UPDATE deliveries
-SET status = ?, reason = ?, updated_at = ?
+SET status = ?, reason = ?, updated_at = ?,
+    provider_message_id = CASE WHEN provider_message_id = '' THEN ? ELSE provider_message_id END,
+    sent_at = COALESCE(sent_at, ?)
 WHERE id = ? AND status = ?;
 
 -- name: create-session

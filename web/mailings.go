@@ -205,7 +205,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			reason += ": " + ev.Error
 		}
 	}
-	changed, err := s.cfg.Mailings.Report(ctx, pid, mailings.StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, Status: status, Reason: reason})
+	changed, err := s.cfg.Mailings.Report(ctx, pid, mailings.StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, Status: status, Reason: reason, At: ev.At})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
