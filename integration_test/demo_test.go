@@ -66,4 +66,14 @@ func TestDemoWalksTheFlow(t *testing.T) {
 	if !strings.Contains(h.chatPage(t, r), "Signed in as Irina Orlova") {
 		t.Fatal("the demo's chat session does not sign Anna in as operator 1")
 	}
+
+	// The welcome walk: a booking for tomorrow, the welcome switched on, a planned delivery.
+	moscow, _ := time.LoadLocation("Europe/Moscow")
+	tomorrow := time.Now().In(moscow).AddDate(0, 0, 1)
+	h.must(201, "PUT", base+"/bookings/B-1", fields["Service token"], booking(tomorrow, 2, "+7 912 345-67-89", "ru", time.Now()))
+	h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})
+	r = h.must(200, "GET", base+"/deliveries", admin, nil)
+	if list, _ := r.Body["deliveries"].([]any); len(list) != 1 || list[0].(map[string]any)["kind"] != "welcome" || list[0].(map[string]any)["status"] == "skipped" {
+		t.Fatalf("the demo's welcome was not planned: %s", r.Raw)
+	}
 }

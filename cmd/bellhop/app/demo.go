@@ -29,6 +29,7 @@ import (
 
 const (
 	demoProperty = "demo-hotel"
+	demoTimeZone = "Europe/Moscow"
 )
 
 // demoState is what the demo keeps in its data folder between runs (tokens are shown again).
@@ -115,7 +116,7 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	if err != nil {
 		return fmt.Errorf("seed demo: %w", err)
 	}
-	printDemo(e.stdout, m.URL(), link, sandboxURL, redisAddr, *data, st)
+	printDemo(e.stdout, m.URL(), link, sandboxURL, redisAddr, *data, st, m.Clock.Now())
 	return m.Run(ctx)
 }
 
@@ -206,7 +207,7 @@ func seedDemo(ctx context.Context, db *store.DB, tokensPath string) (demoState, 
 	_, err := db.GetProperty(ctx, demoProperty)
 	if bellhop.IsNotFound(err) {
 		err = db.CreateProperty(ctx, &bellhop.Property{
-			ID: demoProperty, Name: "Demo Hotel", TimeZone: "Europe/Moscow", Country: "RU", Language: "en",
+			ID: demoProperty, Name: "Demo Hotel", TimeZone: demoTimeZone, Country: "RU", Language: "en",
 			ContactCenter: true, CreatedAt: now, UpdatedAt: now,
 		})
 	}
@@ -247,7 +248,9 @@ func seedDemo(ctx context.Context, db *store.DB, tokensPath string) (demoState, 
 	return st, nil
 }
 
-func printDemo(w io.Writer, url, link, sandboxURL, redisAddr, data string, st demoState) {
+func printDemo(w io.Writer, url, link, sandboxURL, redisAddr, data string, st demoState, now time.Time) {
+	loc, _ := time.LoadLocation(demoTimeZone)
+	tomorrow := now.In(loc).AddDate(0, 0, 1)
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
 	api := url + "/api/v1/properties/" + demoProperty
@@ -285,8 +288,21 @@ Link staff to operators and open a chat (as the PMS does when Anna clicks "Chats
   curl -s -X POST -H "Authorization: Bearer $SERVICE" -H 'Content-Type: application/json' \
     -d '{"staff_id":"anna"}' %s/chat-sessions      # open the "url" it returns
 
+Send a welcome (after activating): the PMS pushes a booking for tomorrow, the manager switches
+the welcome on, and the ledger shows it planned, sent (paced, one per sender per --spacing) and read:
+  curl -s -X PUT -H "Authorization: Bearer $SERVICE" -H 'Content-Type: application/json' \
+    -d '{"status":"confirmed","guarantee":"guaranteed","arrival":"%s","departure":"%s","updated_at":"%s","guest":{"name":"Анна Петрова","phone":"+7 912 345-67-89","language":"ru"}}' \
+    %s/bookings/B-1
+  curl -s -X PATCH -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '{"enabled":true}' %s/mailings/welcome
+  curl -s -H "Authorization: Bearer $ADMIN" %s/deliveries
+  curl -s -H "Authorization: Bearer $ADMIN" '%s/mailings/preview?days=7'
+  curl -s %s/../sandbox/messages
+
 Press Ctrl+C to stop.
 `, url, demoProperty, link, url, sandboxURL, redisAddr, data, st.AdminToken, demoProperty, st.ServiceToken,
 		st.AdminToken, sandboxURL, api, api, api, api, api,
-		st.ServiceToken, api, api, api, api)
+		st.ServiceToken, api, api, api, api,
+		tomorrow.Format("2006-01-02"), tomorrow.AddDate(0, 0, 2).Format("2006-01-02"), now.UTC().Format(time.RFC3339),
+		api, api, api, api, strings.TrimSuffix(sandboxURL, "/"))
 }
