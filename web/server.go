@@ -1,5 +1,5 @@
-// Package web serves Bellhop's HTTP JSON API (and, later, the property manager's pages):
-// authentication by bearer token, one error format, health, readiness and metrics.
+// Package web serves Bellhop's HTTP JSON API and the property manager's Contact Center pages:
+// bearer tokens and sessions, one error format, health, readiness and metrics.
 package web
 
 import (
