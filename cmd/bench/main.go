@@ -36,7 +36,7 @@ func main() {
 	flag.IntVar(&o.Messages, "messages", 0, "messages waiting on the paced sender (default 100, quick 20)")
 	flag.DurationVar(&o.BaselineBudget, "baseline-budget", 0, "longest the baseline drains the paced sender (default 150s, quick 25s)")
 	flag.IntVar(&o.Senders, "senders", 0, "senders of scenario 3 (default 1000, quick 500)")
-	flag.IntVar(&o.PerSender, "per-sender", 0, "messages per sender in scenario 3 (default 5, quick 2)")
+	flag.IntVar(&o.PerSender, "per-sender", 0, "messages per sender in scenario 3 (default 10, quick 2)")
 	flag.IntVar(&o.Concurrency, "concurrency", 0, "concurrent sends per worker process in scenario 3 (default 64)")
 	flag.IntVar(&o.Plans, "plans", 0, "future mailings planned in scenario 4 (default 100000, quick 20000)")
 	flag.IntVar(&o.PlainPlans, "plain-plans", 0, "of which planned one round trip at a time for comparison (default 10000, quick 2000)")

@@ -62,7 +62,7 @@ func (o *Options) defaults() {
 	def(&o.Workers, 3, 3)
 	def(&o.Messages, 100, 12)
 	def(&o.Senders, 1000, 500)
-	def(&o.PerSender, 5, 2)
+	def(&o.PerSender, 10, 2)
 	def(&o.Concurrency, 64, 64)
 	def(&o.Plans, 100_000, 20_000)
 	def(&o.PlainPlans, 10_000, 2_000)
