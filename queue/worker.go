@@ -228,29 +228,31 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 		return w.skip(ctx, log, d, bellhop.ReasonNoTemplate)
 	}
 
+	// The pacer: Acquire both asks for the sender and, for a message that holds no slot yet,
+	// gives it one (its place in line). A run brought back for a slot it was given waits out
+	// the last moments first (DueAt holds the slot), so it usually costs one Acquire.
 	sender := SenderKey(in)
-	res, err := w.cfg.Pacer.Reserve(ctx, sender, d.ID)
-	if err != nil {
+	if err := pacer.Wait(ctx, w.cfg.Clock, d.DueAt, w.cfg.Sleep); err != nil {
 		return err
 	}
-	if res.At.After(now.Add(w.cfg.Lead)) {
-		if _, err := st.DeferDelivery(ctx, d.ID, d.Version, res.At, now); err != nil {
+	for tries := 0; ; tries++ {
+		ok, retryAt, err := w.cfg.Pacer.Acquire(ctx, sender, d.ID, w.cfg.SendTimeout)
+		if err != nil {
 			return err
 		}
-		return &notYet{res.At}
-	}
-	if err := pacer.Wait(ctx, w.cfg.Clock, res.At, w.cfg.Sleep); err != nil {
-		return err
-	}
-	ok, retryAt, err := w.cfg.Pacer.Acquire(ctx, sender, d.ID, w.cfg.SendTimeout)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		if _, err := st.DeferDelivery(ctx, d.ID, d.Version, retryAt, w.cfg.Clock.Now()); err != nil {
+		if ok {
+			break
+		}
+		now := w.cfg.Clock.Now()
+		if retryAt.After(now.Add(w.cfg.Lead)) || tries >= 5 {
+			if _, err := st.DeferDelivery(ctx, d.ID, d.Version, retryAt, now); err != nil {
+				return err
+			}
+			return &notYet{retryAt}
+		}
+		if err := pacer.Wait(ctx, w.cfg.Clock, retryAt, w.cfg.Sleep); err != nil {
 			return err
 		}
-		return &notYet{retryAt}
 	}
 	// The sender is leased to this send now: every way out calls Done.
 	start := w.cfg.Clock.Now()
