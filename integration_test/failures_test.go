@@ -95,6 +95,19 @@ func TestProviderFailures(t *testing.T) {
 	}
 	h.waitDelivery("p1", admin, id, "sent after resuming", final)
 
+	// The sender's pacing is a setting: shown, changed by field, refused by name when wrong.
+	r = h.must(200, "PATCH", base+intg+"/pacer", admin, map[string]any{"interval_seconds": 0.25, "daily_cap": 500})
+	if set := r.Body["settings"].(map[string]any); set["interval_seconds"] != 0.25 || set["daily_cap"] != float64(500) || set["jitter"] != 0.2 {
+		t.Fatalf("pacer settings after a change = %s", r.Raw)
+	}
+	if r = h.must(422, "PATCH", base+intg+"/pacer", admin, map[string]any{"jitter": 2}); !strings.Contains(r.Raw, `"field":"jitter"`) {
+		t.Fatalf("a jitter of 2 = %s", r.Raw)
+	}
+	h.must(422, "PATCH", base+intg+"/pacer", admin, map[string]any{"interval_seconds": 0})
+	if r = h.must(200, "GET", base+intg+"/pacer", admin, nil); r.Body["settings"].(map[string]any)["interval_seconds"] != 0.25 {
+		t.Fatalf("a refused change changed the settings: %s", r.Raw)
+	}
+
 	// Each message reached the provider once.
 	seen := map[string]int{}
 	for _, m := range h.sandbox.Messages() {

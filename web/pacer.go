@@ -9,8 +9,9 @@ import (
 	"github.com/bellhop/bellhop/queue/pacer"
 )
 
-// pacerView is a sender's pacing state as the API shows it.
+// pacerView is a sender's pacing state and settings as the API shows it.
 type pacerView struct {
+	Settings    pacerSettings   `json:"settings"`
 	Sender      *bellhop.Sender `json:"sender"`
 	NextFreeAt  time.Time       `json:"next_free_at"`
 	Waiting     int             `json:"waiting"`
@@ -40,12 +41,24 @@ func (s *Server) handlePacerState(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.writePacer(w, r, in, key)
+}
+
+// writePacer answers with the sender's pacing state and settings.
+func (s *Server) writePacer(w http.ResponseWriter, r *http.Request, in *bellhop.Integration, key string) {
 	st, err := s.cfg.Pacer.State(r.Context(), key)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(in.Sender, st))
+	set, err := s.cfg.Pacer.Settings(r.Context(), key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v := viewOf(in.Sender, st)
+	v.Settings = settingsView(set)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) handlePacerResume(w http.ResponseWriter, r *http.Request) {
@@ -62,12 +75,81 @@ func (s *Server) handlePacerResume(w http.ResponseWriter, r *http.Request) {
 	if _, err := s.cfg.Mailings.Resume(r.Context(), in.PropertyID); err != nil {
 		s.log(r.Context()).WarnContext(r.Context(), "waking the sender's waiting sends failed; they come back on their own", "error", err)
 	}
-	st, err := s.cfg.Pacer.State(r.Context(), key)
+	s.writePacer(w, r, in, key)
+}
+
+// pacerSettings are a sender's pacing settings in the API's units.
+type pacerSettings struct {
+	IntervalSeconds float64 `json:"interval_seconds"`
+	Jitter          float64 `json:"jitter"`
+	DailyCap        int     `json:"daily_cap"`
+	Warmup          []int   `json:"warmup"`
+	TimeZone        string  `json:"time_zone"`
+}
+
+func settingsView(set pacer.Settings) pacerSettings {
+	w := set.Warmup
+	if w == nil {
+		w = []int{}
+	}
+	return pacerSettings{IntervalSeconds: set.Interval.Seconds(), Jitter: set.Jitter, DailyCap: set.DailyCap, Warmup: w, TimeZone: set.TimeZone}
+}
+
+// pacerSettingsInput changes the settings it names.
+type pacerSettingsInput struct {
+	IntervalSeconds *float64 `json:"interval_seconds"`
+	Jitter          *float64 `json:"jitter"`
+	DailyCap        *int     `json:"daily_cap"`
+	Warmup          *[]int   `json:"warmup"`
+	TimeZone        *string  `json:"time_zone"`
+}
+
+// handlePacerSettings sets how the integration's sender is paced: the least interval between
+// two messages, the random extra (jitter), a daily cap and a warm-up. Every worker uses them
+// from its next send on.
+func (s *Server) handlePacerSettings(w http.ResponseWriter, r *http.Request) {
+	var in pacerSettingsInput
+	if err := decode(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	pin, key, err := s.senderOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(in.Sender, st))
+	ctx := r.Context()
+	set, err := s.cfg.Pacer.Settings(ctx, key)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.IntervalSeconds != nil {
+		if *in.IntervalSeconds <= 0 {
+			s.writeError(w, r, bellhop.Invalid("interval_seconds", "must be more than 0"))
+			return
+		}
+		set.Interval = time.Duration(*in.IntervalSeconds * float64(time.Second))
+	}
+	if in.Jitter != nil {
+		set.Jitter = *in.Jitter
+	}
+	if in.DailyCap != nil {
+		set.DailyCap = *in.DailyCap
+	}
+	if in.Warmup != nil {
+		set.Warmup = *in.Warmup
+	}
+	if in.TimeZone != nil {
+		set.TimeZone = *in.TimeZone
+	}
+	if err := s.cfg.Pacer.SetSettings(ctx, key, set); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log(ctx).InfoContext(ctx, "sender pacing changed", "property", pin.PropertyID, "sender", key,
+		"interval", set.Interval, "daily_cap", set.DailyCap, "actor", actor(r))
+	s.writePacer(w, r, pin, key)
 }
 
 func viewOf(sd *bellhop.Sender, st pacer.State) pacerView {

@@ -123,6 +123,7 @@ func (s *Server) routes() {
 	m.Handle("GET "+pp+"/deliveries/{id}", s.auth("", s.handleGetDelivery))
 	m.Handle("POST "+pp+"/deliveries/{id}/retry", s.auth(bellhop.RoleAdmin, s.handleRetryDelivery))
 	m.Handle("GET "+in+"/pacer", s.auth(bellhop.RoleAdmin, s.handlePacerState))
+	m.Handle("PATCH "+in+"/pacer", s.auth(bellhop.RoleAdmin, s.handlePacerSettings))
 	m.Handle("POST "+in+"/pacer/resume", s.auth(bellhop.RoleAdmin, s.handlePacerResume))
 	// Provider callbacks carry their integration's secret instead of a token.
 	m.HandleFunc("POST /webhooks/{provider}/{pid}", s.handleWebhook)

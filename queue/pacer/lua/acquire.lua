@@ -31,10 +31,11 @@ if slot and slot > A.now then
   why = 'backoff'
 elseif st.hold and A.now < st.hold + A.interval then
   why = 'backoff'
-elseif st.lease and st.lease ~= A.msg and st.send_end and A.now < st.send_end then
+elseif slot and st.lease and st.lease ~= A.msg and st.send_end and A.now < st.send_end then
   -- Another message's send is in flight and its real end is not known yet: placing this one
   -- behind the lease's worst case would push every later slot back by it. Keep the place and
-  -- come back after one interval (or when the lease runs out), whichever is sooner.
+  -- come back after one interval (or when the lease runs out), whichever is sooner. (A message
+  -- without a place gets one below, planned from the send's start.)
   return {'busy', math.min(st.send_end, A.now + A.interval)}
 elseif st.send_end and A.now < st.send_end + A.interval then
   why = 'spacing'

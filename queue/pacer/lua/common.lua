@@ -49,9 +49,10 @@ end
 -- State fields: tail = latest reserved slot; tdno/tds/tde/tdn = the tail's day (number,
 -- start, end) and how many slots it holds; send_start/send_end = the last send (send_end is
 -- a lease end while a send is in flight); hold = Retry-After floor; first = day number of
--- the sender's first reservation (warm-up); lease/lat = message in flight and its start.
+-- the sender's first reservation (warm-up); lease/lat = message in flight and its start;
+-- dur = how long a send typically takes (a moving average), since gaps count from a send's end.
 local FIELDS = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'hold',
-  'paused', 'reason', 'first', 'lease', 'lat'}
+  'paused', 'reason', 'first', 'lease', 'lat', 'dur'}
 local TEXT = {reason = true, lease = true}
 
 local function load()
@@ -118,13 +119,16 @@ local function place(st, floor, freed)
       if top[i] ~= A.msg then tail = tonumber(top[i + 1]); break end
     end
   end
-  if tail and tail + A.interval + A.jitter > c then c = tail + A.interval + A.jitter end
+  -- A slot is when a send starts, and the next one may start an interval after it ends: plan
+  -- for the typical send's length, so that slots are not refused at Acquire for it.
+  local dur = st.dur or 0
+  if tail and tail + dur + A.interval + A.jitter > c then c = tail + dur + A.interval + A.jitter end
   local last = st.send_end
   if st.lease and st.lat then
     -- A send is in flight: its lease end is a worst case, not its end, and planning from it
-    -- would push this and every later slot back by the whole lease. Plan from its start;
-    -- Acquire checks the real end when the slot comes.
-    last = st.lat
+    -- would push this and every later slot back by the whole lease. Plan from its start and
+    -- typical length; Acquire checks the real end when the slot comes.
+    last = st.lat + dur
   end
   if last and last + A.interval + A.jitter > c then
     c = last + A.interval + A.jitter
