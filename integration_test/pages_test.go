@@ -154,6 +154,15 @@ func TestPageSessions(t *testing.T) {
 			t.Errorf("own page = %d", p.Status)
 		}
 
+		// The link is a secret: the access log names its route, not the link.
+		secret := linkA[strings.LastIndex(linkA, "/")+1:]
+		if strings.Contains(h.logs.String(), secret) {
+			t.Error("the one-time link's secret is in the logs")
+		}
+		if !strings.Contains(h.logs.String(), `"path":"/login/…"`) {
+			t.Error("the sign-in requests are not logged by their route")
+		}
+
 		// The same link again, from another browser: refused.
 		other := h.pageClient()
 		p = other.signInWithLink(linkA)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -160,10 +161,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(rw.status)).Inc()
 		s.metrics.duration.WithLabelValues(r.Method, route).Observe(d.Seconds())
 		if route != "GET /metrics" && route != "GET /healthz" {
-			log.InfoContext(ctx, "http request", "method", r.Method, "path", r.URL.Path, "status", rw.status, "duration_ms", d.Milliseconds())
+			log.InfoContext(ctx, "http request", "method", r.Method, "path", loggedPath(r), "status", rw.status, "duration_ms", d.Milliseconds())
 		}
 	}()
 	s.mux.ServeHTTP(rw, r)
+}
+
+// loggedPath is the request path as logs may show it: a one-time sign-in link is a secret, so
+// its path is logged as its route.
+func loggedPath(r *http.Request) string {
+	if r.PathValue("link") != "" {
+		return strings.ReplaceAll(r.Pattern[strings.Index(r.Pattern, "/"):], "{link}", "…")
+	}
+	return r.URL.Path
 }
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
