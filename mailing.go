@@ -215,7 +215,8 @@ func (s DeliveryStatus) Final() bool { return s.Valid() && !s.Pending() }
 // CanBecome reports whether a delivery in status s may move to next, so that late or repeated
 // provider callbacks never move it backwards (read → delivered). Skipped, cancelled, failed
 // and read are ends; a failure may follow sent (the provider's later report) but not delivered;
-// a sending delivery may go back to scheduled for a retry.
+// a sending delivery may go back to scheduled for a retry, and may be reported delivered or
+// read before its sender has recorded it sent.
 func (s DeliveryStatus) CanBecome(next DeliveryStatus) bool {
 	if !s.Valid() || !next.Valid() || s == next {
 		return false
@@ -224,7 +225,8 @@ func (s DeliveryStatus) CanBecome(next DeliveryStatus) bool {
 	case DeliveryScheduled:
 		return next != DeliveryDelivered && next != DeliveryRead && next != DeliverySent
 	case DeliverySending:
-		return next != DeliveryDelivered && next != DeliveryRead
+		// The provider's delivered/read callbacks may outrun the send's own record of it.
+		return true
 	case DeliverySent:
 		return next == DeliveryDelivered || next == DeliveryRead || next == DeliveryFailed
 	case DeliveryDelivered:

@@ -69,6 +69,7 @@ func TestDeliveryStatusOnlyMovesForward(t *testing.T) {
 		{bellhop.DeliveryScheduled, bellhop.DeliverySkipped, true},
 		{bellhop.DeliverySending, bellhop.DeliverySent, true},
 		{bellhop.DeliverySending, bellhop.DeliveryScheduled, true},
+		{bellhop.DeliverySending, bellhop.DeliveryRead, true},
 		{bellhop.DeliverySent, bellhop.DeliveryDelivered, true},
 		{bellhop.DeliverySent, bellhop.DeliveryRead, true},
 		{bellhop.DeliverySent, bellhop.DeliveryFailed, true},

@@ -350,14 +350,17 @@ func (s *Service) Report(ctx context.Context, pid string, r StatusReport) (bool,
 	if d.PropertyID != pid {
 		return false, nil
 	}
-	if d.Status == bellhop.DeliverySending && (r.Status == bellhop.DeliveryDelivered || r.Status == bellhop.DeliveryRead) {
-		// The callback outran the worker that sent the message: the provider has it, so the
-		// row moves on now and the worker's "sent" adds the message id to it.
-	} else if d.Status.Pending() || !d.Status.CanBecome(r.Status) {
-		// A failure while sending is the worker's to record; a report that would move the
-		// row backwards (read → delivered) or repeats is dropped.
+	switch {
+	case !d.Status.CanBecome(r.Status):
+		// A report that would move the row backwards (read → delivered), or repeats: dropped.
 		return false, nil
+	case d.Status == bellhop.DeliveryScheduled:
+		return false, nil // not sent: nothing the provider can report on
+	case d.Status == bellhop.DeliverySending && r.Status == bellhop.DeliveryFailed:
+		return false, nil // the worker records the failure it meets itself
 	}
+	// A delivered/read report on a sending row outran the worker that sent the message: the
+	// row moves on now and the worker's "sent" adds to it.
 	now := s.cfg.Clock.Now().UTC()
 	sentAt := r.At
 	if sentAt.IsZero() || sentAt.After(now) {
