@@ -383,3 +383,58 @@ func TestPageMailingEditor(t *testing.T) {
 		t.Errorf("filtered by another sending method: %s", p.Body)
 	}
 }
+
+// TestPageRetryAndResume: on the Deliveries tab a manager retries a message the provider
+// refused, and resumes a sender the provider blocked; both messages then go out, once.
+func TestPageRetryAndResume(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db", fastPacing)
+	admin, local := h.activeProperty("r")
+	base := "/api/v1/properties/r"
+	h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})
+	c := h.pageClient()
+	c.signInWithLink(h.signInLink("r"))
+	tomorrow := local.AddDate(0, 0, 1)
+	sent := func(d map[string]any) bool { return d["sent_at"] != nil }
+
+	// Refused by the provider: failed, with a retry button that sends it.
+	h.sandbox.SetOutage(http.StatusBadRequest)
+	r := h.must(201, "PUT", base+"/bookings/r1", h.service, booking(tomorrow, 1, "+491701234571", "en", time.Now()))
+	id := deliveryOf(r, "welcome")["id"].(string)
+	h.waitDelivery("r", admin, id, "failed", status("failed"))
+	h.sandbox.SetOutage(0)
+	p := c.get("/p/r/deliveries")
+	if !strings.Contains(p.Body, `id="retry-`+id+`"`) || !strings.Contains(p.Body, "provider_rejected") {
+		t.Fatalf("the ledger shows no retry for the failed message, or not why:\n%s", p.Body)
+	}
+	csrf := field(t, csrfRE, p.Body)
+	if p := c.do("POST", "/p/r/deliveries/"+id+"/retry", url.Values{"csrf": {csrf}}); p.Status != 303 {
+		t.Fatalf("retry = %d:\n%s", p.Status, p.Body)
+	}
+	h.waitDelivery("r", admin, id, "sent after the retry", sent)
+
+	// Blocked by the provider: the sender is paused, the page says so, resume sends it.
+	h.sandbox.SetSpacing("1", time.Hour)
+	r = h.must(201, "PUT", base+"/bookings/r2", h.service, booking(tomorrow, 1, "+491701234572", "en", time.Now()))
+	id = deliveryOf(r, "welcome")["id"].(string)
+	h.waitDelivery("r", admin, id, "held by the paused sender", func(d map[string]any) bool {
+		return d["status"] == "scheduled" && d["attempts"].(float64) >= 1
+	})
+	h.sandbox.Unban("1")
+	h.sandbox.SetSpacing("1", 150*time.Millisecond)
+	p = c.get("/p/r/deliveries")
+	if !strings.Contains(p.Body, "/pacer/resume") || !strings.Contains(p.Body, "blocked") {
+		t.Fatalf("the pacer card does not show the paused sender with its reason:\n%s", p.Body)
+	}
+	if p := c.do("POST", "/p/r/integrations/intellectdialog/pacer/resume", url.Values{"csrf": {csrf}}); p.Status != 303 {
+		t.Fatalf("resume = %d:\n%s", p.Status, p.Body)
+	}
+	h.waitDelivery("r", admin, id, "sent after resuming", sent)
+
+	seen := map[string]int{}
+	for _, m := range h.sandbox.Messages() {
+		seen[m.Mark]++
+	}
+	if len(seen) != 2 || seen[id] != 1 {
+		t.Errorf("the provider got %v, want two messages once each", seen)
+	}
+}

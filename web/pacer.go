@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -67,15 +68,25 @@ func (s *Server) handlePacerResume(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.cfg.Pacer.Resume(r.Context(), key); err != nil {
+	if err := s.resumeSender(r.Context(), in, actor(r)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.log(r.Context()).InfoContext(r.Context(), "sender resumed", "property", in.PropertyID, "sender", key, "actor", actor(r))
-	if _, err := s.cfg.Mailings.Resume(r.Context(), in.PropertyID); err != nil {
-		s.log(r.Context()).WarnContext(r.Context(), "waking the sender's waiting sends failed; they come back on their own", "error", err)
-	}
 	s.writePacer(w, r, in, key)
+}
+
+// resumeSender lets the integration's paused sender send again and wakes the property's
+// waiting sends, so they go now rather than at their next look. The API and the page share it.
+func (s *Server) resumeSender(ctx context.Context, in *bellhop.Integration, actor string) error {
+	key := queue.SenderKey(in)
+	if err := s.cfg.Pacer.Resume(ctx, key); err != nil {
+		return err
+	}
+	s.log(ctx).InfoContext(ctx, "sender resumed", "property", in.PropertyID, "sender", key, "actor", actor)
+	if _, err := s.cfg.Mailings.Resume(ctx, in.PropertyID); err != nil {
+		s.log(ctx).WarnContext(ctx, "waking the sender's waiting sends failed; they come back on their own", "error", err)
+	}
+	return nil
 }
 
 // pacerSettings are a sender's pacing settings in the API's units.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/connector"
-	"github.com/bellhop/bellhop/queue"
 )
 
 // providerWait bounds the provider calls a page makes while it renders, so a provider that
@@ -159,13 +158,12 @@ func (p *pages) resumeSender(w http.ResponseWriter, r *http.Request, v *view) {
 	if err == nil && in.Sender == nil {
 		err = bellhop.Errorf(bellhop.ENotReady, "%s", tr(v.Lang, "pacer.no_sender"))
 	}
-	if err == nil && p.s.cfg.Pacer != nil {
-		err = p.s.cfg.Pacer.Resume(ctx, queue.SenderKey(in))
+	if err == nil {
+		err = p.s.resumeSender(ctx, in, "web:"+v.Session.Actor)
 	}
 	if err != nil {
 		p.done(w, r, "error", p.errText(r, v, err), back)
 		return
 	}
-	p.s.log(ctx).InfoContext(ctx, "sender resumed", "property", in.PropertyID, "sender", queue.SenderKey(in), "actor", "web:"+v.Session.Actor)
 	p.done(w, r, "ok", tr(v.Lang, "flash.resumed"), back)
 }
