@@ -105,6 +105,8 @@ type Integration struct {
 type Organization struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// Zone is the account's time zone as the provider names it; the provider's times are in it.
+	Zone string `json:"zone,omitempty"`
 }
 
 // Sender is a provider's sending channel: a WhatsApp number, a Telegram bot, …

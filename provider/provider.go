@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -17,30 +19,46 @@ import (
 type Provider interface {
 	// Organization returns the account the key belongs to; a bad key is a KindUnauthorized error.
 	Organization(ctx context.Context) (bellhop.Organization, error)
-	// Senders lists the account's sending channels.
+	// Senders lists the account's sending channels (every page).
 	Senders(ctx context.Context) ([]bellhop.Sender, error)
-	// Operators lists the account's users who answer chats.
+	// Operators lists the account's users who answer chats (every page).
 	Operators(ctx context.Context) ([]bellhop.Operator, error)
 	// LoginCode asks for a one-time sign-in for an operator.
 	LoginCode(ctx context.Context, operatorID string) (LoginCode, error)
-	// SendMessage sends one text. Message.Mark is the idempotency marker: the provider
-	// deduplicates messages that carry the same mark.
+	// SendMessage sends one text or template. Message.Mark labels the message so that it can
+	// be found again in Messages; the provider does NOT deduplicate by it: a second call with
+	// the same mark is a second message to the guest.
 	SendMessage(ctx context.Context, m Message) (SentMessage, error)
-	// Messages lists messages the account sent, newest last.
+	// Messages lists the account's messages that match f, every page, oldest first.
 	Messages(ctx context.Context, f MessageFilter) ([]StoredMessage, error)
-	Webhooks(ctx context.Context) ([]Webhook, error)
-	CreateWebhook(ctx context.Context, w Webhook) (Webhook, error)
-	DeleteWebhook(ctx context.Context, id string) error
+	// Message reads one message by the provider's id (for its delivered/viewed times).
+	Message(ctx context.Context, id string) (StoredMessage, error)
+	// Templates lists the approved-or-not message templates of a sender (official WhatsApp
+	// senders only; others answer an empty list or KindNotFound).
+	Templates(ctx context.Context, senderID string) ([]Template, error)
+	// StopListed reports whether the account's stop list holds a phone (E.164).
+	StopListed(ctx context.Context, phone string) (bool, error)
+	// Webhook returns the account's one installed webhook; ok is false when none is.
+	Webhook(ctx context.Context) (w Webhook, ok bool, err error)
+	// SetWebhook installs w as the account's webhook, replacing whatever was there.
+	SetWebhook(ctx context.Context, w Webhook) error
+	// DeleteWebhook removes the account's webhook.
+	DeleteWebhook(ctx context.Context) error
 }
 
 // Config is what a client needs to reach one account. Zero values mean defaults.
 type Config struct {
 	BaseURL string // API root including the version, e.g. https://api.intellectdialog.com/v2/
 	APIKey  string
+	// Zone is the account's time zone as the provider names it (IntellectDialog's company
+	// "zone"); the provider reads and writes times in it. Empty: the client asks once.
+	Zone    string
 	Timeout time.Duration // per request; default 10 s
 	// Retries of safe (idempotent) requests on network errors and 5xx; default 2. Negative: none.
 	Retries    int
-	HTTPClient *http.Client // optional transport
+	HTTPClient *http.Client  // optional transport
+	Logger     *slog.Logger  // what the client did not expect (never a secret); default discard
+	Clock      bellhop.Clock // default the system clock
 }
 
 // LoginCode is a one-time sign-in for an operator.
@@ -50,44 +68,67 @@ type LoginCode struct {
 	ExpiresAt time.Time
 }
 
-// Message is one outgoing text.
+// Message is one outgoing message: a Text, or a Template with its Vars.
 type Message struct {
 	Phone    string // E.164
 	SenderID string
 	Text     string
-	Mark     string
+	Template string   // an approved WhatsApp template's name (official WhatsApp senders)
+	Vars     []string // the template's variables, in order
+	// Mark labels the message (at most 36 characters) so it can be found in Messages.
+	Mark string
+	// OperatorID sends the message under an operator's name (IntellectDialog employee_id).
+	OperatorID string
 }
 
 // SentMessage is the provider's answer to a send.
 type SentMessage struct {
-	MessageID string
+	MessageID string // may be empty: the provider queues the send (StackID)
 	ChatID    string
-	// Duplicate is true when the provider had already accepted a message with this mark.
-	Duplicate bool
+	StackID   string // the provider's own send queue entry
 }
 
 // MessageFilter narrows Messages; empty fields match all.
 type MessageFilter struct {
-	Phone    string
 	SenderID string
-	Mark     string
+	// Outgoing lists only messages to clients (type=to_client).
+	Outgoing bool
+	// CreatedAfter and CreatedBefore bound the creation time (sent in the account's zone).
+	CreatedAfter, CreatedBefore time.Time
+	// MaxPages stops paging after this many pages (of 500); 0 means 100.
+	MaxPages int
 }
 
 // StoredMessage is a message as the provider lists it.
 type StoredMessage struct {
-	MessageID string
-	ChatID    string
-	Phone     string
-	SenderID  string
-	Text      string
-	Mark      string
-	Status    string
-	CreatedAt time.Time
+	MessageID   string
+	ChatID      string
+	Phone       string // the person's phone as the provider shows it (not normalised)
+	SenderID    string
+	Outgoing    bool
+	Text        string
+	Mark        string // the provider's "marker"
+	OperatorID  string
+	DeliveredAt time.Time // zero until delivered
+	ViewedAt    time.Time // zero until read
+	CreatedAt   time.Time
 }
 
-// Webhook is a callback registration.
+// Template is a sender's message template (WhatsApp Business).
+type Template struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Language string `json:"language"`
+	Category string `json:"category"` // MARKETING, UTILITY, AUTHENTICATION
+	Status   string `json:"status"`   // Approved, Rejected, Paused, …
+	Text     string `json:"text"`
+}
+
+// Approved reports whether the template may be sent.
+func (t Template) Approved() bool { return strings.EqualFold(t.Status, "approved") }
+
+// Webhook is the account's callback registration.
 type Webhook struct {
-	ID     string
 	URL    string
 	Events []string // new_message, new_status, new_error
 }
@@ -175,12 +216,15 @@ func AsError(err error) (*Error, bool) {
 	return e, ok
 }
 
-// StatusEvent is a provider's callback about a message Bellhop sent.
+// StatusEvent is a provider's callback about a message Bellhop sent (or a guest's message).
 type StatusEvent struct {
-	Event     string // e.g. new_status, new_error, new_message
-	MessageID string
-	Mark      string
-	Status    string // delivered, read, failed; empty for events that carry none
-	Error     string
-	At        time.Time
+	Event       string // new_status, new_error, new_message, or "" when the payload names none
+	MessageID   string
+	Mark        string
+	Phone       string
+	Status      string // delivered, read, failed; empty for events that carry none
+	Error       string
+	DeliveredAt time.Time
+	ViewedAt    time.Time
+	At          time.Time
 }
