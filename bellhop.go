@@ -99,7 +99,32 @@ type Integration struct {
 	ActivatedAt         *time.Time `json:"activated_at"`
 	CreatedAt           time.Time  `json:"created_at"`
 	UpdatedAt           time.Time  `json:"updated_at"`
+	// OrganizationZone is the provider account's time zone as the provider names it.
+	OrganizationZone string `json:"organization_zone,omitempty"`
+	// WebhookMode says what activation did with the webhook another system had installed
+	// on the provider account: WebhookReplaced or WebhookForward ("" when there was none).
+	WebhookMode WebhookMode `json:"webhook_mode,omitempty"`
+	// SealedPreviousWebhook is that webhook (JSON {url, events}), sealed: its URL may carry
+	// the other system's secret. Deactivation puts it back.
+	SealedPreviousWebhook []byte `json:"-"`
+	// Relay failures of WebhookForward, and the last callback Bellhop could not read (size-
+	// capped, for diagnosis). Written by their own narrow updates, never by SaveIntegration.
+	ForwardFailures      int        `json:"forward_failures,omitempty"`
+	ForwardLastError     string     `json:"forward_last_error,omitempty"`
+	ForwardLastFailedAt  *time.Time `json:"forward_last_failed_at,omitempty"`
+	UnreadableCallback   string     `json:"unreadable_callback,omitempty"`
+	UnreadableCallbackAt *time.Time `json:"unreadable_callback_at,omitempty"`
 }
+
+// WebhookMode is what activation did with another system's webhook on the provider account.
+type WebhookMode string
+
+const (
+	// WebhookReplaced: Bellhop's webhook replaced it; deactivation puts it back.
+	WebhookReplaced WebhookMode = "replaced"
+	// WebhookForward: Bellhop's webhook replaced it and relays every callback to it unchanged.
+	WebhookForward WebhookMode = "forward"
+)
 
 // Organization is the provider account an API key belongs to.
 type Organization struct {

@@ -162,6 +162,11 @@ type Delivery struct {
 	Version   int        `json:"version"`
 	Attempts  int        `json:"attempts"`
 	SentAt    *time.Time `json:"sent_at,omitempty"`
+	// ClaimedAt is the first claim of the current send round: the provider's messages are
+	// searched from there when an attempt's outcome is unknown.
+	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
+	// CheckedAt is when Bellhop last asked the provider about this message.
+	CheckedAt *time.Time `json:"checked_at,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
 }
@@ -186,19 +191,23 @@ const (
 	DeliverySkipped DeliveryStatus = "skipped"
 	// DeliveryCancelled: withdrawn before its time, e.g. the booking was cancelled.
 	DeliveryCancelled DeliveryStatus = "cancelled"
+	// DeliveryUnconfirmed: an attempt may or may not have reached the provider, and the
+	// provider could not be asked for long enough: held, never sent blind, until a person
+	// says "send again" (or the provider's listing later shows it).
+	DeliveryUnconfirmed DeliveryStatus = "unconfirmed"
 )
 
 // DeliveryStatuses returns every delivery status, from first to last.
 func DeliveryStatuses() []DeliveryStatus {
 	return []DeliveryStatus{DeliveryScheduled, DeliverySending, DeliverySent, DeliveryDelivered,
-		DeliveryRead, DeliveryFailed, DeliverySkipped, DeliveryCancelled}
+		DeliveryRead, DeliveryFailed, DeliverySkipped, DeliveryCancelled, DeliveryUnconfirmed}
 }
 
 // Valid reports whether s is a known status.
 func (s DeliveryStatus) Valid() bool {
 	switch s {
 	case DeliveryScheduled, DeliverySending, DeliverySent, DeliveryDelivered, DeliveryRead,
-		DeliveryFailed, DeliverySkipped, DeliveryCancelled:
+		DeliveryFailed, DeliverySkipped, DeliveryCancelled, DeliveryUnconfirmed:
 		return true
 	}
 	return false
@@ -231,6 +240,9 @@ func (s DeliveryStatus) CanBecome(next DeliveryStatus) bool {
 		return next == DeliveryDelivered || next == DeliveryRead || next == DeliveryFailed
 	case DeliveryDelivered:
 		return next == DeliveryRead
+	case DeliveryUnconfirmed:
+		// The provider's later word settles it either way.
+		return next == DeliverySent || next == DeliveryDelivered || next == DeliveryRead || next == DeliveryFailed
 	default:
 		return false
 	}
@@ -262,6 +274,11 @@ const (
 	ReasonSenderMissing = "sender_missing"
 	// ReasonProviderRejected: the provider refused the message (its words are logged).
 	ReasonProviderRejected = "provider_rejected"
+	// ReasonOptedOut: the guest's contact is on a stop list (the provider account's or the
+	// property's); nothing is sent to it.
+	ReasonOptedOut = "opted_out"
+	// ReasonUnconfirmed: an attempt's outcome could not be learned from the provider.
+	ReasonUnconfirmed = "unconfirmed"
 )
 
 // DeliveryFilter selects ledger rows; empty fields select everything.

@@ -123,7 +123,7 @@ func (a *access) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provide
 	if owner != d.ID {
 		return 0, owner, nil
 	}
-	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, senderID, toMicros(now), d.ID, d.Version).Scan(&attempt)
+	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, senderID, toMicros(now), toMicros(now), d.ID, d.Version).Scan(&attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", bellhop.Errorf(bellhop.ENotFound, "Delivery %s is no longer pending at version %d.", d.ID, d.Version)
 	}
@@ -189,14 +189,49 @@ func scanDelivery(row scanner) (*bellhop.Delivery, error) {
 	var d bellhop.Delivery
 	var kind, status string
 	var planned, due, created, updated int64
-	var sent sql.NullInt64
+	var sent, claimed, checked sql.NullInt64
 	if err := row.Scan(&d.ID, &d.PropertyID, &d.BookingID, &kind, &d.StayKey, &d.Phone, &d.Language, &planned, &due,
 		&status, &d.Reason, &d.Provider, &d.ProviderMessageID, &d.SenderID, &d.Attempts, &d.Version, &sent,
-		&created, &updated); err != nil {
+		&created, &updated, &claimed, &checked); err != nil {
 		return nil, err
 	}
+	d.ClaimedAt, d.CheckedAt = timePtr(claimed), timePtr(checked)
 	d.Kind, d.Status = bellhop.MailingKind(kind), bellhop.DeliveryStatus(status)
 	d.PlannedAt, d.DueAt, d.SentAt = fromMicros(planned), fromMicros(due), timePtr(sent)
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &d, nil
+}
+
+// HoldDelivery moves a sending row whose outcome the provider could not tell to unconfirmed,
+// and reports whether it was still sending at that version. Nothing sends it again until a
+// person asks (RetryDelivery) or the provider's word arrives (ReportDelivery).
+func (a *access) HoldDelivery(ctx context.Context, id string, version int, reason string, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "hold-delivery", reason, toMicros(now), toMicros(now), id, version)
+	n, err := affected(res, err)
+	if err != nil {
+		return false, fmt.Errorf("hold delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// CheckedDelivery records that Bellhop asked the provider about a delivery at now.
+func (a *access) CheckedDelivery(ctx context.Context, id string, now time.Time) error {
+	if _, err := a.exec(ctx, "check-delivery", toMicros(now), id); err != nil {
+		return fmt.Errorf("note the check of delivery %s: %w", id, err)
+	}
+	return nil
+}
+
+// UnreportedDeliveries lists sent (or delivered) messages sent between sentFrom and sentTo
+// that were not asked about since checkedBefore, oldest first: the status reconciler's work.
+func (a *access) UnreportedDeliveries(ctx context.Context, sentFrom, sentTo, checkedBefore time.Time, limit int) ([]*bellhop.Delivery, error) {
+	rows, err := a.queryRows(ctx, "unreported-deliveries", toMicros(sentFrom), toMicros(sentTo), toMicros(checkedBefore), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list unreported deliveries: %w", err)
+	}
+	list, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("list unreported deliveries: %w", err)
+	}
+	return list, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/bellhop/bellhop"
 )
@@ -55,6 +56,7 @@ func (a *access) SaveIntegration(ctx context.Context, in *bellhop.Integration) e
 		in.OrganizationID, in.OrganizationName, sender[0], sender[1], sender[2], sender[3],
 		in.Active, blob(in.SealedWebhookSecret), nullMicros(in.CheckedAt), nullMicros(in.ActivatedAt),
 		toMicros(in.CreatedAt), toMicros(in.UpdatedAt),
+		in.OrganizationZone, string(in.WebhookMode), blob(in.SealedPreviousWebhook),
 	).Scan(&created)
 	if isForeignKeyViolation(err) {
 		return propertyNotFound(in.PropertyID)
@@ -70,14 +72,20 @@ func scanIntegration(row scanner) (*bellhop.Integration, error) {
 	var in bellhop.Integration
 	var status string
 	var sid, stype, sname, sphone sql.NullString
-	var checked, activated sql.NullInt64
+	var checked, activated, forwardFailed, unreadableAt sql.NullInt64
 	var created, updated int64
+	var mode string
 	err := row.Scan(&in.PropertyID, &in.Provider, &in.SealedKey, &in.KeyHint, &in.BaseURL, &status, &in.StatusReason,
 		&in.OrganizationID, &in.OrganizationName, &sid, &stype, &sname, &sphone,
-		&in.Active, &in.SealedWebhookSecret, &checked, &activated, &created, &updated)
+		&in.Active, &in.SealedWebhookSecret, &checked, &activated, &created, &updated,
+		&in.OrganizationZone, &mode, &in.SealedPreviousWebhook, &in.ForwardFailures, &in.ForwardLastError,
+		&forwardFailed, &in.UnreadableCallback, &unreadableAt)
 	if err != nil {
 		return nil, err
 	}
+	in.WebhookMode = bellhop.WebhookMode(mode)
+	in.SealedPreviousWebhook = nonEmpty(in.SealedPreviousWebhook)
+	in.ForwardLastFailedAt, in.UnreadableCallbackAt = timePtr(forwardFailed), timePtr(unreadableAt)
 	in.Status = bellhop.IntegrationStatus(status)
 	in.SealedKey, in.SealedWebhookSecret = nonEmpty(in.SealedKey), nonEmpty(in.SealedWebhookSecret)
 	if sid.Valid {
@@ -86,4 +94,25 @@ func scanIntegration(row scanner) (*bellhop.Integration, error) {
 	in.CheckedAt, in.ActivatedAt = timePtr(checked), timePtr(activated)
 	in.CreatedAt, in.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &in, nil
+}
+
+// NoteForwardResult records one callback relayed (or not) to the webhook activation replaced:
+// a failure counts and keeps its error; a success after failures clears the last error.
+func (a *access) NoteForwardResult(ctx context.Context, pid, provider string, failed bool, errText string, at time.Time) error {
+	n, when := 0, sql.NullInt64{}
+	if failed {
+		n, when = 1, sql.NullInt64{Int64: toMicros(dbTime(at)), Valid: true}
+	}
+	if _, err := a.exec(ctx, "note-forward-failure", n, errText, when, pid, provider); err != nil {
+		return fmt.Errorf("note webhook relay of %q for property %q: %w", provider, pid, err)
+	}
+	return nil
+}
+
+// NoteUnreadableCallback keeps the last callback of an integration that Bellhop could not read.
+func (a *access) NoteUnreadableCallback(ctx context.Context, pid, provider, body string, at time.Time) error {
+	if _, err := a.exec(ctx, "note-unreadable-callback", body, toMicros(dbTime(at)), pid, provider); err != nil {
+		return fmt.Errorf("keep an unreadable callback of %q for property %q: %w", provider, pid, err)
+	}
+	return nil
 }

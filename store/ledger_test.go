@@ -561,6 +561,8 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		wantFirst.PlannedAt, wantFirst.DueAt, wantFirst.CreatedAt = at.UTC(), lease, at.UTC()
 		wantFirst.Status, wantFirst.Attempts, wantFirst.Provider, wantFirst.SenderID = bellhop.DeliverySending, 2, "intellectdialog", "1"
 		wantFirst.UpdatedAt = now.UTC().Truncate(time.Microsecond)
+		claimedAt := now.UTC().Truncate(time.Microsecond)
+		wantFirst.ClaimedAt = &claimedAt
 		if !reflect.DeepEqual(*got, wantFirst) {
 			t.Errorf("claimed delivery =\n %+v\nwant\n %+v", *got, wantFirst)
 		}
@@ -589,6 +591,80 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		}
 		if got := get(t, elsewhere.ID); got.Attempts != 1 {
 			t.Errorf("claims-b's delivery = %+v; want untouched by claims' stay", got)
+		}
+	})
+
+	t.Run("unknown outcomes", func(t *testing.T) {
+		// A retry keeps the round's first claim time (where the provider's listing is searched
+		// from); a row the provider could not be asked about is held, never pending again;
+		// sent rows without news are listed for the status reconciler.
+		addProperty(t, "unknown")
+		d := delivery("unknown", "b1", bellhop.Welcome, at)
+		save(t, d)
+		first := at.Add(time.Hour)
+		if _, _, err := claim(d, 1, first); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CheckedDelivery(ctx, d.ID, first.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, d.ID); got.CheckedAt == nil || !got.CheckedAt.Equal(first.Add(time.Minute)) {
+			t.Fatalf("checked_at = %v; want %v", got.CheckedAt, first.Add(time.Minute))
+		}
+		if _, _, err := claim(d, 1, first.Add(10*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		got := get(t, d.ID)
+		if got.ClaimedAt == nil || !got.ClaimedAt.Equal(first) || got.Attempts != 2 {
+			t.Fatalf("after a retry: claimed_at %v, attempts %d; want the first claim %v, 2 attempts", got.ClaimedAt, got.Attempts, first)
+		}
+		if ok, err := db.HoldDelivery(ctx, d.ID, 2, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || ok {
+			t.Fatalf("HoldDelivery of a stale version = %v, %v; want false", ok, err)
+		}
+		if ok, err := db.HoldDelivery(ctx, d.ID, 1, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || !ok {
+			t.Fatalf("HoldDelivery = %v, %v; want true", ok, err)
+		}
+		got = get(t, d.ID)
+		if got.Status != bellhop.DeliveryUnconfirmed || got.Reason != bellhop.ReasonUnconfirmed {
+			t.Fatalf("held row = %s (%s); want unconfirmed", got.Status, got.Reason)
+		}
+		if _, _, err := claim(d, 1, first.Add(2*time.Hour)); !bellhop.IsNotFound(err) {
+			t.Fatalf("claiming an unconfirmed row: %v; want not found (nothing sends it blind)", err)
+		}
+		due, err := db.DueDeliveries(ctx, first.Add(48*time.Hour), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, dd := range due {
+			if dd.ID == d.ID {
+				t.Fatal("an unconfirmed row is swept as due")
+			}
+		}
+
+		// Sent rows: listed while unchecked since the cut-off and within the window.
+		sent := withStatus(delivery("unknown", "b2", bellhop.Welcome, at), bellhop.DeliverySent)
+		sentAt := at.Add(2 * time.Hour)
+		sent.SentAt, sent.ProviderMessageID = &sentAt, "m-1"
+		noID := withStatus(delivery("unknown", "b3", bellhop.Welcome, at), bellhop.DeliverySent)
+		noID.SentAt = &sentAt
+		read := withStatus(delivery("unknown", "b4", bellhop.Welcome, at), bellhop.DeliveryRead)
+		read.SentAt, read.ProviderMessageID = &sentAt, "m-2"
+		save(t, sent, noID, read)
+		list, err := db.UnreportedDeliveries(ctx, sentAt.Add(-time.Hour), sentAt.Add(time.Hour), sentAt, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ids := deliveryIDs(list); !slices.Equal(ids, []string{sent.ID}) {
+			t.Fatalf("unreported = %v; want only %s", ids, sent.ID)
+		}
+		if err := db.CheckedDelivery(ctx, sent.ID, sentAt.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := db.UnreportedDeliveries(ctx, sentAt.Add(-time.Hour), sentAt.Add(time.Hour), sentAt, 10); len(list) != 0 {
+			t.Fatalf("a row checked after the cut-off is listed again: %v", deliveryIDs(list))
+		}
+		if list, _ := db.UnreportedDeliveries(ctx, sentAt.Add(time.Minute), sentAt.Add(time.Hour), sentAt.Add(time.Hour), 10); len(list) != 0 {
+			t.Fatalf("a row sent before the window is listed: %v", deliveryIDs(list))
 		}
 	})
 

@@ -79,14 +79,18 @@ RETURNING property_id, role;
 -- name: get-integration
 SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_reason,
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
-       active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at
+       active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
+       organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at
 FROM integrations
 WHERE property_id = ? AND provider = ?;
 
 -- name: list-integrations
 SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_reason,
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
-       active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at
+       active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
+       organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at
 FROM integrations
 WHERE property_id = ?
 ORDER BY provider;
@@ -95,8 +99,9 @@ ORDER BY provider;
 -- The creation time stays the first save's.
 INSERT INTO integrations (property_id, provider, sealed_key, key_hint, base_url, status, status_reason,
                           organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
-                          active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
+                          organization_zone, webhook_mode, sealed_previous_webhook)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (property_id, provider) DO UPDATE
 SET sealed_key = excluded.sealed_key,
     key_hint = excluded.key_hint,
@@ -113,8 +118,23 @@ SET sealed_key = excluded.sealed_key,
     sealed_webhook_secret = excluded.sealed_webhook_secret,
     checked_at = excluded.checked_at,
     activated_at = excluded.activated_at,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    organization_zone = excluded.organization_zone,
+    webhook_mode = excluded.webhook_mode,
+    sealed_previous_webhook = excluded.sealed_previous_webhook
 RETURNING created_at;
+
+-- name: note-forward-failure
+-- A callback Bellhop could not relay to the webhook it replaced ('forward' mode); ok = 1 after
+-- a relay that worked clears the last error but keeps the count.
+UPDATE integrations
+SET forward_failures = forward_failures + ?, forward_last_error = ?, forward_last_failed_at = COALESCE(?, forward_last_failed_at)
+WHERE property_id = ? AND provider = ?;
+
+-- name: note-unreadable-callback
+UPDATE integrations
+SET unreadable_callback = ?, unreadable_callback_at = ?
+WHERE property_id = ? AND provider = ?;
 
 -- name: lock-active-staff
 -- Touching the staff row serialises concurrent changes to one member's link, so the audit
@@ -256,13 +276,15 @@ SET stay_key = excluded.stay_key,
 
 -- name: get-delivery
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
-       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+       claimed_at, checked_at
 FROM deliveries
 WHERE id = ?;
 
 -- name: list-booking-deliveries
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
-       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+       claimed_at, checked_at
 FROM deliveries
 WHERE property_id = ? AND booking_id = ?
 ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
@@ -270,7 +292,8 @@ ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 -- name: list-deliveries
 -- Filters are skipped when their parameter (given twice) is empty.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
-       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+       claimed_at, checked_at
 FROM deliveries
 WHERE property_id = ?
   AND (status = ? OR CAST(? AS TEXT) = '')
@@ -295,7 +318,11 @@ LIMIT ?;
 -- name: claim-delivery
 -- scheduled → sending, or a retry of sending; only the version the caller planned with.
 UPDATE deliveries
-SET status = 'sending', attempts = attempts + 1, due_at = ?, provider = ?, sender_id = ?, updated_at = ?
+-- claimed_at is the first claim of this send round: a retry of a sending row keeps it, so the
+-- provider's listing is searched from the earliest attempt that may have reached it.
+SET status = 'sending', attempts = attempts + 1, due_at = ?, provider = ?, sender_id = ?, updated_at = ?,
+    claimed_at = CASE WHEN status = 'sending' AND claimed_at IS NOT NULL THEN claimed_at ELSE ? END,
+    checked_at = CASE WHEN status = 'sending' THEN checked_at END
 WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending')
 RETURNING attempts;
 
@@ -328,6 +355,28 @@ UPDATE deliveries
 SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
     reason = '', provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
 WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read');
+
+-- name: hold-delivery
+-- A sending row the provider could not be asked about: held, never sent blind.
+UPDATE deliveries
+SET status = 'unconfirmed', reason = ?, due_at = ?, updated_at = ?
+WHERE id = ? AND version = ? AND status = 'sending';
+
+-- name: check-delivery
+-- Bellhop asked the provider about the row (a sending row's lookup, a sent row's status).
+UPDATE deliveries SET checked_at = ? WHERE id = ?;
+
+-- name: unreported-deliveries
+-- Sent messages with no delivery news: their provider is asked, until read or a day has passed.
+SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+       claimed_at, checked_at
+FROM deliveries
+WHERE status IN ('sent', 'delivered') AND provider_message_id <> ''
+  AND sent_at >= ? AND sent_at <= ?
+  AND (checked_at IS NULL OR checked_at <= ?)
+ORDER BY sent_at
+LIMIT ?;
 
 -- name: report-delivery
 -- A provider's status report; the caller checks the move is forward. A report that outran

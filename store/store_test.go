@@ -467,6 +467,7 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		got.OrganizationID, got.OrganizationName = "42", "Sandbox Hotels"
 		got.Sender = &bellhop.Sender{ID: "1", Type: "whatsapp", Name: "Reception", Phone: "+79990000001"}
 		got.Active, got.SealedWebhookSecret = true, []byte("sealed secret")
+		got.OrganizationZone, got.WebhookMode, got.SealedPreviousWebhook = "Europe/Moscow", bellhop.WebhookForward, []byte("sealed previous")
 		got.CheckedAt, got.ActivatedAt = &checked, &activated
 		got.CreatedAt, got.UpdatedAt = at.Add(time.Hour), at.Add(3*time.Minute) // a later CreatedAt is ignored
 		if err := db.SaveIntegration(ctx, got); err != nil {
@@ -487,8 +488,33 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 			t.Errorf("GetIntegration (sender, times) =\n %+v\nwant\n %+v", again, want)
 		}
 
+		// The relay's failures and an unreadable callback have their own writes, which a save
+		// of the integration leaves alone.
+		failedAt := at.Add(4 * time.Minute)
+		for _, failed := range []bool{true, true, false} {
+			if err := db.NoteForwardResult(ctx, "a", "intellectdialog", failed, map[bool]string{true: "HTTP 502", false: ""}[failed], failedAt); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.NoteUnreadableCallback(ctx, "a", "intellectdialog", `{"odd":1}`, failedAt); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveIntegration(ctx, again); err != nil {
+			t.Fatal(err)
+		}
+		noted, err := db.GetIntegration(ctx, "a", "intellectdialog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if noted.ForwardFailures != 2 || noted.ForwardLastError != "" || noted.ForwardLastFailedAt == nil || !noted.ForwardLastFailedAt.Equal(failedAt) ||
+			noted.UnreadableCallback != `{"odd":1}` || noted.UnreadableCallbackAt == nil {
+			t.Errorf("after relay failures and an unreadable callback: %+v", noted)
+		}
+		again = noted
+
 		// Clearing the sender, the secret and the times clears them.
 		again.Sender, again.SealedWebhookSecret, again.CheckedAt, again.ActivatedAt, again.Active = nil, nil, nil, nil, false
+		again.WebhookMode, again.SealedPreviousWebhook = "", nil
 		again.Status = bellhop.StatusInvalid
 		if err := db.SaveIntegration(ctx, again); err != nil {
 			t.Fatal(err)
