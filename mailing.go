@@ -159,9 +159,9 @@ type Delivery struct {
 	// slot it waits for.
 	DueAt time.Time `json:"due_at"`
 	// Version counts re-plans; a queued send of an older version does nothing.
-	Version   int        `json:"version"`
-	Attempts  int        `json:"attempts"`
-	SentAt    *time.Time `json:"sent_at,omitempty"`
+	Version  int        `json:"version"`
+	Attempts int        `json:"attempts"`
+	SentAt   *time.Time `json:"sent_at,omitempty"`
 	// ClaimedAt is the first claim of the current send round: the provider's messages are
 	// searched from there when an attempt's outcome is unknown.
 	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
