@@ -36,6 +36,14 @@ type Store interface {
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*bellhop.Delivery, error)
 	// ReleaseStay gives up the delivery's claim on its stay, if it holds it.
 	ReleaseStay(ctx context.Context, d *bellhop.Delivery) error
+	// HoldDelivery moves a sending row whose outcome cannot be learned to unconfirmed.
+	HoldDelivery(ctx context.Context, id string, version int, reason string, now time.Time) (bool, error)
+	// CheckedDelivery records that the provider was asked about a delivery.
+	CheckedDelivery(ctx context.Context, id string, now time.Time) error
+	// UnreportedDeliveries lists sent messages with no delivery news (see store).
+	UnreportedDeliveries(ctx context.Context, sentFrom, sentTo, checkedBefore time.Time, limit int) ([]*bellhop.Delivery, error)
+	// ReportDelivery moves a delivery from one status to the next on the provider's word.
+	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
 }
 
 // Connector gives a provider client for an integration and turns provider failures into
@@ -70,6 +78,26 @@ type Config struct {
 	SweepGrace time.Duration
 	// Sleep waits out the last moments before a slot; default a real timer.
 	Sleep pacer.Sleep
+
+	// An attempt whose outcome is unknown (a timeout, a crash, a 5xx) may still have reached
+	// the provider, which does not deduplicate: before sending again the worker lists the
+	// sender's messages since the claim and looks for the delivery's mark.
+	//
+	// Settle is how long after the attempt's end (its lease, or the provider's error answer)
+	// the first look waits, so a message the provider is still taking in shows; default
+	// SendTimeout. Recheck is the wait between the first empty look and the second (a listing
+	// that lags); default SendTimeout. Only two empty looks let the message go again.
+	Settle, Recheck time.Duration
+	// HoldAfter is how long after its claim a row whose outcome the provider cannot tell (it
+	// does not answer) is held as unconfirmed instead of asked again; default 1 h.
+	HoldAfter time.Duration
+	// LookBack widens the listing's start before the claim, for clocks that disagree;
+	// default 10 min.
+	LookBack time.Duration
+	// ReportAfter is how long a sent message waits for a status callback before its provider
+	// is asked (GET messages/{id}); ReportEvery spaces the questions; both default 10 min.
+	// Messages are asked about until read or a day after they were sent.
+	ReportAfter, ReportEvery time.Duration
 }
 
 // Worker handles send tasks.
@@ -103,6 +131,24 @@ func NewWorker(cfg Config) (*Worker, error) {
 	}
 	if cfg.SweepGrace <= 0 {
 		cfg.SweepGrace = time.Minute
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = cfg.SendTimeout
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = cfg.SendTimeout
+	}
+	if cfg.HoldAfter <= 0 {
+		cfg.HoldAfter = time.Hour
+	}
+	if cfg.LookBack <= 0 {
+		cfg.LookBack = 10 * time.Minute
+	}
+	if cfg.ReportAfter <= 0 {
+		cfg.ReportAfter = 10 * time.Minute
+	}
+	if cfg.ReportEvery <= 0 {
+		cfg.ReportEvery = 10 * time.Minute
 	}
 	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer)}, nil
 }
@@ -192,10 +238,16 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 		return err
 	}
 
+	msg, composed := mailings.Compose(*m, *p, *b)
+
 	// A delivery left "sending" by an attempt that did not finish may have reached the
 	// provider: ask before deciding anything else.
 	if d.Status == bellhop.DeliverySending && d.Attempts > 0 {
-		done, err := w.resolve(ctx, log, client, d)
+		text := ""
+		if composed {
+			text = msg.Text
+		}
+		done, err := w.resolve(ctx, log, client, in, d, text)
 		if err != nil || done {
 			return err
 		}
@@ -223,9 +275,18 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 		}
 		return &notYet{dec.At}
 	}
-	msg, ok := mailings.Compose(*m, *p, *b)
-	if !ok {
+	if !composed {
 		return w.skip(ctx, log, d, bellhop.ReasonNoTemplate)
+	}
+	// The account's own stop list: a guest who asked the hotel's provider to stop hears nothing.
+	if listed, err := client.StopListed(ctx, d.Phone); err != nil {
+		if provider.KindOf(err) == provider.KindUnauthorized {
+			_ = w.cfg.Connector.ProviderError(ctx, in, "check the stop list", err)
+			return nil
+		}
+		return fmt.Errorf("check the stop list for delivery %s: %w", d.ID, err)
+	} else if listed {
+		return w.skip(ctx, log, d, bellhop.ReasonOptedOut)
 	}
 
 	// The pacer: Acquire both asks for the sender and, for a message that holds no slot yet,
@@ -292,7 +353,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 			return err
 		}
 		w.metrics.sends.WithLabelValues("sent").Inc()
-		log.InfoContext(ctx, "message sent", "attempt", attempt, "message_id", sent.MessageID, "duplicate", sent.Duplicate, "sender", sender)
+		log.InfoContext(ctx, "message sent", "attempt", attempt, "message_id", sent.MessageID, "stack_id", sent.StackID, "sender", sender)
 		return nil
 	}
 	pe, _ := provider.AsError(err)
@@ -343,8 +404,8 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 		return ferr
 	default:
 		// Unavailable, a timeout, or an answer we could not read: the provider may or may not
-		// have the message. The delivery stays "sending"; the retry asks the provider first
-		// and re-sends with the same mark, which the provider deduplicates.
+		// have the message, and it does not deduplicate. The delivery stays "sending"; the
+		// retry asks the provider first (resolve) and sends again only when it shows nothing.
 		w.metrics.sends.WithLabelValues("retry").Inc()
 		n, _ := asynq.GetRetryCount(ctx)
 		limit, ok := asynq.GetMaxRetry(ctx)
@@ -353,7 +414,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 			_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryFailed, "provider_unavailable: "+clip(reason), "", nil, finished, finished)
 			return ferr
 		}
-		log.WarnContext(ctx, "provider did not take the message; retrying with the same mark", "attempt", attempt, "error", err)
+		log.WarnContext(ctx, "provider did not confirm the message; it is looked up before any new attempt", "attempt", attempt, "error", err)
 		// The attempt is over: the retry may start as soon as Asynq brings it back.
 		if _, derr := st.DeferDelivery(ctx, d.ID, d.Version, finished, finished); derr != nil {
 			return derr
@@ -362,30 +423,174 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 	}
 }
 
-// resolve asks the provider whether an unfinished attempt reached it (by mark) and records it
-// as sent if so.
-func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.Provider, d *bellhop.Delivery) (bool, error) {
-	msgs, err := client.Messages(ctx, provider.MessageFilter{Mark: d.ID})
-	if err != nil {
-		return false, fmt.Errorf("ask the provider about delivery %s: %w", d.ID, err)
+// resolve settles an attempt whose outcome is unknown. The provider keeps every message it is
+// sent (no dedupe by mark), so the worker lists the sender's outgoing messages since the round's
+// first claim and looks for the delivery's mark (or, should the listing not echo marks, the same
+// text to the same phone). It reports done when the row needs nothing more from this task:
+// found (recorded as sent), held as unconfirmed, or waiting for the next look (notYet). It
+// returns false, nil only after two empty looks, Recheck apart, both later than Settle after the
+// attempt ended: then the message may go again.
+func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.Provider, in *bellhop.Integration, d *bellhop.Delivery, text string) (bool, error) {
+	st := w.cfg.Store
+	now := w.cfg.Clock.Now()
+	settleAt := d.DueAt.Add(w.cfg.Settle) // DueAt of a sending row: the attempt's lease or answer
+	if now.Before(settleAt) {
+		return true, &notYet{settleAt}
 	}
-	for _, m := range msgs {
-		if m.Mark != d.ID {
-			continue
+	claimed := d.UpdatedAt
+	if d.ClaimedAt != nil {
+		claimed = *d.ClaimedAt
+	}
+	senderID := d.SenderID
+	if senderID == "" && in.Sender != nil {
+		senderID = in.Sender.ID
+	}
+	found, err := findSent(ctx, client, senderID, claimed.Add(-w.cfg.LookBack), d, text)
+	if err != nil {
+		if provider.KindOf(err) == provider.KindUnauthorized {
+			// The key was rejected: the integration becomes invalid and its mailings wait;
+			// the sweep brings this row back once a working key is activated.
+			_ = w.cfg.Connector.ProviderError(ctx, in, "look up an unconfirmed message", err)
+			return true, nil
 		}
-		at := m.CreatedAt
+		if now.After(claimed.Add(w.cfg.HoldAfter)) {
+			reason := bellhop.ReasonUnconfirmed + ": the provider could not be asked whether it has the message; send again only if the guest did not get it"
+			if _, herr := st.HoldDelivery(context.WithoutCancel(ctx), d.ID, d.Version, reason, now); herr != nil {
+				return true, herr
+			}
+			w.metrics.sends.WithLabelValues("unconfirmed").Inc()
+			log.ErrorContext(ctx, "held as unconfirmed: the provider could not be asked about an unfinished attempt", "since", claimed, "error", err)
+			return true, nil
+		}
+		log.WarnContext(ctx, "could not ask the provider about an unfinished attempt; asking again later", "error", err)
+		return true, fmt.Errorf("ask the provider about delivery %s: %w", d.ID, err)
+	}
+	if found != nil {
+		at := found.CreatedAt
 		if at.IsZero() {
-			at = w.cfg.Clock.Now()
+			at = now
 		}
-		now := w.cfg.Clock.Now()
-		if _, err := w.cfg.Store.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", m.MessageID, &at, now, now); err != nil {
-			return false, err
+		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", found.MessageID, &at, now, now); err != nil {
+			return true, err
+		}
+		if err := w.cfg.Pacer.Done(context.WithoutCancel(ctx), SenderKey(in), d.ID, at); err != nil {
+			log.WarnContext(ctx, "pacer: releasing a found message's place failed", "error", err)
 		}
 		w.metrics.sends.WithLabelValues("sent").Inc()
-		log.InfoContext(ctx, "an unfinished attempt had reached the provider; recorded as sent", "message_id", m.MessageID)
+		log.InfoContext(ctx, "an unfinished attempt had reached the provider; recorded as sent, not sent again", "message_id", found.MessageID)
 		return true, nil
 	}
+	// Nothing there. A listing may lag behind the provider's intake: one empty look is not
+	// enough; the second, Recheck later, decides.
+	if d.CheckedAt == nil || d.CheckedAt.Before(settleAt) {
+		if err := st.CheckedDelivery(ctx, d.ID, now); err != nil {
+			return true, err
+		}
+		log.InfoContext(ctx, "the provider shows no earlier attempt yet; looking once more before sending again")
+		return true, &notYet{now.Add(w.cfg.Recheck)}
+	}
+	if next := d.CheckedAt.Add(w.cfg.Recheck); now.Before(next) {
+		return true, &notYet{next}
+	}
+	log.InfoContext(ctx, "the provider shows no earlier attempt after two looks; sending again", "since", claimed)
 	return false, nil
+}
+
+// findSent pages through the sender's outgoing messages created after since and returns the
+// one that carries the delivery's mark, or failing that, the same text to the same phone.
+func findSent(ctx context.Context, client provider.Provider, senderID string, since time.Time, d *bellhop.Delivery, text string) (*provider.StoredMessage, error) {
+	msgs, err := client.Messages(ctx, provider.MessageFilter{SenderID: senderID, Outgoing: true, CreatedAfter: since})
+	if err != nil {
+		return nil, err
+	}
+	var byText *provider.StoredMessage
+	for i := range msgs {
+		m := &msgs[i]
+		if m.SenderID != "" && senderID != "" && m.SenderID != senderID {
+			continue
+		}
+		if m.Mark == d.ID {
+			return m, nil
+		}
+		if byText == nil && text != "" && m.Mark == "" && m.Text == text && sameDigits(m.Phone, d.Phone) {
+			byText = m
+		}
+	}
+	return byText, nil
+}
+
+// sameDigits compares two phones by their digits ("+7 912…" and "7912…" are one number).
+func sameDigits(a, b string) bool {
+	da, db := digits(a), digits(b)
+	return da != "" && da == db
+}
+
+func digits(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			out = append(out, s[i])
+		}
+	}
+	return string(out)
+}
+
+// Reconcile asks the provider about sent messages that had no delivery news for a while
+// (callbacks can be lost, or never configured): a message shows delivered_at and viewed_at.
+// It returns how many rows moved on.
+func (w *Worker) Reconcile(ctx context.Context) (int, error) {
+	st := w.cfg.Store
+	now := w.cfg.Clock.Now()
+	list, err := st.UnreportedDeliveries(ctx, now.Add(-24*time.Hour), now.Add(-w.cfg.ReportAfter), now.Add(-w.cfg.ReportEvery), 200)
+	if err != nil {
+		return 0, err
+	}
+	clients := map[string]provider.Provider{}
+	moved := 0
+	for _, d := range list {
+		key := d.PropertyID + "\x00" + d.Provider
+		client, ok := clients[key]
+		if !ok {
+			in, err := st.GetIntegration(ctx, d.PropertyID, d.Provider)
+			if err == nil && in.Status == bellhop.StatusVerified {
+				client, _ = w.cfg.Connector.Client(in)
+			}
+			clients[key] = client
+		}
+		if client == nil {
+			continue
+		}
+		m, err := client.Message(ctx, d.ProviderMessageID)
+		if err != nil {
+			if provider.KindOf(err) == provider.KindUnauthorized || provider.KindOf(err) == provider.KindUnavailable {
+				clients[key] = nil // this account answers nothing now; the next round asks again
+			}
+			w.cfg.Logger.WarnContext(ctx, "could not ask the provider about a sent message", "delivery", d.ID, "error", err)
+			continue
+		}
+		to, at := bellhop.DeliveryStatus(""), time.Time{}
+		switch {
+		case !m.ViewedAt.IsZero():
+			to, at = bellhop.DeliveryRead, m.ViewedAt
+		case !m.DeliveredAt.IsZero():
+			to, at = bellhop.DeliveryDelivered, m.DeliveredAt
+		}
+		if to != "" && d.Status.CanBecome(to) {
+			sentAt := at
+			if d.SentAt != nil {
+				sentAt = *d.SentAt
+			}
+			if ok, err := st.ReportDelivery(ctx, d.ID, d.Status, to, "", m.MessageID, sentAt, now); err != nil {
+				return moved, err
+			} else if ok {
+				moved++
+			}
+		}
+		if err := st.CheckedDelivery(ctx, d.ID, now); err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
 }
 
 // forget drops a delivery that will not be sent by this task from its sender's line.
@@ -474,6 +679,11 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 		} else if n > 0 {
 			w.cfg.Logger.InfoContext(ctx, "sweep queued overdue sends", "count", n)
 		}
+		if n, err := w.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			w.cfg.Logger.WarnContext(ctx, "asking providers about sent messages failed", "error", err)
+		} else if n > 0 {
+			w.cfg.Logger.InfoContext(ctx, "providers reported sent messages delivered or read", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			srv.Shutdown()
@@ -498,7 +708,7 @@ type workerMetrics struct {
 
 func newWorkerMetrics(reg prometheus.Registerer) *workerMetrics {
 	m := &workerMetrics{sends: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "bellhop_sends_total", Help: "Send attempts by outcome: sent, failed, skipped, retry, rate_limited, paused.",
+		Name: "bellhop_sends_total", Help: "Send attempts by outcome: sent, failed, skipped, retry, rate_limited, paused, unconfirmed.",
 	}, []string{"outcome"})}
 	if reg != nil {
 		reg.MustRegister(m.sends)
