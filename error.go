@@ -21,6 +21,7 @@ const (
 	ESubscriptionRequired = "subscription_required" // 403
 	ESenderMissing        = "sender_missing"        // 409
 	EOperatorMissing      = "operator_missing"      // 409
+	EWebhookInUse         = "webhook_in_use"        // 409
 )
 
 // Error is an error a user can act on: a code, a message in plain words, and for invalid
@@ -29,6 +30,8 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// Details carries what a client needs to act on the error (e.g. the webhook in use).
+	Details map[string]any
 	Err     error
 }
 

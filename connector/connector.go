@@ -25,6 +25,7 @@ type Store interface {
 	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
 	SaveIntegration(ctx context.Context, in *bellhop.Integration) error
 	ListIntegrations(ctx context.Context, pid string) ([]*bellhop.Integration, error)
+	NoteUnreadableCallback(ctx context.Context, pid, provider, body string, at time.Time) error
 }
 
 // Kind is one provider kind Bellhop can talk to.
@@ -33,8 +34,8 @@ type Kind struct {
 	Title          string // e.g. "IntellectDialog", for messages people read
 	DefaultBaseURL string
 	New            func(provider.Config) (provider.Provider, error)
-	// ParseEvent reads one of the provider's webhook callbacks.
-	ParseEvent func(body []byte) (provider.StatusEvent, error)
+	// ParseEvents reads one of the provider's webhook callbacks (one or several events).
+	ParseEvents func(body []byte) ([]provider.StatusEvent, error)
 }
 
 // ActivateHook runs after an integration is activated and saved (e.g. to create mailings).
@@ -92,10 +93,13 @@ type View struct {
 	Configured bool `json:"configured"`
 	// Missing lists what activation still needs: "verified_key", "sender".
 	Missing []string `json:"missing"`
+	// PreviousWebhook is the webhook activation replaced on the provider account (query
+	// values hidden); WebhookMode says whether callbacks are forwarded to it.
+	PreviousWebhook string `json:"previous_webhook,omitempty"`
 }
 
 func (s *Service) view(in *bellhop.Integration) *View {
-	v := &View{Integration: in, Configured: len(in.SealedKey) > 0, Missing: missing(in)}
+	v := &View{Integration: in, Configured: len(in.SealedKey) > 0, Missing: missing(in), PreviousWebhook: s.PreviousWebhookURL(in)}
 	return v
 }
 
@@ -263,7 +267,8 @@ func (s *Service) client(k Kind, in *bellhop.Integration) (provider.Provider, er
 	if err != nil {
 		return nil, fmt.Errorf("open API key of %s/%s: %w", in.PropertyID, in.Provider, err)
 	}
-	return k.New(provider.Config{BaseURL: in.BaseURL, APIKey: string(key), Timeout: s.cfg.ProviderTimeout})
+	return k.New(provider.Config{BaseURL: in.BaseURL, APIKey: string(key), Zone: in.OrganizationZone,
+		Timeout: s.cfg.ProviderTimeout, Logger: s.cfg.Logger.With("provider", in.Provider, "property", in.PropertyID), Clock: s.cfg.Clock})
 }
 
 // Client returns a provider client for an integration, for other packages that call the
@@ -312,6 +317,7 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 	in.StatusReason = ""
 	in.OrganizationID = org.ID
 	in.OrganizationName = org.Name
+	in.OrganizationZone = org.Zone
 	in.CheckedAt = &now
 	in.UpdatedAt = now
 	res := &CheckResult{Senders: senders}
@@ -451,9 +457,23 @@ func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input 
 	return s.view(in), nil
 }
 
+// ActivateOptions say what to do with a webhook another system installed on the provider
+// account, which has room for one (see registerWebhook). At most one may be set.
+type ActivateOptions struct {
+	// ReplaceWebhook: Bellhop's webhook takes its place; deactivation puts it back.
+	ReplaceWebhook bool `json:"replace_webhook"`
+	// ForwardToExisting: Bellhop's webhook takes its place and relays every callback to it,
+	// unchanged, so the other system keeps working; deactivation puts it back.
+	ForwardToExisting bool `json:"forward_to_existing"`
+}
+
 // Activate switches the integration on. It needs a verified key and a chosen sender that the
-// provider still offers; it registers the provider's webhook when Bellhop has a public URL.
-func (s *Service) Activate(ctx context.Context, pid, kindName string) (*View, error) {
+// provider still offers; it registers the provider's webhook when Bellhop has a public URL,
+// never replacing another system's without opts saying so.
+func (s *Service) Activate(ctx context.Context, pid, kindName string, opts ActivateOptions) (*View, error) {
+	if opts.ReplaceWebhook && opts.ForwardToExisting {
+		return nil, bellhop.Invalid("forward_to_existing", "choose replace_webhook or forward_to_existing, not both")
+	}
 	// Nothing entered yet: say everything activation needs, not just "not found".
 	k, in, err := s.loadOrEmpty(ctx, pid, kindName)
 	if err != nil {
@@ -483,7 +503,7 @@ func (s *Service) Activate(ctx context.Context, pid, kindName string) (*View, er
 		}
 		in.SealedWebhookSecret = sealed
 	}
-	if err := s.registerWebhook(ctx, k, in, p); err != nil {
+	if err := s.registerWebhook(ctx, k, in, p, opts); err != nil {
 		return nil, err
 	}
 	now := s.cfg.Clock.Now().UTC()
@@ -527,41 +547,6 @@ func notReady(k Kind, in *bellhop.Integration, m []string) error {
 	return e
 }
 
-// registerWebhook makes sure the provider calls Bellhop back for this integration.
-func (s *Service) registerWebhook(ctx context.Context, k Kind, in *bellhop.Integration, p provider.Provider) error {
-	if s.cfg.PublicURL == "" {
-		return nil
-	}
-	u, err := s.WebhookURL(in)
-	if err != nil {
-		return err
-	}
-	hooks, err := p.Webhooks(ctx)
-	if err != nil {
-		return s.providerError(ctx, k, in, "register the status webhook", err)
-	}
-	prefix := s.webhookBase(in)
-	found := false
-	for _, h := range hooks {
-		switch {
-		case h.URL == u:
-			found = true
-		case strings.HasPrefix(h.URL, prefix):
-			// An older secret of ours: replace it.
-			if err := p.DeleteWebhook(ctx, h.ID); err != nil && provider.KindOf(err) != provider.KindNotFound {
-				return s.providerError(ctx, k, in, "replace the old status webhook", err)
-			}
-		}
-	}
-	if found {
-		return nil
-	}
-	if _, err := p.CreateWebhook(ctx, provider.Webhook{URL: u, Events: []string{"new_message", "new_status", "new_error"}}); err != nil {
-		return s.providerError(ctx, k, in, "register the status webhook", err)
-	}
-	return nil
-}
-
 func (s *Service) webhookBase(in *bellhop.Integration) string {
 	return fmt.Sprintf("%s/webhooks/%s/%s", s.cfg.PublicURL, url.PathEscape(in.Provider), url.PathEscape(in.PropertyID))
 }
@@ -587,20 +572,26 @@ func (s *Service) WebhookSecret(in *bellhop.Integration) (string, error) {
 	return string(b), nil
 }
 
-// Deactivate switches the integration off; mailings through it stop sending.
+// Deactivate switches the integration off; mailings through it stop sending. When activation
+// replaced another system's webhook, that webhook is put back (or Bellhop's own removed), so
+// the account is left as it was found.
 func (s *Service) Deactivate(ctx context.Context, pid, kindName string) (*View, error) {
-	_, in, err := s.load(ctx, pid, kindName)
+	k, in, err := s.load(ctx, pid, kindName)
 	if err != nil {
 		return nil, err
 	}
-	if in.Active {
-		in.Active = false
-		in.UpdatedAt = s.cfg.Clock.Now().UTC()
-		if err := s.cfg.Store.SaveIntegration(ctx, in); err != nil {
-			return nil, fmt.Errorf("save integration: %w", err)
-		}
-		s.cfg.Logger.InfoContext(ctx, "integration deactivated", "property", pid, "provider", kindName)
+	if !in.Active && in.WebhookMode == "" {
+		return s.view(in), nil
 	}
+	if err := s.unregisterWebhook(ctx, k, in); err != nil {
+		return nil, err
+	}
+	in.Active = false
+	in.UpdatedAt = s.cfg.Clock.Now().UTC()
+	if err := s.cfg.Store.SaveIntegration(ctx, in); err != nil {
+		return nil, fmt.Errorf("save integration: %w", err)
+	}
+	s.cfg.Logger.InfoContext(ctx, "integration deactivated", "property", pid, "provider", kindName)
 	return s.view(in), nil
 }
 
@@ -658,18 +649,64 @@ func (s *Service) ProviderError(ctx context.Context, in *bellhop.Integration, do
 	return s.providerError(ctx, k, in, doing, err)
 }
 
-// ParseEvent reads a webhook callback of a provider kind.
-func (s *Service) ParseEvent(kindName string, body []byte) (provider.StatusEvent, error) {
+// ParseEvents reads a webhook callback of a provider kind.
+func (s *Service) ParseEvents(kindName string, body []byte) ([]provider.StatusEvent, error) {
 	k, err := s.kind(kindName)
 	if err != nil {
-		return provider.StatusEvent{}, err
+		return nil, err
 	}
-	if k.ParseEvent == nil {
-		return provider.StatusEvent{}, bellhop.Errorf(bellhop.ENotFound, "%s sends no callbacks Bellhop reads.", k.Title)
+	if k.ParseEvents == nil {
+		return nil, bellhop.Errorf(bellhop.ENotFound, "%s sends no callbacks Bellhop reads.", k.Title)
 	}
-	ev, err := k.ParseEvent(body)
+	evs, err := k.ParseEvents(body)
 	if err != nil {
-		return provider.StatusEvent{}, &bellhop.Error{Code: bellhop.EInvalid, Message: "The callback could not be read.", Err: err}
+		return nil, &bellhop.Error{Code: bellhop.EInvalid, Message: "The callback could not be read.", Err: err}
 	}
-	return ev, nil
+	return evs, nil
+}
+
+// unreadableCap bounds the callback kept for diagnosis.
+const unreadableCap = 4 << 10
+
+// NoteUnreadableCallback keeps the last callback no parser could read on the integration, cut
+// to 4 KiB and made printable, so a person (or support) can see what the provider sends.
+// Callbacks are authenticated by the URL's secret, which is never part of the body.
+func (s *Service) NoteUnreadableCallback(ctx context.Context, in *bellhop.Integration, body []byte, at time.Time) error {
+	if len(body) > unreadableCap {
+		body = body[:unreadableCap]
+	}
+	text := strings.Map(func(r rune) rune {
+		if r == 0 || r == 0x7f || (r < 0x20 && r != '\n' && r != '\t') {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(string(body), "\uFFFD"))
+	return s.cfg.Store.NoteUnreadableCallback(ctx, in.PropertyID, in.Provider, text, at.UTC())
+}
+
+// Templates lists the message templates of the integration's chosen sender (official WhatsApp
+// senders have them; others have none).
+func (s *Service) Templates(ctx context.Context, pid, kindName string) (map[string]any, error) {
+	k, in, err := s.load(ctx, pid, kindName)
+	if err != nil {
+		return nil, err
+	}
+	if in.Sender == nil {
+		return nil, notReady(k, in, []string{"sender"})
+	}
+	p, err := s.client(k, in)
+	if err != nil {
+		return nil, err
+	}
+	list, err := p.Templates(ctx, in.Sender.ID)
+	if provider.KindOf(err) == provider.KindNotFound {
+		list, err = nil, nil
+	}
+	if err != nil {
+		return nil, s.providerError(ctx, k, in, "list the sender's templates", err)
+	}
+	if list == nil {
+		list = []provider.Template{}
+	}
+	return map[string]any{"sender": in.Sender, "templates": list}, nil
 }

@@ -2,9 +2,11 @@ package mailings
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider"
 )
 
 // MailingView is a mailing as the API shows it: its settings and whether it can send now.
@@ -291,8 +293,8 @@ func (s *Service) GetDelivery(ctx context.Context, pid, id string) (*bellhop.Del
 	return d, nil
 }
 
-// RetryDelivery sends a failed delivery again, now (paced like any other). Only failed
-// deliveries can be retried.
+// RetryDelivery sends a failed or unconfirmed delivery again, now (paced like any other). An
+// unconfirmed one is the person's "send again": they know the guest did not get it.
 func (s *Service) RetryDelivery(ctx context.Context, pid, id string) (*bellhop.Delivery, error) {
 	now := s.cfg.Clock.Now().UTC()
 	var out *bellhop.Delivery
@@ -304,8 +306,8 @@ func (s *Service) RetryDelivery(ctx context.Context, pid, id string) (*bellhop.D
 		if d.PropertyID != pid {
 			return bellhop.Errorf(bellhop.ENotFound, "Delivery %q not found.", id)
 		}
-		if d.Status != bellhop.DeliveryFailed {
-			return bellhop.Errorf(bellhop.EConflict, "Only failed deliveries can be retried; this one is %s.", d.Status)
+		if d.Status != bellhop.DeliveryFailed && d.Status != bellhop.DeliveryUnconfirmed {
+			return bellhop.Errorf(bellhop.EConflict, "Only failed or unconfirmed deliveries can be sent again; this one is %s.", d.Status)
 		}
 		d.Status, d.Reason, d.DueAt, d.UpdatedAt = bellhop.DeliveryScheduled, "", now, now
 		d.Version++
@@ -333,14 +335,64 @@ type StatusReport struct {
 	At time.Time
 }
 
+// ReportEvent turns a provider callback into a status report: a read or delivered time, a
+// failure, or a status word; events that carry none (a guest's message) report nothing.
+func ReportEvent(ev provider.StatusEvent) (StatusReport, bool) {
+	r := StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, At: ev.At}
+	switch strings.ToLower(strings.TrimSpace(ev.Status)) {
+	case "read", "viewed", "seen":
+		r.Status = bellhop.DeliveryRead
+		if !ev.ViewedAt.IsZero() {
+			r.At = ev.ViewedAt
+		}
+	case "delivered":
+		r.Status = bellhop.DeliveryDelivered
+		if !ev.DeliveredAt.IsZero() {
+			r.At = ev.DeliveredAt
+		}
+	case "failed", "error", "undelivered", "rejected":
+		r.Status = bellhop.DeliveryFailed
+		r.Reason = "provider_failed"
+		if ev.Error != "" {
+			r.Reason += ": " + clipReason(ev.Error)
+		}
+	default:
+		return StatusReport{}, false
+	}
+	return r, true
+}
+
+// clipReason keeps a provider's words short and printable for the ledger.
+func clipReason(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	if r := []rune(s); len(r) > 200 {
+		s = string(r[:200]) + "…"
+	}
+	return s
+}
+
 // Report records a provider's status report on a property's delivery. Reports that would move
 // a delivery backwards (read → delivered), repeat, or name another property's message are
 // ignored; it reports whether the ledger changed.
 func (s *Service) Report(ctx context.Context, pid string, r StatusReport) (bool, error) {
-	if r.Mark == "" {
+	var d *bellhop.Delivery
+	var err error
+	switch {
+	case r.Mark != "":
+		d, err = s.cfg.Store.GetDelivery(ctx, r.Mark)
+		if bellhop.IsNotFound(err) && r.MessageID != "" {
+			d, err = s.cfg.Store.DeliveryByMessageID(ctx, pid, r.MessageID)
+		}
+	case r.MessageID != "":
+		d, err = s.cfg.Store.DeliveryByMessageID(ctx, pid, r.MessageID)
+	default:
 		return false, nil
 	}
-	d, err := s.cfg.Store.GetDelivery(ctx, r.Mark)
 	if bellhop.IsNotFound(err) {
 		return false, nil
 	}

@@ -38,6 +38,8 @@ type Store interface {
 	Tx
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
+	// DeliveryByMessageID finds a property's delivery by the provider's message id.
+	DeliveryByMessageID(ctx context.Context, pid, messageID string) (*bellhop.Delivery, error)
 }
 
 // Scheduler queues the sends of scheduled deliveries (the queue package). It must tolerate

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -42,6 +43,8 @@ type Store interface {
 	CheckedDelivery(ctx context.Context, id string, now time.Time) error
 	// UnreportedDeliveries lists sent messages with no delivery news (see store).
 	UnreportedDeliveries(ctx context.Context, sentFrom, sentTo, checkedBefore time.Time, limit int) ([]*bellhop.Delivery, error)
+	// NoteForwardResult records a callback relay's failure (or a success after failures).
+	NoteForwardResult(ctx context.Context, pid, provider string, failed bool, errText string, at time.Time) error
 	// ReportDelivery moves a delivery from one status to the next on the provider's word.
 	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
 }
@@ -51,6 +54,8 @@ type Store interface {
 type Connector interface {
 	Client(in *bellhop.Integration) (provider.Provider, error)
 	ProviderError(ctx context.Context, in *bellhop.Integration, doing string, err error) error
+	// ForwardTarget is the webhook an integration relays callbacks to (forward mode).
+	ForwardTarget(in *bellhop.Integration) (target string, ok bool, err error)
 }
 
 // Config wires a Worker. Zero values mean defaults where one is given.
@@ -102,8 +107,9 @@ type Config struct {
 
 // Worker handles send tasks.
 type Worker struct {
-	cfg     Config
-	metrics *workerMetrics
+	cfg         Config
+	metrics     *workerMetrics
+	relayClient *http.Client
 }
 
 // NewWorker validates cfg and returns a Worker.
@@ -150,7 +156,8 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if cfg.ReportEvery <= 0 {
 		cfg.ReportEvery = 10 * time.Minute
 	}
-	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer)}, nil
+	relay := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer), relayClient: relay}, nil
 }
 
 // SenderKey names a sender for the pacer: the provider account and the sender's id, so that
@@ -668,6 +675,7 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 	})
 	mux := asynq.NewServeMux()
 	mux.Handle(TypeSend, w)
+	mux.HandleFunc(TypeForward, w.forward)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start the send workers: %w", err)
 	}

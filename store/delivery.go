@@ -235,3 +235,16 @@ func (a *access) UnreportedDeliveries(ctx context.Context, sentFrom, sentTo, che
 	}
 	return list, nil
 }
+
+// DeliveryByMessageID finds a property's delivery by the provider's message id.
+func (a *access) DeliveryByMessageID(ctx context.Context, pid, messageID string) (*bellhop.Delivery, error) {
+	var id string
+	err := a.queryRow(ctx, "delivery-by-message", pid, messageID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bellhop.Errorf(bellhop.ENotFound, "No delivery with provider message %q.", messageID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find delivery by message %q: %w", messageID, err)
+	}
+	return a.GetDelivery(ctx, id)
+}

@@ -356,6 +356,10 @@ SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' E
     reason = '', provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
 WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read');
 
+-- name: delivery-by-message
+-- A provider callback that names its message only by the provider's id.
+SELECT id FROM deliveries WHERE property_id = ? AND provider_message_id = ? LIMIT 1;
+
 -- name: hold-delivery
 -- A sending row the provider could not be asked about: held, never sent blind.
 UPDATE deliveries

@@ -28,6 +28,7 @@ var statusOf = map[string]int{
 	bellhop.ESubscriptionRequired: http.StatusForbidden,
 	bellhop.ESenderMissing:        http.StatusConflict,
 	bellhop.EOperatorMissing:      http.StatusConflict,
+	bellhop.EWebhookInUse:         http.StatusConflict,
 }
 
 type errorBody struct {
@@ -38,6 +39,7 @@ type errorDetail struct {
 	Code    string               `json:"code"`
 	Message string               `json:"message"`
 	Fields  []bellhop.FieldError `json:"fields,omitempty"`
+	Details map[string]any       `json:"details,omitempty"`
 }
 
 // writeError answers with the error's code and message; internal errors are logged in full
@@ -52,6 +54,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *bellhop.Error
 	if errors.As(err, &e) {
 		body.Error.Fields = e.Fields
+		body.Error.Details = e.Details
 	}
 	log := s.log(r.Context())
 	if status >= 500 {

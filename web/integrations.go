@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 
 	"github.com/bellhop/bellhop/connector"
@@ -41,8 +43,29 @@ func (s *Server) handlePutSender(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, v, err)
 }
 
+// handleActivate switches an integration on; the optional body says what to do with a webhook
+// another system installed on the provider account ({replace_webhook} or {forward_to_existing}).
 func (s *Server) handleActivate(w http.ResponseWriter, r *http.Request) {
-	v, err := s.cfg.Connector.Activate(r.Context(), r.PathValue("pid"), r.PathValue("provider"))
+	var opts connector.ActivateOptions
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		s.writeError(w, r, decodeError(err))
+		return
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if err := decode(w, r, &opts); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	v, err := s.cfg.Connector.Activate(r.Context(), r.PathValue("pid"), r.PathValue("provider"), opts)
+	s.answer(w, r, v, err)
+}
+
+// handleTemplates lists the chosen sender's message templates (official WhatsApp senders).
+func (s *Server) handleTemplates(w http.ResponseWriter, r *http.Request) {
+	v, err := s.cfg.Connector.Templates(r.Context(), r.PathValue("pid"), r.PathValue("provider"))
 	s.answer(w, r, v, err)
 }
 

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -153,8 +152,11 @@ func (s *Server) handleRetryDelivery(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, d, err)
 }
 
-// handleWebhook takes a provider's status callback. It is authenticated by the integration's
-// own secret in the URL the connector registered; anything else is 404, like an unknown path.
+// handleWebhook takes a provider's callback. It is authenticated by the integration's own
+// secret in the URL the connector registered; anything else is 404, like an unknown path. In
+// forward mode the body is queued, unchanged, for the webhook activation replaced. A body no
+// parser can read is kept (size-capped) on the integration for diagnosis and acknowledged, so
+// the provider does not retry it for ever.
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	pid, kind := r.PathValue("pid"), r.PathValue("provider")
@@ -180,35 +182,38 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, bellhop.Errorf(bellhop.EInvalid, "The callback body could not be read."))
 		return
 	}
-	ev, err := s.cfg.Connector.ParseEvent(kind, body)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var status bellhop.DeliveryStatus
-	switch strings.ToLower(ev.Status) {
-	case "delivered":
-		status = bellhop.DeliveryDelivered
-	case "read":
-		status = bellhop.DeliveryRead
-	case "failed", "error", "undelivered":
-		status = bellhop.DeliveryFailed
-	default:
-		// new_message (a guest's reply) and statuses Bellhop does not track: acknowledged.
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "changed": false})
-		return
-	}
-	reason := ""
-	if status == bellhop.DeliveryFailed {
-		reason = "provider_failed"
-		if ev.Error != "" {
-			reason += ": " + ev.Error
+	if in.WebhookMode == bellhop.WebhookForward && s.cfg.Relay != nil {
+		if err := s.cfg.Relay.Forward(ctx, pid, kind, body, r.Header.Get("Content-Type")); err != nil {
+			// Answering an error makes the provider send the callback again: nothing is lost.
+			s.writeError(w, r, err)
+			return
 		}
 	}
-	changed, err := s.cfg.Mailings.Report(ctx, pid, mailings.StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, Status: status, Reason: reason, At: ev.At})
+	events, err := s.cfg.Connector.ParseEvents(kind, body)
 	if err != nil {
-		s.writeError(w, r, err)
+		now := s.cfg.Clock.Now()
+		if nerr := s.cfg.Connector.NoteUnreadableCallback(ctx, in, body, now); nerr != nil {
+			s.log(ctx).WarnContext(ctx, "keeping an unreadable callback failed", "error", nerr)
+		}
+		s.log(ctx).WarnContext(ctx, "a callback could not be read; it is kept on the integration for diagnosis",
+			"property", pid, "provider", kind, "bytes", len(body), "error", err)
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "read": false})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "changed": changed})
+	changed := 0
+	for _, ev := range events {
+		rep, ok := mailings.ReportEvent(ev)
+		if !ok {
+			continue // a guest's message, or a status Bellhop does not track
+		}
+		ch, err := s.cfg.Mailings.Report(ctx, pid, rep)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if ch {
+			changed++
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "read": true, "events": len(events), "changed": changed})
 }

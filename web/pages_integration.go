@@ -111,7 +111,7 @@ func (p *pages) saveIntegration(w http.ResponseWriter, r *http.Request, v *view)
 	}
 	switch then {
 	case "activate":
-		if _, err := cn.Activate(ctx, pid, kind); err != nil {
+		if _, err := cn.Activate(ctx, pid, kind, webhookChoice(r)); err != nil {
 			fail(err)
 			return
 		}
@@ -130,13 +130,25 @@ func (p *pages) saveIntegration(w http.ResponseWriter, r *http.Request, v *view)
 	p.done(w, r, "ok", strings.Join(said, " "), back)
 }
 
+// webhookChoice reads the form's answer to "another system already receives this account's
+// callbacks": stop and say so (the default), replace it, or forward to it.
+func webhookChoice(r *http.Request) connector.ActivateOptions {
+	switch r.PostFormValue("webhook") {
+	case "replace":
+		return connector.ActivateOptions{ReplaceWebhook: true}
+	case "forward":
+		return connector.ActivateOptions{ForwardToExisting: true}
+	}
+	return connector.ActivateOptions{}
+}
+
 // switchIntegration is the activation switch over a form without unsaved changes.
 func (p *pages) switchIntegration(w http.ResponseWriter, r *http.Request, v *view) {
 	ctx := r.Context()
 	pid, kind := v.Property.ID, r.PathValue("provider")
 	back := "/p/" + pid
 	if r.PostFormValue("active") == "on" {
-		if _, err := p.s.cfg.Connector.Activate(ctx, pid, kind); err != nil {
+		if _, err := p.s.cfg.Connector.Activate(ctx, pid, kind, webhookChoice(r)); err != nil {
 			p.done(w, r, "error", p.errText(r, v, err), back)
 			return
 		}

@@ -53,6 +53,13 @@ type Config struct {
 	Registry *prometheus.Registry
 	// PublicURL is where people reach Bellhop; an https URL makes the pages' cookies Secure.
 	PublicURL string
+	// Relay queues callbacks for the webhook an integration replaced (forward mode).
+	Relay Relay
+}
+
+// Relay passes a provider callback on, unchanged, to the webhook Bellhop's replaced.
+type Relay interface {
+	Forward(ctx context.Context, pid, provider string, body []byte, contentType string) error
 }
 
 // Server is the HTTP API.
@@ -101,6 +108,7 @@ func (s *Server) routes() {
 	m.Handle("GET "+in+"/senders", s.auth(bellhop.RoleAdmin, s.handleListSenders))
 	m.Handle("PUT "+in+"/sender", s.auth(bellhop.RoleAdmin, s.handlePutSender))
 	m.Handle("POST "+in+"/activate", s.auth(bellhop.RoleAdmin, s.handleActivate))
+	m.Handle("GET "+in+"/templates", s.auth(bellhop.RoleAdmin, s.handleTemplates))
 	m.Handle("POST "+in+"/deactivate", s.auth(bellhop.RoleAdmin, s.handleDeactivate))
 
 	// Staff ↔ operator links: the property manager's; chat sessions: the PMS's (or a manager's).

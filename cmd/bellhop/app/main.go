@@ -75,7 +75,7 @@ func DefaultKinds() map[string]connector.Kind {
 		intellectdialog.Kind: {
 			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
 			New:        func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
-			ParseEvent: intellectdialog.ParseEvent,
+			ParseEvents: intellectdialog.ParseEvents,
 		},
 	}
 }
@@ -161,7 +161,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.listener != nil {
 		api := web.New(web.Config{
 			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacer: m.Pacer, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
-			PublicURL: m.Config.PublicURL,
+			PublicURL: m.Config.PublicURL, Relay: m.Queue,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
 				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },

@@ -44,6 +44,7 @@ ALTER TABLE deliveries_new RENAME TO deliveries;
 CREATE INDEX deliveries_due ON deliveries (status, due_at);
 CREATE INDEX deliveries_by_property ON deliveries (property_id, planned_at);
 CREATE INDEX deliveries_unreported ON deliveries (status, sent_at);
+CREATE INDEX deliveries_by_message ON deliveries (property_id, provider_message_id);
 
 ALTER TABLE integrations ADD COLUMN organization_zone TEXT NOT NULL DEFAULT '';
 -- '' (Bellhop's own webhook, or none was there), 'replaced' or 'forward'.
@@ -64,6 +65,7 @@ ALTER TABLE integrations DROP COLUMN forward_failures;
 ALTER TABLE integrations DROP COLUMN sealed_previous_webhook;
 ALTER TABLE integrations DROP COLUMN webhook_mode;
 ALTER TABLE integrations DROP COLUMN organization_zone;
+DROP INDEX deliveries_by_message;
 DROP INDEX deliveries_unreported;
 ALTER TABLE deliveries DROP COLUMN checked_at;
 ALTER TABLE deliveries DROP COLUMN claimed_at;
