@@ -12,7 +12,7 @@ import (
 )
 
 // TestProviderFailures shows how sends meet a provider that pushes back: a 429 backs the
-// sender off and the message goes later; a 5xx is retried with the same mark; a rejected key
+// sender off and the message goes later; a 5xx is looked up before it is sent again; a rejected key
 // marks the integration invalid and pauses its mailings with a reason until a working key is
 // activated; a banned sender is paused until an administrator resumes it. Nothing is lost and
 // nothing is sent twice.
@@ -39,8 +39,9 @@ func TestProviderFailures(t *testing.T) {
 		t.Errorf("after a 429: %v attempts, want 2 (the refused one and the send)", d["attempts"])
 	}
 
-	// 5xx: the provider may or may not have it; the delivery stays "sending" and is retried
-	// with the same mark until the provider answers.
+	// 5xx: the provider may or may not have it, and it keeps repeats; the delivery stays
+	// "sending", is looked up in the provider's listing, and goes again only when the
+	// provider shows nothing (here: after the outage).
 	h.sandbox.SetOutage(http.StatusServiceUnavailable)
 	id = push("+491701234562")
 	h.waitDelivery("p1", admin, id, "sending with an attempt", func(d map[string]any) bool {

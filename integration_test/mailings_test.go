@@ -35,11 +35,26 @@ func afternoonZone(now time.Time) (zone string, local time.Time) {
 }
 
 // fastPacing makes one sender's messages 200 ms apart (the sandbox bans under 150 ms).
-func fastPacing(m *app.Main) { m.Config.SendInterval = 200 * time.Millisecond }
+// fastPacing spaces sends 200 ms apart, and bounds a provider call by 2 s: an attempt whose
+// outcome is unknown is looked up in the provider's listing 2 s after it ended, and again 2 s
+// later, before it may go again.
+func fastPacing(m *app.Main) {
+	m.Config.SendInterval = 200 * time.Millisecond
+	m.Config.SendTimeout = 2 * time.Second
+}
 
 // activeProperty creates a property in an afternoon zone with the sandbox integration active
 // and returns its admin token and local "now".
 func (h *harness) activeProperty(id string) (admin string, local time.Time) {
+	h.t.Helper()
+	admin, local = h.connectedProperty(id)
+	h.must(200, "POST", "/api/v1/properties/"+id+intg+"/activate", admin, nil)
+	h.sandbox.SetSpacing("1", 150*time.Millisecond)
+	return admin, local
+}
+
+// connectedProperty is activeProperty short of activation: the key checked, sender 1 chosen.
+func (h *harness) connectedProperty(id string) (admin string, local time.Time) {
 	h.t.Helper()
 	zone, local := afternoonZone(time.Now())
 	h.must(201, "POST", "/api/v1/properties", h.service, map[string]any{
@@ -50,8 +65,6 @@ func (h *harness) activeProperty(id string) (admin string, local time.Time) {
 	h.must(200, "PUT", base+intg, admin, map[string]any{"api_key": "sandbox-key", "base_url": h.sbURL})
 	h.must(200, "POST", base+intg+"/check", admin, nil)
 	h.must(200, "PUT", base+intg+"/sender", admin, map[string]any{"sender_id": "1"})
-	h.must(200, "POST", base+intg+"/activate", admin, nil)
-	h.sandbox.SetSpacing("1", 150*time.Millisecond)
 	return admin, local
 }
 
