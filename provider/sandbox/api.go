@@ -14,74 +14,63 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
-// envelope is how every API answer is wrapped.
-type envelope struct {
-	Response answer `json:"response"`
-}
+// handler is an API handler for an authenticated organization.
+type handler func(http.ResponseWriter, *http.Request, *org)
 
-type answer struct {
-	Status string `json:"status"`
-	Error  string `json:"error,omitempty"`
-	Data   any    `json:"data,omitempty"`
-}
+// api wraps a handler: the configured latency first (a plain delay), then outage,
+// authentication and the handler.
+func (s *Server) api(h handler) http.HandlerFunc { return s.wrap(h, false) }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+// acceptThenWait wraps POST messages: the request is processed (the message stored) at once
+// and the answer held back by the latency — a provider that accepts a message but answers
+// after the caller gave up.
+func (s *Server) acceptThenWait(h handler) http.HandlerFunc { return s.wrap(h, true) }
 
-func writeData(w http.ResponseWriter, data any) {
-	writeJSON(w, http.StatusOK, envelope{answer{Status: "success", Data: data}})
-}
-
-func writeError(w http.ResponseWriter, status int, reason string) {
-	writeJSON(w, status, envelope{answer{Status: "error", Error: reason}})
-}
-
-// api wraps an API handler: outage, authentication, then the handler, whose answer is held
-// back by the configured latency (the request is processed at once, like a slow network).
-func (s *Server) api(h func(http.ResponseWriter, *http.Request, *org)) http.HandlerFunc {
+func (s *Server) wrap(h handler, handleFirst bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		outage, latency := s.outage, s.latency
-		var g *org
-		if outage == 0 {
-			g = s.byKey(apiKey(r))
+		latency := s.latency
+		s.mu.Unlock()
+		if !handleFirst && !sleep(r, latency) {
+			return
 		}
+		s.mu.Lock()
+		outage := s.outage
+		g := s.byKey(strings.TrimSpace(r.Header.Get("Authorization")))
 		s.mu.Unlock()
 
 		buf := &bufferedWriter{header: http.Header{}}
 		switch {
 		case outage != 0:
-			writeError(buf, outage, "sandbox outage: HTTP "+strconv.Itoa(outage))
+			s.fail(buf, nil, outage, "sandbox outage: HTTP "+strconv.Itoa(outage))
 		case g == nil:
-			writeError(buf, http.StatusUnauthorized, "invalid API key")
+			s.fail(buf, nil, http.StatusUnauthorized, "invalid API key")
 		default:
 			h(buf, r, g)
 		}
-		if latency > 0 {
-			t := time.NewTimer(latency)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				return
-			}
+		if handleFirst && !sleep(r, latency) {
+			return
 		}
 		buf.flush(w)
 	}
 }
 
-// apiKey reads "Authorization: <key>" or "Authorization: Bearer <key>".
-func apiKey(r *http.Request) string {
-	v := strings.TrimSpace(r.Header.Get("Authorization"))
-	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-		v = strings.TrimSpace(v[7:])
+// sleep waits d unless the request is given up first; it reports whether to answer.
+func sleep(r *http.Request, d time.Duration) bool {
+	if d <= 0 {
+		return true
 	}
-	return v
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }
 
 // bufferedWriter keeps an answer until the latency has passed.
@@ -144,62 +133,62 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-type wireOrg struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-}
-
 func (s *Server) companies(w http.ResponseWriter, _ *http.Request, g *org) {
 	s.mu.Lock()
-	data := wireOrg{ID: g.id, Name: g.name}
+	data := g.wireCompany()
 	s.mu.Unlock()
-	writeData(w, data)
+	s.data(w, g, data)
 }
 
-type wireSender struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Phone  string `json:"phone"`
-	Status string `json:"status"` // active | banned
-}
-
-func (s *Server) providers(w http.ResponseWriter, _ *http.Request, g *org) {
+// providers lists senders; filters name (a part of it), type, type_id.
+func (s *Server) providers(w http.ResponseWriter, r *http.Request, g *org) {
+	q := r.URL.Query()
+	lq, bad := g.listQuery(q)
+	if bad != "" {
+		s.invalid(w, g, bad)
+		return
+	}
 	s.mu.Lock()
-	data := []wireSender{}
+	items := []wireProvider{}
 	for _, sd := range g.senders {
-		st := "active"
-		if sd.stats.Banned {
-			st = "banned"
+		p := g.wireProvider(sd)
+		if lq.in(g.createdAt) &&
+			(q.Get("name") == "" || strings.Contains(strings.ToLower(p.Name), strings.ToLower(q.Get("name")))) &&
+			(q.Get("type") == "" || strings.EqualFold(p.Type, q.Get("type"))) &&
+			(q.Get("type_id") == "" || p.TypeID == q.Get("type_id")) {
+			items = append(items, p)
 		}
-		data = append(data, wireSender{ID: sd.ID, Name: sd.Name, Type: sd.Type, Phone: sd.Phone, Status: st})
 	}
 	s.mu.Unlock()
-	writeData(w, data)
+	data, p := page(items, lq)
+	s.answer(w, listAnswer{s.success(g), p, data})
 }
 
-type wireOperator struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Email string `json:"email"`
-}
-
-func (s *Server) employees(w http.ResponseWriter, _ *http.Request, g *org) {
+// employees lists operators; filters phone and email.
+func (s *Server) employees(w http.ResponseWriter, r *http.Request, g *org) {
+	q := r.URL.Query()
+	lq, bad := g.listQuery(q)
+	if bad != "" {
+		s.invalid(w, g, bad)
+		return
+	}
 	s.mu.Lock()
-	data := []wireOperator{}
+	items := []wireEmployee{}
 	for _, op := range g.operators {
-		data = append(data, wireOperator{ID: op.ID, Name: op.Name, Email: op.Email})
+		e := g.wireEmployee(op)
+		if lq.in(g.createdAt) &&
+			(q.Get("phone") == "" || (e.PersonPhone != "" && e.PersonPhone == digits(q.Get("phone")))) &&
+			(q.Get("email") == "" || strings.EqualFold(e.PersonEmail, q.Get("email"))) {
+			items = append(items, e)
+		}
 	}
 	s.mu.Unlock()
-	writeData(w, data)
+	data, p := page(items, lq)
+	s.answer(w, listAnswer{s.success(g), p, data})
 }
 
-type wireCode struct {
-	Code      string `json:"code"`
-	URL       string `json:"url"`
-	ExpiresAt string `json:"expires_at"`
-}
-
+// loginCode gives a one-time code for an operator's sign-in; the sandbox's own page is
+// /login/{code}, valid for CodeTTL.
 func (s *Server) loginCode(w http.ResponseWriter, r *http.Request, g *org) {
 	id := r.PathValue("id")
 	b := make([]byte, 12)
@@ -208,45 +197,72 @@ func (s *Server) loginCode(w http.ResponseWriter, r *http.Request, g *org) {
 
 	s.mu.Lock()
 	_, ok := g.operator(id)
-	var exp time.Time
 	if ok {
-		exp = s.clock.Now().Add(CodeTTL)
-		s.codes[code] = loginCode{orgID: g.id, operatorID: id, expires: exp}
+		s.codes[code] = loginCode{orgID: g.id, operatorID: id, expires: s.clock.Now().Add(CodeTTL)}
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeError(w, http.StatusNotFound, "employee "+id+" not found")
+		s.fail(w, g, http.StatusNotFound, "employee "+id+" not found")
 		return
 	}
-	writeData(w, wireCode{Code: code, URL: s.publicBase(r) + "/login/" + code, ExpiresAt: exp.UTC().Format(time.RFC3339)})
+	a := codeAnswer{head: s.success(g)}
+	a.Code.Code = code
+	s.answer(w, a)
 }
 
-// publicBase is where a browser reaches the sandbox: Config.PublicURL, else the request's host.
-func (s *Server) publicBase(r *http.Request) string {
-	if s.cfg.PublicURL != "" {
-		return strings.TrimRight(s.cfg.PublicURL, "/")
-	}
-	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
-// phoneRE is E.164-ish: a plus and 8 to 15 digits.
-var phoneRE = regexp.MustCompile(`^\+[0-9]{8,15}$`)
-
+// sendRequest is POST messages' body.
 type sendRequest struct {
-	Phone      string     `json:"phone"`
-	ProviderID flexString `json:"provider_id"`
-	Text       string     `json:"text"`
-	Mark       flexString `json:"mark"`
+	Phone      flexString      `json:"phone"`
+	ProviderID flexString      `json:"provider_id"`
+	Text       string          `json:"text"`
+	Template   string          `json:"template"`
+	Vars       json.RawMessage `json:"vars"`
+	Mark       flexString      `json:"mark"`
+	EmployeeID flexString      `json:"employee_id"`
+	Attachment string          `json:"attachment"`
+	Buttons    json.RawMessage `json:"buttons"`
 }
 
-type sendAnswer struct {
-	MessageID string `json:"message_id"`
-	ChatID    string `json:"chat_id"`
-	Duplicate bool   `json:"duplicate,omitempty"`
+// phoneChars is what a phone may hold besides its 8 to 15 digits.
+var phoneChars = regexp.MustCompile(`^\+?[0-9 ()\-]+$`)
+
+// check validates a send's fields as the provider does; vars is the template's variables.
+func (req *sendRequest) check() (vars []string, reason string) {
+	phone := strings.TrimSpace(string(req.Phone))
+	switch {
+	case phone == "":
+		return nil, "the phone field is required"
+	case utf8.RuneCountInString(phone) > maxPhone:
+		return nil, "phone must be at most 20 characters"
+	case !phoneChars.MatchString(phone) || len(digits(phone)) < 8 || len(digits(phone)) > 15:
+		return nil, fmt.Sprintf("phone %q is not a phone number (8 to 15 digits)", phone)
+	case req.ProviderID == "":
+		return nil, "the provider_id field is required"
+	case utf8.RuneCountInString(req.Text) > maxText:
+		return nil, "text must be at most 10000 characters"
+	case strings.TrimSpace(req.Text) == "" && req.Template == "":
+		return nil, "the text field is required when template is not present"
+	case utf8.RuneCountInString(string(req.Mark)) > maxMark:
+		return nil, "mark must be at most 36 characters"
+	case utf8.RuneCountInString(req.Attachment) > maxAttach:
+		return nil, "attachment must be at most 255 characters"
+	}
+	if len(req.Buttons) > 0 && string(req.Buttons) != "null" && req.Buttons[0] != '[' && req.Buttons[0] != '{' {
+		return nil, "buttons must be an array"
+	}
+	if req.Template != "" {
+		var vs []flexString
+		if len(req.Vars) == 0 || string(req.Vars) == "null" {
+			return nil, "the vars field is required when template is present"
+		}
+		if err := json.Unmarshal(req.Vars, &vs); err != nil {
+			return nil, "vars must be an array of strings"
+		}
+		for _, v := range vs {
+			vars = append(vars, string(v))
+		}
+	}
+	return vars, ""
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, g *org) {
@@ -256,69 +272,88 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, g *org) {
 		s.mu.Unlock()
 		secs := int((ra + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeError(w, http.StatusTooManyRequests, "rate limit exceeded, retry in "+strconv.Itoa(secs)+"s")
+		s.fail(w, g, http.StatusTooManyRequests, "rate limit exceeded, retry in "+strconv.Itoa(secs)+"s")
 		return
 	}
 	s.mu.Unlock()
 
 	var req sendRequest
 	if err := decode(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		s.fail(w, g, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	switch {
-	case !phoneRE.MatchString(req.Phone):
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid phone %q: want + and 8 to 15 digits", req.Phone))
-		return
-	case req.ProviderID == "":
-		writeError(w, http.StatusBadRequest, "provider_id is required")
-		return
-	case strings.TrimSpace(req.Text) == "":
-		writeError(w, http.StatusBadRequest, "text is required")
+	vars, bad := req.check()
+	if bad != "" {
+		s.invalid(w, g, bad)
 		return
 	}
-	status, body, ev := s.accept(g, string(req.ProviderID), req.Phone, req.Text, string(req.Mark))
-	if ev != nil {
-		s.hooks.enqueue(*ev)
-		if ev.Event == EventNewStatus {
-			read := *ev
-			read.Data.Status = "read"
-			s.hooks.enqueue(read)
-		}
+	sent, status, reason, jobs := s.accept(g, &req, vars)
+	for _, j := range jobs {
+		s.hooks.enqueue(j)
 	}
 	if status != http.StatusOK {
-		writeError(w, status, body.(string))
+		s.fail(w, g, status, reason)
 		return
 	}
-	writeData(w, body)
+	s.data(w, g, sent)
 }
 
-// accept applies dedupe, the ban rule and records the message. It returns the HTTP status,
-// the answer (a sendAnswer, or the error reason) and the webhook event to send, if any.
-func (s *Server) accept(g *org, senderID, phone, text, mark string) (int, any, *Event) {
+// placeholder is a template variable: {{1}}, {{2}}, …
+var placeholder = regexp.MustCompile(`\{\{([0-9]+)\}\}`)
+
+// fill puts a template's vars into its text; it fails when a placeholder has no var.
+func fill(text string, vars []string) (string, error) {
+	var missing []string
+	out := placeholder.ReplaceAllStringFunc(text, func(p string) string {
+		n, _ := strconv.Atoi(placeholder.FindStringSubmatch(p)[1])
+		if n < 1 || n > len(vars) {
+			missing = append(missing, p)
+			return p
+		}
+		return vars[n-1]
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("no var for %s (got %d vars)", strings.Join(missing, ", "), len(vars))
+	}
+	return out, nil
+}
+
+// accept applies the send rules — sender, employee, template, stop list, ban — and records
+// the message. It returns the answer (when status is 200), or the HTTP status and the
+// reason, and the webhook events to send.
+func (s *Server) accept(g *org, req *sendRequest, vars []string) (wireSent, int, string, []job) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	senderID, mark, opID := string(req.ProviderID), string(req.Mark), string(req.EmployeeID)
 	sd := g.sender(senderID)
-	if mark != "" {
-		if m, ok := g.byMark[mark]; ok {
-			if orig := g.sender(m.SenderID); orig != nil {
-				orig.stats.Duplicates++
-			}
-			s.log.Info("sandbox: duplicate message", "org", g.id, "sender", m.SenderID, "mark", mark)
-			return http.StatusOK, sendAnswer{MessageID: m.MessageID, ChatID: m.ChatID, Duplicate: true}, nil
+	if sd == nil {
+		return wireSent{}, http.StatusUnprocessableEntity, "provider_id " + senderID + ": no such provider", nil
+	}
+	if _, ok := g.operator(opID); opID != "" && !ok {
+		return wireSent{}, http.StatusUnprocessableEntity, "employee_id " + opID + ": no such employee", nil
+	}
+	text := req.Text
+	if req.Template != "" {
+		var reason string
+		if text, reason = g.templateText(sd, req.Template, vars); reason != "" {
+			return wireSent{}, http.StatusUnprocessableEntity, reason, nil
 		}
 	}
-	if sd == nil {
-		return http.StatusNotFound, "provider " + senderID + " not found", nil
-	}
+
 	now := s.clock.Now()
-	failed := func(reason string) (int, any, *Event) {
-		sd.stats.Refused++
-		ev := &Event{CompanyID: g.id, Event: EventNewError, Data: EventData{
-			Mark: mark, ProviderID: senderID, Phone: phone, Status: "failed", Error: reason, Timestamp: now.UTC(),
-		}}
-		return http.StatusForbidden, reason, ev
+	phone := strings.TrimSpace(string(req.Phone))
+	refuse := func(status int, reason string) (wireSent, int, string, []job) {
+		body, _ := json.Marshal(errorPayload{
+			Event: EventNewError, MessageID: "", Phone: digits(phone), ErrorAt: g.wireTime(now), Detail: reason,
+		})
+		return wireSent{}, status, reason, []job{{orgID: g.id, event: EventNewError, key: phone, body: body}}
 	}
+	if g.stopListed(digits(phone)) {
+		sd.stats.StopListed++
+		s.log.Info("sandbox: message to a stop-listed phone refused", "org", g.id, "sender", senderID, "mark", mark)
+		return refuse(http.StatusUnprocessableEntity, "phone +"+digits(phone)+" is on the account's stop list")
+	}
+
 	if sd.hasLastTry {
 		gap := now.Sub(sd.lastTry)
 		if !sd.stats.HasGap || gap < sd.stats.MinGap {
@@ -327,61 +362,97 @@ func (s *Server) accept(g *org, senderID, phone, text, mark string) (int, any, *
 	}
 	sd.lastTry, sd.hasLastTry = now, true
 	if sd.stats.Banned {
-		return failed(sd.stats.BanReason)
+		sd.stats.Refused++
+		return refuse(http.StatusForbidden, sd.stats.BanReason)
 	}
 	spacing := s.spacingOf(senderID)
 	if sd.hasLast {
 		if gap := now.Sub(sd.last); gap < spacing {
 			sd.stats.Banned = true
-			sd.stats.BanReason = fmt.Sprintf("sender %s is banned: messages %.2fs apart, minimum %s",
-				senderID, gap.Seconds(), seconds(spacing))
+			sd.stats.BanReason = fmt.Sprintf("provider %s is blocked: its number was banned by WhatsApp "+
+				"(messages %.2fs apart, minimum %s)", senderID, gap.Seconds(), seconds(spacing))
 			sd.stats.Violations = append(sd.stats.Violations, Violation{At: now, Gap: gap, Min: spacing, Phone: phone, Mark: mark})
+			sd.stats.Refused++
 			s.log.Warn("sandbox: sender banned", "org", g.id, "sender", senderID, "gap", gap, "spacing", spacing)
-			return failed(sd.stats.BanReason)
+			return refuse(http.StatusForbidden, sd.stats.BanReason)
 		}
 	}
 	sd.last, sd.hasLast = now, true
 	sd.stats.Accepted++
-
-	chatKey := senderID + "\x00" + phone
-	chat, ok := g.chats[chatKey]
-	if !ok {
-		s.nextChat++
-		chat = strconv.Itoa(s.nextChat)
-		g.chats[chatKey] = chat
-	}
-	s.nextMsg++
-	m := &Message{
-		OrgID: g.id, MessageID: strconv.Itoa(s.nextMsg), ChatID: chat, Phone: phone, SenderID: senderID,
-		Text: text, Mark: mark, Status: "sent", CreatedAt: now.UTC(),
-	}
-	if len(g.operators) > 0 {
-		m.OperatorID = g.operators[0].ID
-		g.noteDialog(m)
-	}
-	g.messages = append(g.messages, m)
-	g.byID[m.MessageID] = m
 	if mark != "" {
-		g.byMark[mark] = m
+		if g.marks[mark] {
+			sd.stats.RepeatedMarks++
+			s.log.Warn("sandbox: a second message with a known mark (the provider does not deduplicate)",
+				"org", g.id, "sender", senderID, "mark", mark)
+		}
+		g.marks[mark] = true
+	}
+
+	m := s.newMessage(g, sd, phone, text, now)
+	m.Template, m.Vars, m.Mark, m.OperatorID, m.Attachment = req.Template, vars, mark, opID, req.Attachment
+	m.StackID = "s-" + s.next.id(&s.next.stack)
+	m.Status = "sent"
+	owner := opID
+	if owner == "" && len(g.operators) > 0 {
+		owner = g.operators[0].ID
+	}
+	if owner != "" {
+		g.noteDialog(owner, m)
 	}
 	s.log.Info("sandbox: message accepted", "org", g.id, "sender", senderID, "message_id", m.MessageID, "mark", mark)
-	return http.StatusOK, sendAnswer{MessageID: m.MessageID, ChatID: m.ChatID}, &Event{
-		CompanyID: g.id, Event: EventNewStatus, Data: EventData{
-			MessageID: m.MessageID, ChatID: m.ChatID, Mark: mark, ProviderID: senderID, Phone: phone,
-			Status: "delivered", Timestamp: now.UTC(),
-		},
+	return g.wireSent(m), http.StatusOK, "", []job{
+		{orgID: g.id, event: EventNewStatus, key: m.MessageID, messageID: m.MessageID, step: "delivered"},
+		{orgID: g.id, event: EventNewStatus, key: m.MessageID, messageID: m.MessageID, step: "read"},
 	}
 }
 
-// noteDialog puts a sent message into its operator's dialogs.
-func (g *org) noteDialog(m *Message) {
-	for _, d := range g.dialogs[m.OperatorID] {
+// newMessage records a message of a sender with a phone, in or out. Call with s.mu held.
+func (s *Server) newMessage(g *org, sd *sender, phone, text string, now time.Time) *Message {
+	d := digits(phone)
+	m := &Message{
+		OrgID: g.id, MessageID: s.next.id(&s.next.msg), ChatID: s.chatOf(g, sd.ID, d),
+		PersonID: s.personOf(g, d).id, Phone: phone, SenderID: sd.ID, Text: text,
+		CreatedAt: now.UTC(), provider: refOf(sd),
+	}
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	m.exID = fmt.Sprintf("true_%s@c.us_3EB0%X", d, b)
+	g.messages = append(g.messages, m)
+	g.byID[m.MessageID] = m
+	return m
+}
+
+// templateText is the text an approved template of an official sender gives with vars, or
+// the reason it cannot be sent. Call with s.mu held.
+func (g *org) templateText(sd *sender, name string, vars []string) (string, string) {
+	if sd.Type != SenderWhatsAppAPI {
+		return "", fmt.Sprintf("templates are sent only by WhatsApp Business API providers; provider %s is %s",
+			sd.ID, refOf(sd).typeName)
+	}
+	i := slices.IndexFunc(g.templates[sd.ID], func(t Template) bool { return t.Name == name })
+	if i < 0 {
+		return "", fmt.Sprintf("template %q not found for provider %s", name, sd.ID)
+	}
+	t := g.templates[sd.ID][i]
+	if !strings.EqualFold(t.Status, "approved") {
+		return "", fmt.Sprintf("template %q is not approved (status %s)", name, t.Status)
+	}
+	text, err := fill(t.Text, vars)
+	if err != nil {
+		return "", fmt.Sprintf("template %q: %v", name, err)
+	}
+	return text, ""
+}
+
+// noteDialog puts a message into its operator's dialogs.
+func (g *org) noteDialog(operatorID string, m *Message) {
+	for _, d := range g.dialogs[operatorID] {
 		if d.ChatID == m.ChatID {
 			d.LastMessage = m.Text
 			return
 		}
 	}
-	g.dialogs[m.OperatorID] = append(g.dialogs[m.OperatorID], &Dialog{
+	g.dialogs[operatorID] = append(g.dialogs[operatorID], &Dialog{
 		ChatID: m.ChatID, GuestName: m.Phone, Phone: m.Phone, SenderID: m.SenderID, LastMessage: m.Text,
 	})
 }
@@ -391,87 +462,166 @@ func seconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
 }
 
-type wireMessage struct {
-	MessageID  string `json:"message_id"`
-	ChatID     string `json:"chat_id"`
-	Phone      string `json:"phone"`
-	ProviderID string `json:"provider_id"`
-	Text       string `json:"text"`
-	Mark       string `json:"mark"`
-	Status     string `json:"status"`
-	CreatedAt  string `json:"created_at"`
-}
-
+// listMessages lists messages oldest first. Filters: provider_type, provider_type_id,
+// provider_id, ex_id, chat_id, person_id, transfer_to, type (to_client|from_client), read
+// (0|1); other parameters (phone, mark, …) are ignored, as the real API has no such filters.
 func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, g *org) {
 	q := r.URL.Query()
+	lq, bad := g.listQuery(q)
+	switch {
+	case bad != "":
+	case !slices.Contains([]string{"", "to_client", "from_client"}, q.Get("type")):
+		bad = "type must be to_client or from_client"
+	case !slices.Contains([]string{"", "0", "1"}, q.Get("read")):
+		bad = "read must be 0 or 1"
+	}
+	if bad != "" {
+		s.invalid(w, g, bad)
+		return
+	}
+	eq := func(param, v string) bool { return q.Get(param) == "" || q.Get(param) == v }
 	s.mu.Lock()
-	data := []wireMessage{}
+	now := s.clock.Now()
+	items := []wireMessage{}
 	for _, m := range g.messages {
-		if !matches(m, q.Get("phone"), q.Get("provider_id"), q.Get("mark")) {
+		if !s.visible(m, now) || !lq.in(m.CreatedAt) {
 			continue
 		}
-		data = append(data, wireMessage{
-			MessageID: m.MessageID, ChatID: m.ChatID, Phone: m.Phone, ProviderID: m.SenderID,
-			Text: m.Text, Mark: m.Mark, Status: m.Status, CreatedAt: m.CreatedAt.Format(time.RFC3339Nano),
-		})
+		wm := g.wireMessage(m)
+		dir := "to_client"
+		if m.Incoming {
+			dir = "from_client"
+		}
+		read := "0"
+		if wm.ViewedAt != "" {
+			read = "1"
+		}
+		if (q.Get("provider_type") == "" || strings.EqualFold(q.Get("provider_type"), wm.ProviderTypeName)) &&
+			eq("provider_type_id", wm.ProviderTypeID) && eq("provider_id", wm.ProviderID) && eq("ex_id", wm.ExID) &&
+			eq("chat_id", wm.ChatID) && eq("person_id", wm.PersonID) && eq("transfer_to", wm.TransferTo) &&
+			eq("type", dir) && eq("read", read) {
+			items = append(items, wm)
+		}
 	}
 	s.mu.Unlock()
-	writeData(w, data)
+	data, p := page(items, lq)
+	s.answer(w, listAnswer{s.success(g), p, data})
 }
 
-func matches(m *Message, phone, senderID, mark string) bool {
-	return (phone == "" || m.Phone == phone) && (senderID == "" || m.SenderID == senderID) && (mark == "" || m.Mark == mark)
-}
-
-func (s *Server) listWebhooks(w http.ResponseWriter, _ *http.Request, g *org) {
+func (s *Server) oneMessage(w http.ResponseWriter, r *http.Request, g *org) {
+	id := r.PathValue("id")
 	s.mu.Lock()
-	data := append([]webhook{}, g.webhooks...)
+	m := g.byID[id]
+	var wm wireMessage
+	found := m != nil && s.visible(m, s.clock.Now())
+	if found {
+		wm = g.wireMessage(m)
+	}
 	s.mu.Unlock()
-	writeData(w, data)
+	if !found {
+		s.fail(w, g, http.StatusNotFound, "message "+id+" not found")
+		return
+	}
+	s.data(w, g, wm)
 }
 
-func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request, g *org) {
+// templates lists a sender's WhatsApp templates, without paging; a sender that is not an
+// official WhatsApp Business API one has none (an empty list).
+func (s *Server) templates(w http.ResponseWriter, r *http.Request, g *org) {
+	id := r.PathValue("id")
+	s.mu.Lock()
+	sd := g.sender(id)
+	data := []wireTemplate{}
+	if sd != nil && sd.Type == SenderWhatsAppAPI {
+		for i, t := range g.templates[id] {
+			data = append(data, g.wireTemplate(id, i, t))
+		}
+	}
+	s.mu.Unlock()
+	if sd == nil {
+		s.fail(w, g, http.StatusNotFound, "provider "+id+" not found")
+		return
+	}
+	s.data(w, g, data)
+}
+
+// stopList lists the account's stop list (GET stoplist and GET persons/stoplist); filters
+// phone and email.
+func (s *Server) stopList(w http.ResponseWriter, r *http.Request, g *org) {
+	q := r.URL.Query()
+	lq, bad := g.listQuery(q)
+	if bad != "" {
+		s.invalid(w, g, bad)
+		return
+	}
+	s.mu.Lock()
+	items := []wireStopEntry{}
+	for _, e := range g.stoplist {
+		it := g.wireStopEntry(e)
+		if lq.in(e.createdAt) &&
+			(q.Get("phone") == "" || it.PersonPhone == digits(q.Get("phone"))) &&
+			(q.Get("email") == "" || (it.PersonEmail != "" && strings.EqualFold(it.PersonEmail, q.Get("email")))) {
+			items = append(items, it)
+		}
+	}
+	s.mu.Unlock()
+	data, p := page(items, lq)
+	s.answer(w, listAnswer{s.success(g), p, data})
+}
+
+func (s *Server) getWebhook(w http.ResponseWriter, _ *http.Request, g *org) {
+	a := webhookAnswer{head: s.success(g), Events: []string{}}
+	s.mu.Lock()
+	if g.hook != nil {
+		a.URL, a.Events = g.hook.URL, slices.Clone(g.hook.Events)
+	}
+	s.mu.Unlock()
+	s.answer(w, a)
+}
+
+// checkWebhook validates a webhook registration; the reason is empty when it is fine.
+func checkWebhook(rawURL string, events []string) string {
+	if rawURL == "" {
+		return "the url field is required"
+	}
+	if u, err := url.Parse(rawURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "url must be an absolute http(s) URL"
+	}
+	if len(events) == 0 {
+		return "the events field is required (a list of " + strings.Join(allEvents, ", ") + ")"
+	}
+	for _, e := range events {
+		if !slices.Contains(allEvents, e) {
+			return fmt.Sprintf("unknown event %q: want %s", e, strings.Join(allEvents, ", "))
+		}
+	}
+	return ""
+}
+
+// setWebhook installs the account's one webhook, replacing the one there was.
+func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request, g *org) {
 	var req struct {
 		URL    string   `json:"url"`
 		Events []string `json:"events"`
 	}
 	if err := decode(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		s.fail(w, g, http.StatusBadRequest, "invalid JSON body: "+err.Error())
 		return
 	}
-	u, err := url.Parse(req.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		writeError(w, http.StatusBadRequest, "invalid url: want an absolute http(s) URL")
+	if bad := checkWebhook(req.URL, req.Events); bad != "" {
+		s.invalid(w, g, bad)
 		return
-	}
-	if len(req.Events) == 0 {
-		req.Events = slices.Clone(allEvents)
-	}
-	for _, e := range req.Events {
-		if !slices.Contains(allEvents, e) {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown event %q: want %s", e, strings.Join(allEvents, ", ")))
-			return
-		}
 	}
 	s.mu.Lock()
-	s.nextHook++
-	h := webhook{ID: strconv.Itoa(s.nextHook), URL: req.URL, Events: req.Events}
-	g.webhooks = append(g.webhooks, h)
+	g.hook = &webhook{URL: req.URL, Events: slices.Clone(req.Events)}
 	s.mu.Unlock()
-	writeData(w, h)
+	s.answer(w, webhookAnswer{s.success(g), req.URL, req.Events})
 }
 
-func (s *Server) deleteWebhook(w http.ResponseWriter, r *http.Request, g *org) {
-	id := r.PathValue("id")
+// deleteWebhook removes the account's webhook; with none installed it succeeds all the same.
+func (s *Server) deleteWebhook(w http.ResponseWriter, _ *http.Request, g *org) {
 	s.mu.Lock()
-	i := slices.IndexFunc(g.webhooks, func(h webhook) bool { return h.ID == id })
-	if i >= 0 {
-		g.webhooks = slices.Delete(g.webhooks, i, i+1)
-	}
+	g.hook = nil
 	s.mu.Unlock()
-	if i < 0 {
-		writeError(w, http.StatusNotFound, "webhook "+id+" not found")
-		return
-	}
-	writeData(w, map[string]string{"id": id})
+	s.answer(w, s.success(g))
 }

@@ -2,19 +2,20 @@ package sandbox
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
-
-	"github.com/bellhop/bellhop"
 )
 
 // Test and inspection hooks. Methods that take a sender or operator id act on every
 // organization that has one with that id (ids of the default organization are "1", "2", …).
 
-// Messages returns every accepted message of every organization, oldest first.
+// Messages returns every message of every organization, oldest first: those accepted for
+// sending and guests' incoming ones (Incoming). The listing lag does not apply here.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -89,11 +90,21 @@ func (s *Server) SetOutage(status int) {
 	s.outage = status
 }
 
-// SetLatency holds back every API answer by d (the request itself is processed at once).
+// SetLatency delays every API request by d. POST messages is processed at once — the
+// message is accepted and stored — and only its answer waits: a provider that accepts a send
+// but answers after the caller's timeout. Other requests wait d, then are processed.
 func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = max(d, 0)
+}
+
+// SetListingLag makes a message show in GET messages and GET messages/{id} only d after it
+// was created (by the sandbox's clock): a listing that lags behind the sends. 0 ends it.
+func (s *Server) SetListingLag(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listingLag = max(d, 0)
 }
 
 // SetRateLimit makes the next POST messages answer 429 with this Retry-After (whole seconds,
@@ -118,21 +129,81 @@ func (s *Server) RemoveOperator(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, g := range s.orgs {
-		g.operators = slices.DeleteFunc(g.operators, func(op bellhop.Operator) bool { return op.ID == id })
+		g.operators = slices.DeleteFunc(g.operators, func(op operator) bool { return op.ID == id })
 	}
 }
 
-// Webhooks returns the URLs registered by an organization, in registration order.
-func (s *Server) Webhooks(orgID string) []string {
+// SetWebhook installs an organization's one webhook as if through POST webhooks (a hotel's
+// own PMS hook, say), replacing the one there was. No events means all; an empty url removes it.
+func (s *Server) SetWebhook(orgID, url string, events []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
-	if g := s.orgs[orgID]; g != nil {
-		for _, h := range g.webhooks {
-			out = append(out, h.URL)
+	g := s.orgs[orgID]
+	switch {
+	case g == nil:
+	case url == "":
+		g.hook = nil
+	default:
+		if len(events) == 0 {
+			events = allEvents
 		}
+		g.hook = &webhook{URL: url, Events: slices.Clone(events)}
 	}
-	return out
+}
+
+// Webhook returns an organization's webhook; url is empty when none is installed.
+func (s *Server) Webhook(orgID string) (url string, events []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.orgs[orgID]; g != nil && g.hook != nil {
+		return g.hook.URL, slices.Clone(g.hook.Events)
+	}
+	return "", nil
+}
+
+// AddToStopList puts a phone (any format; kept as digits) on an organization's stop list.
+// Sends to it are refused from now on; Reset takes it off again.
+func (s *Server) AddToStopList(orgID, phone string) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, d := s.orgs[orgID], digits(phone)
+	if g == nil || d == "" || g.stopListed(d) {
+		return
+	}
+	g.stoplist = append(g.stoplist, stopEntry{id: s.next.id(&s.next.stop), person: s.personOf(g, d), createdAt: now})
+}
+
+// Incoming records a guest's message to a sender (type from_client), as if the guest wrote
+// from phone: it shows in GET messages and is pushed to the webhook as new_message.
+func (s *Server) Incoming(orgID, senderID, phone, text string) (Message, error) {
+	switch d := digits(phone); {
+	case len(d) < 8 || len(d) > 15:
+		return Message{}, fmt.Errorf("sandbox: incoming: phone %q is not a phone number", phone)
+	case strings.TrimSpace(text) == "":
+		return Message{}, errors.New("sandbox: incoming: empty text")
+	}
+	s.mu.Lock()
+	g := s.orgs[orgID]
+	if g == nil {
+		s.mu.Unlock()
+		return Message{}, fmt.Errorf("sandbox: incoming: no organization %q", orgID)
+	}
+	sd := g.sender(senderID)
+	if sd == nil {
+		s.mu.Unlock()
+		return Message{}, fmt.Errorf("sandbox: incoming: organization %s has no sender %q", orgID, senderID)
+	}
+	m := s.newMessage(g, sd, phone, text, s.clock.Now())
+	m.Incoming, m.Status = true, "received"
+	m.exID = "false" + strings.TrimPrefix(m.exID, "true")
+	if len(g.operators) > 0 {
+		g.noteDialog(g.operators[0].ID, m)
+	}
+	out := *m
+	s.mu.Unlock()
+	s.hooks.enqueue(job{orgID: orgID, event: EventNewMessage, key: m.MessageID, messageID: m.MessageID})
+	return out, nil
 }
 
 // Dialogs returns the chats an operator of an organization sees on the login page.
@@ -148,18 +219,18 @@ func (s *Server) Dialogs(orgID, operatorID string) []Dialog {
 	return out
 }
 
-// Reset puts every organization back as it was added: no messages, bans, webhooks or codes,
-// removed senders and operators back; outage, latency, rate limit and spacing overrides off.
-// Ids keep counting up.
+// Reset puts every organization back as it was added: no messages, bans, webhooks, codes or
+// stop-list additions, removed senders and operators back; outage, latency, listing lag, rate
+// limit and spacing overrides off. Ids keep counting up.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, g := range s.orgs {
-		s.orgs[id] = newOrg(g.initial)
+		s.orgs[id] = s.newOrg(g.initial, g.createdAt)
 	}
 	s.codes = map[string]loginCode{}
 	s.spacing = map[string]time.Duration{}
-	s.outage, s.latency, s.rateLimit = 0, 0, 0
+	s.outage, s.latency, s.listingLag, s.rateLimit = 0, 0, 0, 0
 }
 
 // The same hooks over HTTP, for tests that run other processes. No authentication.
@@ -176,8 +247,9 @@ type wireStats struct {
 	OrgID          string          `json:"org_id"`
 	SenderID       string          `json:"sender_id"`
 	Accepted       int             `json:"accepted"`
-	Duplicates     int             `json:"duplicates"`
+	RepeatedMarks  int             `json:"repeated_marks"`
 	Refused        int             `json:"refused"`
+	StopListed     int             `json:"stop_listed"`
 	Banned         bool            `json:"banned"`
 	BanReason      string          `json:"ban_reason,omitempty"`
 	Violations     []wireViolation `json:"violations"`
@@ -192,8 +264,8 @@ func (s *Server) ctlStats(w http.ResponseWriter, _ *http.Request) {
 	}{Senders: []wireStats{}, Messages: len(s.Messages())}
 	for _, st := range s.Stats() {
 		ws := wireStats{
-			OrgID: st.OrgID, SenderID: st.SenderID, Accepted: st.Accepted, Duplicates: st.Duplicates,
-			Refused: st.Refused, Banned: st.Banned, BanReason: st.BanReason, Violations: []wireViolation{},
+			OrgID: st.OrgID, SenderID: st.SenderID, Accepted: st.Accepted, RepeatedMarks: st.RepeatedMarks,
+			Refused: st.Refused, StopListed: st.StopListed, Banned: st.Banned, BanReason: st.BanReason, Violations: []wireViolation{},
 			SpacingSeconds: st.Spacing.Seconds(),
 		}
 		if st.HasGap {
@@ -208,35 +280,132 @@ func (s *Server) ctlStats(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// ctlMessages lists messages; filters org, phone, provider_id and mark (unlike the API's).
 func (s *Server) ctlMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	eq := func(param, v string) bool { return q.Get(param) == "" || q.Get(param) == v }
 	out := []Message{}
 	for _, m := range s.Messages() {
-		if (q.Get("org") == "" || m.OrgID == q.Get("org")) && matches(&m, q.Get("phone"), q.Get("provider_id"), q.Get("mark")) {
+		if eq("org", m.OrgID) && eq("phone", m.Phone) && eq("provider_id", m.SenderID) && eq("mark", m.Mark) {
 			out = append(out, m)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
+type orgWebhook struct {
+	OrgID string `json:"org_id"`
+	webhook
+}
+
+// ctlWebhooks lists the installed webhooks, one per organization at most; filter org.
 func (s *Server) ctlWebhooks(w http.ResponseWriter, r *http.Request) {
-	type orgHook struct {
-		OrgID string `json:"org_id"`
-		webhook
-	}
 	org := r.URL.Query().Get("org")
-	out := []orgHook{}
+	out := []orgWebhook{}
 	s.mu.Lock()
 	for _, g := range s.orgList() {
-		if org != "" && g.id != org {
-			continue
-		}
-		for _, h := range g.webhooks {
-			out = append(out, orgHook{OrgID: g.id, webhook: h})
+		if (org == "" || g.id == org) && g.hook != nil {
+			out = append(out, orgWebhook{OrgID: g.id, webhook: *g.hook})
 		}
 	}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
+}
+
+// ctlSetWebhook is SetWebhook: {"org":"1","url":"http://…","events":["new_status"]}; org
+// defaults to the default organization, an empty url removes the webhook.
+func (s *Server) ctlSetWebhook(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Org    string   `json:"org"`
+		URL    string   `json:"url"`
+		Events []string `json:"events"`
+	}
+	if err := decode(r, &req); err != nil {
+		ctlError(w, `want {"org":"1","url":"http://…","events":["new_status"]}: `+err.Error())
+		return
+	}
+	if req.URL != "" {
+		events := req.Events
+		if len(events) == 0 {
+			events = allEvents
+		}
+		if bad := checkWebhook(req.URL, events); bad != "" {
+			ctlError(w, bad)
+			return
+		}
+	}
+	g, ok := s.ctlOrg(w, req.Org)
+	if !ok {
+		return
+	}
+	s.SetWebhook(g, req.URL, req.Events)
+	writeJSON(w, http.StatusOK, okAnswer)
+}
+
+// ctlOrg resolves a control request's organization ("" is the default one); it answers 404
+// itself when there is none.
+func (s *Server) ctlOrg(w http.ResponseWriter, id string) (string, bool) {
+	if id == "" {
+		id = DefaultOrgID
+	}
+	s.mu.Lock()
+	g := s.orgs[id]
+	s.mu.Unlock()
+	if g == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no organization " + strconv.Quote(id)})
+		return "", false
+	}
+	return id, true
+}
+
+func (s *Server) ctlStopList(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Org   string `json:"org"`
+		Phone string `json:"phone"`
+	}
+	if err := decode(r, &req); err != nil || digits(req.Phone) == "" {
+		ctlError(w, `want {"org":"1","phone":"+79161112233"}`)
+		return
+	}
+	if g, ok := s.ctlOrg(w, req.Org); ok {
+		s.AddToStopList(g, req.Phone)
+		writeJSON(w, http.StatusOK, okAnswer)
+	}
+}
+
+func (s *Server) ctlIncoming(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Org        string     `json:"org"`
+		ProviderID flexString `json:"provider_id"`
+		Phone      string     `json:"phone"`
+		Text       string     `json:"text"`
+	}
+	if err := decode(r, &req); err != nil {
+		ctlError(w, `want {"org":"1","provider_id":"1","phone":"+79161234567","text":"Hello"}: `+err.Error())
+		return
+	}
+	g, ok := s.ctlOrg(w, req.Org)
+	if !ok {
+		return
+	}
+	m, err := s.Incoming(g, string(req.ProviderID), req.Phone, req.Text)
+	if err != nil {
+		ctlError(w, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) ctlListingLag(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Lag jsonDuration `json:"lag"`
+	}
+	if err := decode(r, &req); err != nil {
+		ctlError(w, `want {"lag": "2s"} (a Go duration or a number of seconds): `+err.Error())
+		return
+	}
+	s.SetListingLag(time.Duration(req.Lag))
+	writeJSON(w, http.StatusOK, okAnswer)
 }
 
 var okAnswer = map[string]bool{"ok": true}

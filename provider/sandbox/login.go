@@ -79,7 +79,7 @@ func (s *Server) loginData(code string) (loginPageData, bool) {
 	if !found {
 		return loginPageData{}, false
 	}
-	page := loginPageData{OrgID: g.id, OrgName: g.name, Operator: op}
+	page := loginPageData{OrgID: g.id, OrgName: g.name, Operator: op.Operator}
 	for _, d := range g.dialogs[op.ID] {
 		page.Dialogs = append(page.Dialogs, *d)
 	}

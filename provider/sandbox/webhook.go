@@ -8,8 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
-	"time"
 )
 
 // Webhook events.
@@ -21,31 +21,46 @@ const (
 
 var allEvents = []string{EventNewMessage, EventNewStatus, EventNewError}
 
-// Event is what the sandbox POSTs to webhooks:
+// The callbacks' shapes are unconfirmed in the public record; these are the sandbox's choice,
+// kept as fixtures in provider/intellectdialog/testdata/callbacks/sandbox_*.json so that the
+// client's parser is tested against them.
 //
-//	{"event":"new_status","company_id":"1","data":{"message_id":"7","chat_id":"3","mark":"d-42",
-//	 "provider_id":"1","phone":"+79161234567","status":"delivered","timestamp":"…"}}
-type Event struct {
-	Event     string    `json:"event"`
-	CompanyID string    `json:"company_id"`
-	Data      EventData `json:"data"`
+// new_status (after each change: delivered, then read) and new_message (a guest's message)
+// carry the message as GET messages/{id} shows it:
+//
+//	{"event":"new_status","data":{"id":"7","marker":"d-42","delivered_at":"2026-11-21 13:00:01",
+//	 "viewed_at":"", … every key of a GET messages item …}}
+//
+// new_error (a refused send: banned sender, stop-listed phone) has the flat fields of the one
+// public hint, message_id empty as the send made no message:
+//
+//	{"event":"new_error","message_id":"","phone":"79161234567","error_at":"2026-11-21 13:00:05",
+//	 "detail":"provider 1 is blocked: …"}
+type messagePayload struct {
+	Event string      `json:"event"`
+	Data  wireMessage `json:"data"`
 }
 
-// EventData describes the message an event is about. Failed sends carry no message id.
-type EventData struct {
-	MessageID  string    `json:"message_id"`
-	ChatID     string    `json:"chat_id"`
-	Mark       string    `json:"mark"`
-	ProviderID string    `json:"provider_id"`
-	Phone      string    `json:"phone"`
-	Status     string    `json:"status"` // delivered, read, failed
-	Error      string    `json:"error,omitempty"`
-	Timestamp  time.Time `json:"timestamp"`
+type errorPayload struct {
+	Event     string `json:"event"`
+	MessageID string `json:"message_id"`
+	Phone     string `json:"phone"` // digits
+	ErrorAt   string `json:"error_at"`
+	Detail    string `json:"detail"`
 }
 
-// dispatcher delivers events off the request path. Events of one message go to the same
-// worker, so "delivered" always arrives before "read". Queues are bounded: when one is full
-// the event is dropped and logged rather than blocking a request.
+// job is one event to record and push.
+type job struct {
+	orgID, event string
+	key          string // jobs with one key are pushed in order
+	messageID    string // new_status and new_message: the message
+	step         string // new_status: "delivered" or "read"
+	body         []byte // new_error: the payload, made when the send was refused
+}
+
+// dispatcher records statuses and delivers events off the request path. Jobs with one key
+// (one message) go to the same worker, so "delivered" always comes before "read". Queues are
+// bounded: when one is full the job is dropped and logged rather than blocking a request.
 type dispatcher struct {
 	s      *Server
 	client *http.Client
@@ -55,7 +70,7 @@ type dispatcher struct {
 
 	mu     sync.RWMutex
 	closed bool
-	shards []chan Event
+	shards []chan job
 }
 
 const (
@@ -67,7 +82,7 @@ func newDispatcher(s *Server) *dispatcher {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &dispatcher{s: s, client: &http.Client{Timeout: WebhookTimeout}, ctx: ctx, cancel: cancel}
 	for range hookWorkers {
-		ch := make(chan Event, hookQueue)
+		ch := make(chan job, hookQueue)
 		d.shards = append(d.shards, ch)
 		d.wg.Add(1)
 		go d.work(ch)
@@ -75,13 +90,9 @@ func newDispatcher(s *Server) *dispatcher {
 	return d
 }
 
-func (d *dispatcher) enqueue(e Event) {
-	key := e.CompanyID + "\x00" + e.Data.MessageID
-	if e.Data.MessageID == "" {
-		key += e.Data.Mark + "\x00" + e.Data.Phone
-	}
+func (d *dispatcher) enqueue(j job) {
 	h := fnv.New32a()
-	_, _ = h.Write([]byte(key))
+	_, _ = h.Write([]byte(j.orgID + "\x00" + j.key))
 
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -89,9 +100,9 @@ func (d *dispatcher) enqueue(e Event) {
 		return
 	}
 	select {
-	case d.shards[h.Sum32()%uint32(len(d.shards))] <- e:
+	case d.shards[h.Sum32()%uint32(len(d.shards))] <- j:
 	default:
-		d.s.log.Warn("sandbox: webhook queue full, event dropped", "event", e.Event, "message_id", e.Data.MessageID)
+		d.s.log.Warn("sandbox: webhook queue full, event dropped", "event", j.event, "message_id", j.messageID)
 	}
 }
 
@@ -108,40 +119,53 @@ func (d *dispatcher) close() {
 	d.wg.Wait()
 }
 
-func (d *dispatcher) work(ch <-chan Event) {
+func (d *dispatcher) work(ch <-chan job) {
 	defer d.wg.Done()
-	for e := range ch {
+	for j := range ch {
 		if d.ctx.Err() != nil {
 			continue
 		}
-		for _, u := range d.s.deliver(e) {
-			d.post(u, e)
+		urls, body := d.s.apply(j)
+		for _, u := range urls {
+			d.post(u, j.event, body)
 		}
 	}
 }
 
-// deliver applies an event's status to the stored message and returns the URLs to call.
-func (s *Server) deliver(e Event) []string {
+// apply records a job's status on its message and returns the payload and the URLs to call:
+// the organization's webhook when it subscribes to the event, and Config.WebhookURL.
+func (s *Server) apply(j job) ([]string, []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var urls []string
-	if g := s.orgs[e.CompanyID]; g != nil {
-		if m := g.byID[e.Data.MessageID]; m != nil && e.Event == EventNewStatus {
-			m.Status = e.Data.Status
+	g := s.orgs[j.orgID]
+	if g == nil {
+		return nil, nil
+	}
+	body := j.body
+	if j.event != EventNewError {
+		m := g.byID[j.messageID]
+		if m == nil {
+			return nil, nil // the organization was reset
 		}
-		for _, h := range g.webhooks {
-			for _, ev := range h.Events {
-				if ev == e.Event {
-					urls = append(urls, h.URL)
-					break
-				}
+		switch j.step {
+		case "delivered":
+			m.DeliveredAt, m.Status = m.CreatedAt.Add(DeliveredAfter), "delivered"
+		case "read":
+			if m.DeliveredAt.IsZero() {
+				m.DeliveredAt = m.CreatedAt.Add(DeliveredAfter)
 			}
+			m.ViewedAt, m.Status = m.CreatedAt.Add(ViewedAfter), "read"
 		}
+		body, _ = json.Marshal(messagePayload{Event: j.event, Data: g.wireMessage(m)})
+	}
+	var urls []string
+	if g.hook != nil && slices.Contains(g.hook.Events, j.event) {
+		urls = append(urls, g.hook.URL)
 	}
 	if s.cfg.WebhookURL != "" {
 		urls = append(urls, s.cfg.WebhookURL)
 	}
-	return urls
+	return urls, body
 }
 
 // logURL hides a webhook URL's query, which often carries a secret.
@@ -154,8 +178,7 @@ func logURL(raw string) string {
 	return u.String()
 }
 
-func (d *dispatcher) post(target string, e Event) {
-	body, _ := json.Marshal(e)
+func (d *dispatcher) post(target, event string, body []byte) {
 	ctx, cancel := context.WithTimeout(d.ctx, WebhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -170,14 +193,14 @@ func (d *dispatcher) post(target string, e Event) {
 		err = ue.Err // without the URL and its secret
 	}
 	if err != nil {
-		d.s.log.Warn("sandbox: webhook delivery failed", "url", logURL(target), "event", e.Event, "err", err)
+		d.s.log.Warn("sandbox: webhook delivery failed", "url", logURL(target), "event", event, "err", err)
 		return
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
 	if resp.StatusCode >= 300 {
-		d.s.log.Warn("sandbox: webhook answered an error", "url", logURL(target), "event", e.Event, "status", resp.StatusCode)
+		d.s.log.Warn("sandbox: webhook answered an error", "url", logURL(target), "event", event, "status", resp.StatusCode)
 		return
 	}
-	d.s.log.Debug("sandbox: webhook delivered", "url", logURL(target), "event", e.Event, "status", e.Data.Status)
+	d.s.log.Debug("sandbox: webhook delivered", "url", logURL(target), "event", event)
 }
