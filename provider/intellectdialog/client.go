@@ -1,19 +1,21 @@
-// Package intellectdialog is the client of the IntellectDialog-style messaging API: it checks
-// keys, lists senders and operators, opens operator logins, sends messages and manages webhooks.
+// Package intellectdialog is the client of the IntellectDialog messaging API v2: it checks keys,
+// lists senders, operators and messages, sends messages and manages the account's one webhook.
 package intellectdialog
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-resty/resty/v2"
 
@@ -31,7 +33,15 @@ const (
 	defaultRetries    = 2
 	defaultRetryAfter = 60 * time.Second
 	maxBody           = 16 << 20
+
+	// maxMark is the API's limit on a message's mark (its validation: max:36).
+	maxMark = 36
+	// maxPhoneDigits is the API's limit on a phone (its validation: max:20).
+	maxPhoneDigits = 20
 )
+
+// DefaultEvents are the webhook events SetWebhook subscribes to when it is given none.
+var DefaultEvents = []string{"new_message", "new_status", "new_error"}
 
 var _ provider.Provider = (*Client)(nil)
 
@@ -40,14 +50,27 @@ type Client struct {
 	http    *resty.Client
 	base    string // absolute, ends in "/"
 	key     string
+	secrets []string // the key as it may be echoed back, for redaction
 	timeout time.Duration
 	retries int
 	backoff time.Duration // first wait between retries; doubles
 	clock   bellhop.Clock
+	log     *slog.Logger
+
+	zone   zone
+	warned sync.Map // keys of warnings logged once
+
+	stopMu   sync.Mutex
+	stopPath string // the stop list's route once one answered; stopNone when neither did
 }
 
+const stopNone = "-"
+
+// stopPaths are the stop list's possible routes: the PHP client's, then PROVIDERS.md's.
+var stopPaths = []string{"stoplist", "persons/stoplist"}
+
 // New returns a client for cfg. BaseURL defaults to DefaultBaseURL and must be an absolute
-// http(s) URL; APIKey is required.
+// http(s) URL; APIKey is required. A Zone it does not know is logged and taken as UTC.
 func New(cfg provider.Config) (*Client, error) {
 	if cfg.APIKey == "" {
 		return nil, errors.New("intellectdialog: the API key is required")
@@ -79,10 +102,13 @@ func New(cfg provider.Config) (*Client, error) {
 	c := &Client{
 		base:    u.String(),
 		key:     cfg.APIKey,
+		secrets: secretForms(cfg.APIKey),
 		timeout: cfg.Timeout,
 		retries: cfg.Retries,
 		backoff: 200 * time.Millisecond,
-		clock:   bellhop.SystemClock{},
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		zone:    zone{lookup: make(chan struct{}, 1)},
 	}
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
@@ -91,6 +117,15 @@ func New(cfg provider.Config) (*Client, error) {
 		c.retries = defaultRetries
 	} else if c.retries < 0 {
 		c.retries = 0
+	}
+	if c.clock == nil {
+		c.clock = bellhop.SystemClock{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if strings.TrimSpace(cfg.Zone) != "" {
+		c.setZone(cfg.Zone)
 	}
 	// A copy, so resty never changes the caller's client; the shared default transport, so
 	// short-lived clients do not each keep a connection pool.
@@ -114,436 +149,418 @@ func New(cfg provider.Config) (*Client, error) {
 // BaseURL returns the API root the client talks to, ending in "/".
 func (c *Client) BaseURL() string { return c.base }
 
-// Organization checks the key: it returns the account the key belongs to.
+// Organization checks the key: it returns the account the key belongs to, with its time zone
+// (which the client keeps for its times when Config.Zone was empty).
 func (c *Client) Organization(ctx context.Context) (bellhop.Organization, error) {
-	const step = "check key (GET companies)"
-	var raw json.RawMessage
-	if err := c.do(ctx, step, http.MethodGet, "companies", nil, nil, &raw); err != nil {
+	org, err := c.company(ctx, "check key (GET companies)")
+	if err != nil {
 		return bellhop.Organization{}, err
 	}
-	// One account per key: an object, or a list holding it.
-	var o wireOrg
-	if trimmed := strings.TrimSpace(string(raw)); strings.HasPrefix(trimmed, "[") {
-		var list []wireOrg
-		if err := json.Unmarshal(raw, &list); err != nil {
-			return bellhop.Organization{}, c.decodeError(step, err)
-		}
-		if len(list) == 0 {
-			return bellhop.Organization{}, c.fail(step, provider.KindInternal, http.StatusOK, "the answer lists no company", nil)
-		}
-		o = list[0]
-	} else if err := json.Unmarshal(raw, &o); err != nil {
-		return bellhop.Organization{}, c.decodeError(step, err)
-	}
-	if o.ID == "" && o.Name == "" {
-		return bellhop.Organization{}, c.fail(step, provider.KindInternal, http.StatusOK, "the answer names no company", nil)
-	}
-	return bellhop.Organization{ID: string(o.ID), Name: o.Name}, nil
+	c.setZone(org.Zone)
+	return org, nil
 }
 
-// Senders lists the account's sending channels (IntellectDialog calls them providers).
+// company reads GET companies: an object under data, or a list holding it.
+func (c *Client) company(ctx context.Context, step string) (bellhop.Organization, error) {
+	r, err := c.do(ctx, step, http.MethodGet, "companies", nil, nil, true)
+	if err != nil {
+		return bellhop.Organization{}, err
+	}
+	var w wireCompany
+	found, err := oneOrFirst(r.data(), &w)
+	if err != nil {
+		return bellhop.Organization{}, c.decodeError(step, err)
+	}
+	if !found || (w.ID == "" && w.Name == "") {
+		return bellhop.Organization{}, c.fail(step, provider.KindInternal, r.status, "the answer names no company", nil)
+	}
+	return bellhop.Organization{ID: string(w.ID), Name: strings.TrimSpace(w.Name), Zone: string(w.Zone)}, nil
+}
+
+// Senders lists the account's sending channels (IntellectDialog calls them providers), every
+// page. Type is the provider type's name in lower case ("whatsapp"), or its type_id when it
+// has no name.
 func (c *Client) Senders(ctx context.Context) ([]bellhop.Sender, error) {
-	var list []wireSender
-	if err := c.do(ctx, "list senders (GET providers)", http.MethodGet, "providers", nil, nil, &list); err != nil {
+	list, err := listAll[wireProvider](ctx, c, "list senders (GET providers)", "providers", nil, maxListPages)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]bellhop.Sender, 0, len(list))
 	for _, s := range list {
-		out = append(out, bellhop.Sender{ID: string(s.ID), Type: s.Type, Name: s.Name, Phone: string(s.Phone)})
+		typ := strings.ToLower(strings.TrimSpace(string(s.Type)))
+		if typ == "" {
+			typ = string(s.TypeID)
+		}
+		out = append(out, bellhop.Sender{ID: string(s.ID), Type: typ, Name: strings.TrimSpace(s.Name), Phone: string(s.Phone)})
 	}
 	return out, nil
 }
 
-// Operators lists the account's employees.
+// Operators lists the account's employees, every page. Name is first name, patronymic and
+// surname.
 func (c *Client) Operators(ctx context.Context) ([]bellhop.Operator, error) {
-	var list []wireOperator
-	if err := c.do(ctx, "list operators (GET employees)", http.MethodGet, "employees", nil, nil, &list); err != nil {
+	list, err := listAll[wireEmployee](ctx, c, "list operators (GET employees)", "employees", nil, maxListPages)
+	if err != nil {
 		return nil, err
 	}
 	out := make([]bellhop.Operator, 0, len(list))
-	for _, o := range list {
-		out = append(out, bellhop.Operator{ID: string(o.ID), Name: o.Name, Email: o.Email})
+	for _, e := range list {
+		name := joinNonEmpty(e.First, e.Middle, e.Last)
+		if name == "" {
+			name = strings.TrimSpace(e.AltName)
+		}
+		email := cmp.Or(strings.TrimSpace(e.Email), strings.TrimSpace(e.AltEmail))
+		out = append(out, bellhop.Operator{ID: string(e.ID), Name: name, Email: email})
 	}
 	return out, nil
 }
 
-// LoginCode asks for a one-time sign-in of an operator.
+func joinNonEmpty(parts ...string) string {
+	kept := parts[:0:0]
+	for _, p := range parts {
+		if p = strings.TrimSpace(p); p != "" {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, " ")
+}
+
+// LoginCode asks for a one-time sign-in code of an operator. The record puts it at
+// response.code.code; it is read under data too. URL and ExpiresAt are set only when the answer
+// carries them (the record documents neither).
 func (c *Client) LoginCode(ctx context.Context, operatorID string) (provider.LoginCode, error) {
-	step := "get login code (POST employees/{id}/code)"
-	if operatorID == "" {
+	const step = "get login code (POST employees/{id}/code)"
+	if strings.TrimSpace(operatorID) == "" {
 		return provider.LoginCode{}, c.fail(step, provider.KindInvalidRequest, 0, "operator id is required", nil)
 	}
-	var w wireCode
-	if err := c.do(ctx, step, http.MethodPost, "employees/"+url.PathEscape(operatorID)+"/code", nil, struct{}{}, &w); err != nil {
+	r, err := c.do(ctx, step, http.MethodPost, "employees/"+url.PathEscape(operatorID)+"/code", nil, struct{}{}, true)
+	if err != nil {
 		return provider.LoginCode{}, err
 	}
-	return provider.LoginCode{Code: string(w.Code), URL: w.URL, ExpiresAt: time.Time(w.ExpiresAt)}, nil
-}
-
-// SendMessage sends one text. It is never retried here: a caller that retries passes the same
-// Mark, and the provider answers the first message's ids with Duplicate set.
-func (c *Client) SendMessage(ctx context.Context, m provider.Message) (provider.SentMessage, error) {
-	const step = "send message (POST messages)"
-	switch {
-	case m.SenderID == "":
-		return provider.SentMessage{}, c.fail(step, provider.KindInvalidRequest, 0, "sender id is required", nil)
-	case m.Phone == "":
-		return provider.SentMessage{}, c.fail(step, provider.KindInvalidRequest, 0, "phone is required", nil)
-	}
-	var w wireSent
-	body := wireSend{Phone: m.Phone, ProviderID: m.SenderID, Text: m.Text, Mark: m.Mark}
-	if err := c.do(ctx, step, http.MethodPost, "messages", nil, body, &w); err != nil {
-		return provider.SentMessage{}, err
-	}
-	if w.MessageID == "" {
-		return provider.SentMessage{}, c.fail(step, provider.KindInternal, http.StatusOK, "the answer has no message_id", nil)
-	}
-	return provider.SentMessage{MessageID: string(w.MessageID), ChatID: string(w.ChatID), Duplicate: bool(w.Duplicate)}, nil
-}
-
-// Messages lists messages the account sent, newest last.
-func (c *Client) Messages(ctx context.Context, f provider.MessageFilter) ([]provider.StoredMessage, error) {
-	q := url.Values{}
-	for k, v := range map[string]string{"phone": f.Phone, "provider_id": f.SenderID, "mark": f.Mark} {
-		if v != "" {
-			q.Set(k, v)
+	var lc codeParts
+	for _, k := range []string{"code", "data"} {
+		if lc = codeFrom(r.fields[k], 0); lc.code != "" {
+			break
 		}
 	}
-	var list []wireMessage
-	if err := c.do(ctx, "list messages (GET messages)", http.MethodGet, "messages", q, nil, &list); err != nil {
-		return nil, err
+	if lc.code == "" {
+		return provider.LoginCode{}, c.fail(step, provider.KindInternal, r.status, "the answer has no code", nil)
 	}
-	out := make([]provider.StoredMessage, 0, len(list))
-	for _, m := range list {
-		out = append(out, provider.StoredMessage{
-			MessageID: string(m.MessageID), ChatID: string(m.ChatID), Phone: string(m.Phone),
-			SenderID: string(m.ProviderID), Text: m.Text, Mark: string(m.Mark), Status: m.Status,
-			CreatedAt: time.Time(m.CreatedAt),
-		})
-	}
-	return out, nil
-}
-
-// Webhooks lists the callback registrations.
-func (c *Client) Webhooks(ctx context.Context) ([]provider.Webhook, error) {
-	var list []wireWebhook
-	if err := c.do(ctx, "list webhooks (GET webhooks)", http.MethodGet, "webhooks", nil, nil, &list); err != nil {
-		return nil, err
-	}
-	out := make([]provider.Webhook, 0, len(list))
-	for _, w := range list {
-		out = append(out, provider.Webhook{ID: string(w.ID), URL: w.URL, Events: w.Events})
-	}
-	return out, nil
-}
-
-// CreateWebhook registers a callback URL for events (new_message, new_status, new_error).
-func (c *Client) CreateWebhook(ctx context.Context, w provider.Webhook) (provider.Webhook, error) {
-	body := struct {
-		URL    string   `json:"url"`
-		Events []string `json:"events"`
-	}{w.URL, w.Events}
-	if body.Events == nil {
-		body.Events = []string{}
-	}
-	var got wireWebhook
-	if err := c.do(ctx, "create webhook (POST webhooks)", http.MethodPost, "webhooks", nil, body, &got); err != nil {
-		return provider.Webhook{}, err
-	}
-	out := provider.Webhook{ID: string(got.ID), URL: got.URL, Events: got.Events}
-	if out.URL == "" {
-		out.URL = w.URL
-	}
-	if out.Events == nil {
-		out.Events = w.Events
-	}
-	return out, nil
-}
-
-// DeleteWebhook removes a callback registration.
-func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
-	step := "delete webhook (DELETE webhooks/{id})"
-	if id == "" {
-		return c.fail(step, provider.KindInvalidRequest, 0, "webhook id is required", nil)
-	}
-	return c.do(ctx, step, http.MethodDelete, "webhooks/"+url.PathEscape(id), nil, nil, nil)
-}
-
-// do runs one API call: it sends the request (retrying GET and DELETE on network errors and
-// 5xx), unwraps the envelope and decodes data into out (when out is not nil).
-func (c *Client) do(ctx context.Context, step, method, path string, q url.Values, body, out any) error {
-	attempts := 1
-	if method == http.MethodGet || method == http.MethodDelete {
-		attempts += c.retries
-	}
-	wait := c.backoff
-	for attempt := 1; ; attempt++ {
-		err := c.once(ctx, step, method, path, q, body, out)
-		if err == nil {
-			return nil
+	out := provider.LoginCode{Code: lc.code, URL: lc.url}
+	if lc.expires != "" {
+		loc, _, err := c.Location(ctx)
+		if err != nil {
+			loc = time.UTC
 		}
-		if attempt >= attempts || provider.KindOf(err) != provider.KindUnavailable || ctx.Err() != nil {
-			return err
-		}
-		// Full jitter: a wait between wait/2 and wait, then double it.
-		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait *= 2
-	}
-}
-
-// once is one attempt with its own timeout.
-func (c *Client) once(ctx context.Context, step, method, path string, q url.Values, body, out any) error {
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	req := c.http.R().SetContext(actx).SetHeader("Authorization", c.key)
-	if q != nil {
-		req.SetQueryParamsFromValues(q)
-	}
-	if body != nil {
-		req.SetHeader("Content-Type", "application/json").SetBody(body)
-	}
-	resp, err := req.Execute(method, c.base+path)
-	if err != nil {
-		reason := "no answer"
-		switch {
-		case ctx.Err() != nil:
-			reason = "cancelled"
-		case actx.Err() != nil || isTimeout(err):
-			reason = fmt.Sprintf("no answer within %s", c.timeout)
-		}
-		return c.fail(step, provider.KindUnavailable, 0, reason, err)
-	}
-	return c.answer(step, resp, out)
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
-
-// answer turns an HTTP answer into out or a classified *provider.Error.
-func (c *Client) answer(step string, resp *resty.Response, out any) error {
-	status := resp.StatusCode()
-	raw := resp.Body()
-	if status >= 200 && status <= 299 && len(bytes.TrimSpace(raw)) == 0 {
-		if out == nil { // e.g. 204 to a DELETE
-			return nil
-		}
-		return c.fail(step, provider.KindInternal, status, "empty answer", nil)
-	}
-	var env envelope
-	decodeErr := json.Unmarshal(raw, &env)
-	if decodeErr == nil && env.Response == nil {
-		decodeErr = errors.New(`no "response" object`)
-	}
-	var reason, apiStatus string
-	if decodeErr == nil {
-		apiStatus = strings.ToLower(strings.TrimSpace(env.Response.Status))
-		reason = errorText(env.Response.Error)
-	}
-
-	if status < 200 || status > 299 {
-		if decodeErr != nil {
-			reason = bodySnippet(resp)
-		}
-		if reason == "" {
-			reason = http.StatusText(status)
-		}
-		return c.classify(step, resp, status, reason)
-	}
-	if decodeErr != nil {
-		return c.fail(step, provider.KindInternal, status, "undecodable answer: "+bodySnippet(resp), decodeErr)
-	}
-	// A 200 may still carry an error answer.
-	if (apiStatus != "success" && apiStatus != "ok" && apiStatus != "") || (apiStatus == "" && reason != "") {
-		if reason == "" {
-			reason = "error answer with status " + fmt.Sprintf("%q", env.Response.Status)
-		}
-		return c.classify(step, resp, status, reason)
-	}
-	if out == nil || len(env.Response.Data) == 0 || string(env.Response.Data) == "null" {
-		return nil
-	}
-	if err := json.Unmarshal(env.Response.Data, out); err != nil {
-		return c.decodeError(step, err)
-	}
-	return nil
-}
-
-// classify makes the error of a failed answer from its HTTP status and the provider's reason.
-func (c *Client) classify(step string, resp *resty.Response, status int, reason string) error {
-	kind := provider.KindInvalidRequest
-	switch {
-	case status == http.StatusUnauthorized:
-		kind = provider.KindUnauthorized
-	case status == http.StatusTooManyRequests:
-		kind = provider.KindRateLimited
-	case status == http.StatusNotFound:
-		kind = provider.KindNotFound
-	case status == http.StatusRequestTimeout || status >= 500:
-		kind = provider.KindUnavailable
-	case status == http.StatusForbidden:
-		if k, ok := kindOfReason(reason); ok && k == provider.KindSenderBlocked {
-			kind = k
+		if t, ok := parseTime(lc.expires, loc); ok {
+			out.ExpiresAt = t
 		} else {
-			kind = provider.KindUnauthorized
-		}
-	case status >= 400:
-		if k, ok := kindOfReason(reason); ok && (k == provider.KindSenderBlocked || k == provider.KindUnauthorized) {
-			kind = k
-		}
-	default: // an error answer with a 2xx (or 3xx) status: only the reason tells
-		if k, ok := kindOfReason(reason); ok {
-			kind = k
+			c.warnOnce("expires", "intellectdialog: unreadable login code expiry", "step", step, "value", c.clean(lc.expires))
 		}
 	}
-	e := c.fail(step, kind, status, reason, nil)
-	if kind == provider.KindRateLimited {
-		e.RetryAfter = c.retryAfter(resp)
-	}
-	return e
+	return out, nil
 }
 
-// reasonWords maps words of a provider's error text (English or Russian) to a kind, most
-// specific first.
-var reasonWords = []struct {
-	kind  provider.Kind
-	words []string
-}{
-	{provider.KindSenderBlocked, []string{"banned", "blocked", "заблокирован", "забанен", "бан "}},
-	{provider.KindUnauthorized, []string{"key", "token", "unauthori", "unauthenticated", "forbidden", "access denied", "credential", "ключ", "токен", "авториз"}},
-	{provider.KindRateLimited, []string{"rate limit", "too many", "слишком много"}},
-	{provider.KindNotFound, []string{"not found", "unknown", "does not exist", "не найден"}},
-	{provider.KindUnavailable, []string{"try again", "temporar", "unavailable", "maintenance", "timeout", "timed out", "попробуйте позже"}},
-}
+type codeParts struct{ code, url, expires string }
 
-func kindOfReason(reason string) (provider.Kind, bool) {
-	r := strings.ToLower(reason)
-	for _, rw := range reasonWords {
-		for _, w := range rw.words {
-			if strings.Contains(r, w) {
-				return rw.kind, true
-			}
-		}
+// codeFrom finds a login code in raw: a string, or an object whose "code" is one (or another
+// such object).
+func codeFrom(raw json.RawMessage, depth int) codeParts {
+	if isNull(raw) || depth > 2 {
+		return codeParts{}
 	}
-	return 0, false
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date, against the answer's Date when given).
-func (c *Client) retryAfter(resp *resty.Response) time.Duration {
-	v := strings.TrimSpace(resp.Header().Get("Retry-After"))
-	if v == "" {
-		return defaultRetryAfter
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 || secs > 1e9 {
-			return defaultRetryAfter
-		}
-		return max(time.Duration(secs*float64(time.Second)), time.Second)
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return defaultRetryAfter
-	}
-	now := c.clock.Now()
-	if d, err := http.ParseTime(resp.Header().Get("Date")); err == nil {
-		now = d
-	}
-	return max(at.Sub(now), time.Second)
-}
-
-func (c *Client) decodeError(step string, err error) *provider.Error {
-	return c.fail(step, provider.KindInternal, http.StatusOK, "undecodable answer", err)
-}
-
-// fail builds the error of a step. The API key never gets into it, even if the provider or a
-// transport echoed it.
-func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
-	e := &provider.Error{Provider: Kind, Step: step, Kind: kind, Status: status, Reason: c.redact(reason), Err: err}
-	if err != nil && strings.Contains(err.Error(), c.key) {
-		e.Err = redactedError{msg: c.redact(err.Error()), err: err}
-	}
-	return e
-}
-
-func (c *Client) redact(s string) string {
-	if c.key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.key, "[redacted]")
-}
-
-// redactedError shows a cleaned message but keeps the cause for errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r redactedError) Error() string { return r.msg }
-func (r redactedError) Unwrap() error { return r.err }
-
-// errorText reads the envelope's error: a string, or an object with a message.
-func errorText(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var s string
+	var s flexString
 	if json.Unmarshal(raw, &s) == nil {
-		return strings.TrimSpace(s)
+		return codeParts{code: string(s)}
 	}
 	var obj struct {
-		Message     string `json:"message"`
-		Description string `json:"description"`
-		Text        string `json:"text"`
+		Code      json.RawMessage `json:"code"`
+		URL       flexString      `json:"url"`
+		Link      flexString      `json:"link"`
+		ExpiresAt flexString      `json:"expires_at"`
+		ExpiredAt flexString      `json:"expired_at"`
 	}
-	if json.Unmarshal(raw, &obj) == nil {
-		for _, v := range []string{obj.Message, obj.Description, obj.Text} {
-			if v != "" {
-				return strings.TrimSpace(v)
-			}
-		}
+	if json.Unmarshal(raw, &obj) != nil {
+		return codeParts{}
 	}
-	if string(raw) == "false" {
-		return ""
-	}
-	return truncate(string(raw), 200)
+	p := codeFrom(obj.Code, depth+1)
+	p.url = cmp.Or(p.url, string(obj.URL), string(obj.Link))
+	p.expires = cmp.Or(p.expires, string(obj.ExpiresAt), string(obj.ExpiredAt))
+	return p
 }
 
-// bodySnippet describes an answer that is not the API's JSON, without dumping pages into errors.
-func bodySnippet(resp *resty.Response) string {
-	ct := resp.Header().Get("Content-Type")
-	body := strings.TrimSpace(string(resp.Body()))
+// SendMessage sends one text or template. It is never retried here: the provider does not
+// deduplicate by mark, so a retry is the caller's decision. An empty MessageID is no failure:
+// the provider queued the send (StackID).
+func (c *Client) SendMessage(ctx context.Context, m provider.Message) (provider.SentMessage, error) {
+	const step = "send message (POST messages)"
+	// The phone goes as digits without "+": the record shows phones as digits (person_phone
+	// "79123456789") and the API refuses more than 20 characters.
+	phone := digits(m.Phone)
+	invalid := func(reason string) (provider.SentMessage, error) {
+		return provider.SentMessage{}, c.fail(step, provider.KindInvalidRequest, 0, reason, nil)
+	}
 	switch {
-	case body == "":
-		return "empty answer"
-	case strings.Contains(ct, "html") || strings.HasPrefix(body, "<"):
-		return "unexpected HTML answer"
+	case strings.TrimSpace(m.SenderID) == "":
+		return invalid("sender id is required")
+	case phone == "":
+		return invalid("phone is required")
+	case len(phone) > maxPhoneDigits:
+		return invalid(fmt.Sprintf("phone has more than %d digits", maxPhoneDigits))
+	case m.Text == "" && m.Template == "":
+		return invalid("text or template is required")
+	case utf8.RuneCountInString(m.Mark) > maxMark:
+		return invalid(fmt.Sprintf("mark is longer than %d characters", maxMark))
+	}
+	body := wireSend{Phone: phone, ProviderID: m.SenderID, Text: m.Text, Template: m.Template, Mark: m.Mark, EmployeeID: m.OperatorID}
+	if m.Template != "" {
+		body.Vars = append([]string{}, m.Vars...) // vars is required with a template, even empty
+	}
+	r, err := c.do(ctx, step, http.MethodPost, "messages", nil, body, true)
+	if err != nil {
+		return provider.SentMessage{}, err
+	}
+	var w wireSent
+	if _, err := oneOrFirst(r.data(), &w); err != nil {
+		// The provider said success: the message is on its way even if its ids are unreadable.
+		c.log.Warn("intellectdialog: unreadable answer to a send it accepted", "step", step, "error", c.clean(err.Error()))
+	}
+	sent := provider.SentMessage{MessageID: string(w.MessageID), ChatID: string(w.ChatID), StackID: string(w.StackID)}
+	if sent.MessageID == "" && sent.StackID == "" {
+		c.log.Warn("intellectdialog: an accepted send with neither message_id nor stack_id", "step", step, "sender", m.SenderID)
+	}
+	return sent, nil
+}
+
+// digits keeps the digits of a phone.
+func digits(phone string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, phone)
+}
+
+// Messages lists the account's messages that match f, every page, oldest first. Times in the
+// filter are sent in the account's zone (see ZoneKnown). The API has no mark or phone filter:
+// the caller matches those. Past f.MaxPages it returns the messages read with an error.
+func (c *Client) Messages(ctx context.Context, f provider.MessageFilter) ([]provider.StoredMessage, error) {
+	const step = "list messages (GET messages)"
+	loc, _, err := c.Location(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if f.SenderID != "" {
+		q.Set("provider_id", f.SenderID)
+	}
+	if f.Outgoing {
+		q.Set("type", "to_client")
+	}
+	if !f.CreatedAfter.IsZero() {
+		q.Set("created_after", formatFloor(f.CreatedAfter, loc))
+	}
+	if !f.CreatedBefore.IsZero() {
+		q.Set("created_before", formatCeil(f.CreatedBefore, loc))
+	}
+	pages := f.MaxPages
+	if pages <= 0 {
+		pages = defaultMessagePages
+	}
+	list, err := listAll[wireMessage](ctx, c, step, "messages", q, pages)
+	out := make([]provider.StoredMessage, 0, len(list))
+	for _, w := range list {
+		m := c.storedMessage(step, w, loc)
+		// The same filter again, in case the server ignored one; a time it could not read
+		// keeps the message.
+		switch {
+		case f.SenderID != "" && m.SenderID != "" && m.SenderID != f.SenderID,
+			f.Outgoing && !m.Outgoing,
+			!m.CreatedAt.IsZero() && !f.CreatedAfter.IsZero() && m.CreatedAt.Before(f.CreatedAfter.Truncate(time.Second)),
+			!m.CreatedAt.IsZero() && !f.CreatedBefore.IsZero() && m.CreatedAt.After(f.CreatedBefore):
+			continue
+		}
+		out = append(out, m)
+	}
+	slices.SortStableFunc(out, func(a, b provider.StoredMessage) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, err
+}
+
+// Message reads one message by the provider's id.
+func (c *Client) Message(ctx context.Context, id string) (provider.StoredMessage, error) {
+	const step = "read message (GET messages/{id})"
+	if strings.TrimSpace(id) == "" {
+		return provider.StoredMessage{}, c.fail(step, provider.KindInvalidRequest, 0, "message id is required", nil)
+	}
+	loc, _, err := c.Location(ctx)
+	if err != nil {
+		return provider.StoredMessage{}, err
+	}
+	r, err := c.do(ctx, step, http.MethodGet, "messages/"+url.PathEscape(id), nil, nil, true)
+	if err != nil {
+		return provider.StoredMessage{}, err
+	}
+	var w wireMessage
+	found, err := oneOrFirst(r.data(), &w)
+	if err != nil {
+		return provider.StoredMessage{}, c.decodeError(step, err)
+	}
+	if !found {
+		return provider.StoredMessage{}, c.fail(step, provider.KindNotFound, r.status, "the answer has no message", nil)
+	}
+	return c.storedMessage(step, w, loc), nil
+}
+
+// storedMessage maps a message of the API; its times are in the account's zone loc.
+func (c *Client) storedMessage(step string, w wireMessage, loc *time.Location) provider.StoredMessage {
+	m := provider.StoredMessage{
+		MessageID:  string(cmp.Or(w.ID, w.MessageID)),
+		ChatID:     string(w.ChatID),
+		Phone:      string(cmp.Or(w.PersonPhone, w.Phone)),
+		SenderID:   string(w.ProviderID),
+		Text:       w.Text,
+		Mark:       string(cmp.Or(w.Marker, w.Mark)),
+		OperatorID: string(w.EmployeeID),
+	}
+	out, known := outgoing(string(w.Type), w.TypeName, string(w.TypeID))
+	if !known {
+		c.warnOnce("direction:"+string(w.Type)+"|"+w.TypeName+"|"+string(w.TypeID),
+			"intellectdialog: a message of an unknown direction; taken as incoming",
+			"step", step, "type", c.clean(string(w.Type)), "type_name", c.clean(w.TypeName), "type_id", c.clean(string(w.TypeID)))
+	}
+	m.Outgoing = out
+	for _, t := range []struct {
+		name string
+		raw  flexString
+		dst  *time.Time
+	}{{"delivered_at", w.DeliveredAt, &m.DeliveredAt}, {"viewed_at", w.ViewedAt, &m.ViewedAt}, {"created_at", w.CreatedAt, &m.CreatedAt}} {
+		v, ok := parseTime(string(t.raw), loc)
+		if !ok {
+			c.warnOnce("time:"+t.name, "intellectdialog: an unreadable time", "step", step, "field", t.name, "value", c.clean(string(t.raw)))
+		}
+		*t.dst = v
+	}
+	return m
+}
+
+// outgoing reads a message's direction from type (to_client|from_client), type_name
+// (Исходящее|Входящее) or type_id (2 outgoing, 1 incoming in the record).
+func outgoing(typ, typeName, typeID string) (out, known bool) {
+	switch strings.ToLower(strings.TrimSpace(typ)) {
+	case "to_client", "outgoing", "out":
+		return true, true
+	case "from_client", "incoming", "in":
+		return false, true
+	}
+	switch strings.ToLower(strings.TrimSpace(typeName)) {
+	case "исходящее", "outgoing":
+		return true, true
+	case "входящее", "incoming":
+		return false, true
+	}
+	switch strings.TrimSpace(typeID) {
+	case "2":
+		return true, true
+	case "1":
+		return false, true
+	}
+	return false, false
+}
+
+// Templates lists a sender's WhatsApp templates (one answer: the API does not page them).
+func (c *Client) Templates(ctx context.Context, senderID string) ([]provider.Template, error) {
+	const step = "list templates (GET messages/{provider_id}/templates)"
+	if strings.TrimSpace(senderID) == "" {
+		return nil, c.fail(step, provider.KindInvalidRequest, 0, "sender id is required", nil)
+	}
+	r, err := c.do(ctx, step, http.MethodGet, "messages/"+url.PathEscape(senderID)+"/templates", nil, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	items, err := listItems(r.data())
+	if err != nil {
+		return nil, c.decodeError(step, err)
+	}
+	out := make([]provider.Template, 0, len(items))
+	for _, raw := range items {
+		var w wireTemplate
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, c.decodeError(step, err)
+		}
+		out = append(out, provider.Template{ID: string(w.ID), Name: w.ElementName, Language: w.LanguageCode,
+			Category: w.Category, Status: w.Status, Text: w.Data})
+	}
+	return out, nil
+}
+
+// StopListed reports whether the account's stop list holds phone. It asks GET stoplist (the PHP
+// client's route) and, when that route does not exist, GET persons/stoplist (PROVIDERS.md's),
+// and keeps the one that answered. When neither exists it answers false. Phones are compared by
+// their digits, every page, since the server may ignore the phone filter.
+func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
+	const step = "check stop list (GET stoplist)"
+	want := digits(phone)
+	if want == "" {
+		return false, c.fail(step, provider.KindInvalidRequest, 0, "phone is required", nil)
+	}
+	c.stopMu.Lock()
+	known := c.stopPath
+	c.stopMu.Unlock()
+	paths := stopPaths
+	switch known {
+	case stopNone:
+		return false, nil
+	case "":
 	default:
-		return truncate(body, 200)
+		paths = []string{known}
 	}
+	q := url.Values{"phone": {want}}
+	for _, path := range paths {
+		listed := false
+		err := c.eachPage(ctx, step, path, q, maxListPages, func(items []json.RawMessage) (bool, error) {
+			for _, raw := range items {
+				var e wireStopEntry
+				if json.Unmarshal(raw, &e) != nil {
+					continue
+				}
+				if samePhone(want, digits(string(cmp.Or(e.PersonPhone, e.Phone)))) {
+					listed = true
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if errors.Is(err, errNoRoute) && known == "" {
+			continue // the server has no such route: try the next
+		}
+		if provider.KindOf(err) == provider.KindNotFound && !errors.Is(err, errNoRoute) {
+			err = nil // the API's own "not found": nobody listed
+		}
+		if err != nil {
+			return false, err
+		}
+		c.stopMu.Lock()
+		c.stopPath = path
+		c.stopMu.Unlock()
+		return listed, nil
+	}
+	c.stopMu.Lock()
+	c.stopPath = stopNone
+	c.stopMu.Unlock()
+	c.warnOnce("stoplist", "intellectdialog: the account has no stop list route (neither stoplist nor persons/stoplist); phones are taken as not stop-listed")
+	return false, nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// samePhone compares phones by digits; numbers of 10 digits or more also match on their last 10,
+// so that a stop list that keeps a national form ("89161112233") still stops "+79161112233".
+func samePhone(a, b string) bool {
+	if a == "" || b == "" {
+		return false
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
+	if a == b {
+		return true
 	}
-	return s[:n] + "…"
+	const national = 10
+	return len(a) >= national && len(b) >= national && a[len(a)-national:] == b[len(b)-national:]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// quietLogger keeps resty from writing to stderr; errors come back as values.
-type quietLogger struct{}
-
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Debugf(string, ...any) {}

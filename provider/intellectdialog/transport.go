@@ -1,0 +1,386 @@
+package intellectdialog
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/bellhop/bellhop/provider"
+)
+
+// errNoRoute is the cause of a 404 that is not the API's answer (no error envelope): the
+// server has no such route, as opposed to the API saying a record does not exist.
+var errNoRoute = errors.New("the server has no such route")
+
+// maxReason bounds the provider's text in an error: a page or a stack trace is no reason.
+const maxReason = 200
+
+// reply is an answer of the API: the members of its "response" object.
+type reply struct {
+	status    int
+	enveloped bool                       // the body was {"response":{…}}
+	fields    map[string]json.RawMessage // the response object's members; nil for an empty body
+}
+
+func (r *reply) data() json.RawMessage { return r.fields["data"] }
+
+// pagin returns the list's paging numbers, nil when the answer has none (or unreadable ones).
+func (r *reply) pagin() *wirePagin {
+	raw, ok := r.fields["pagin"]
+	if !ok || isNull(raw) {
+		return nil
+	}
+	var p wirePagin
+	if json.Unmarshal(raw, &p) != nil {
+		return nil
+	}
+	return &p
+}
+
+// do runs one API call: it sends the request (retrying GET and DELETE on network errors and
+// 5xx) and unwraps the envelope. needBody says whether an empty 2xx answer is an error. The
+// reply comes back with an error too when the provider answered (for its status and envelope).
+func (c *Client) do(ctx context.Context, step, method, path string, q url.Values, body any, needBody bool) (*reply, error) {
+	attempts := 1
+	if method == http.MethodGet || method == http.MethodDelete {
+		attempts += c.retries
+	}
+	wait := c.backoff
+	for attempt := 1; ; attempt++ {
+		r, err := c.once(ctx, step, method, path, q, body, needBody)
+		if err == nil || attempt >= attempts || provider.KindOf(err) != provider.KindUnavailable || ctx.Err() != nil {
+			return r, err
+		}
+		// Full jitter: a wait between wait/2 and wait, then double it.
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return r, err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// once is one attempt with its own timeout.
+func (c *Client) once(ctx context.Context, step, method, path string, q url.Values, body any, needBody bool) (*reply, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req := c.http.R().SetContext(actx).SetHeader("Authorization", c.key)
+	if len(q) > 0 {
+		req.SetQueryParamsFromValues(q)
+	}
+	if body != nil {
+		req.SetHeader("Content-Type", "application/json").SetBody(body)
+	}
+	resp, err := req.Execute(method, c.base+path)
+	if err != nil {
+		reason := "no answer"
+		switch {
+		case ctx.Err() != nil:
+			reason = "cancelled"
+		case actx.Err() != nil || isTimeout(err):
+			reason = fmt.Sprintf("no answer within %s", c.timeout)
+		}
+		return nil, c.fail(step, provider.KindUnavailable, 0, reason, err)
+	}
+	return c.answer(step, resp, needBody)
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// answer turns an HTTP answer into a reply or a classified *provider.Error.
+func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*reply, error) {
+	status := resp.StatusCode()
+	raw := bytes.TrimSpace(resp.Body())
+	r := &reply{status: status}
+	ok := status >= 200 && status <= 299
+	if ok && len(raw) == 0 {
+		if !needBody { // e.g. 204 to a DELETE
+			return r, nil
+		}
+		return r, c.fail(step, provider.KindInternal, status, "empty answer", nil)
+	}
+
+	var env struct {
+		Response json.RawMessage `json:"response"`
+	}
+	decodeErr := json.Unmarshal(raw, &env)
+	if decodeErr == nil {
+		if t := bytes.TrimSpace(env.Response); len(t) == 0 || t[0] != '{' {
+			decodeErr = errors.New(`no "response" object`)
+		} else {
+			decodeErr = json.Unmarshal(t, &r.fields)
+		}
+	}
+	r.enveloped = decodeErr == nil
+
+	var reason, apiStatus string
+	if r.enveloped {
+		var s flexString
+		_ = json.Unmarshal(r.fields["status"], &s) // an object here reads as no status
+		apiStatus = strings.ToLower(string(s))
+		reason = errorText(r.fields["error"])
+	}
+	if !ok {
+		if !r.enveloped {
+			reason = bodySnippet(resp)
+		}
+		if reason == "" || reason == "empty answer" {
+			reason = http.StatusText(status)
+		}
+		err := c.classify(step, resp, status, reason)
+		if status == http.StatusNotFound && !r.enveloped {
+			err.Err = errNoRoute
+		}
+		return r, err
+	}
+	if !r.enveloped {
+		return r, c.fail(step, provider.KindInternal, status, "undecodable answer: "+bodySnippet(resp), decodeErr)
+	}
+	// A 200 may still carry an error answer.
+	switch apiStatus {
+	case "success", "ok", "true":
+		if reason != "" {
+			c.log.Debug("intellectdialog: a successful answer carries an error text", "step", step, "error", c.clean(reason))
+		}
+		return r, nil
+	case "":
+		if reason == "" {
+			return r, nil
+		}
+	default:
+		if reason == "" {
+			reason = fmt.Sprintf("error answer with status %q", apiStatus)
+		}
+	}
+	return r, c.classify(step, resp, status, reason)
+}
+
+// classify makes the error of a failed answer from its HTTP status and the provider's reason.
+func (c *Client) classify(step string, resp *resty.Response, status int, reason string) *provider.Error {
+	reason = c.redact(reason)
+	kind := provider.KindInvalidRequest
+	switch {
+	case status == http.StatusUnauthorized:
+		kind = provider.KindUnauthorized
+	case status == http.StatusTooManyRequests:
+		kind = provider.KindRateLimited
+	case status == http.StatusNotFound:
+		kind = provider.KindNotFound
+	case status == http.StatusRequestTimeout || status >= 500:
+		kind = provider.KindUnavailable
+	case status == http.StatusForbidden:
+		if k, ok := kindOfReason(reason); ok && k == provider.KindSenderBlocked {
+			kind = k
+		} else {
+			kind = provider.KindUnauthorized
+		}
+	case status >= 400:
+		if k, ok := kindOfReason(reason); ok && (k == provider.KindSenderBlocked || k == provider.KindUnauthorized) {
+			kind = k
+		}
+	default: // an error answer with a 2xx (or 3xx) status: only the reason tells
+		if k, ok := kindOfReason(reason); ok {
+			kind = k
+		}
+	}
+	e := c.fail(step, kind, status, reason, nil)
+	if kind == provider.KindRateLimited {
+		e.RetryAfter = c.retryAfter(resp)
+	}
+	return e
+}
+
+// reasonWords maps words of a provider's error text (English or Russian) to a kind, most
+// specific first.
+var reasonWords = []struct {
+	kind  provider.Kind
+	words []string
+}{
+	{provider.KindSenderBlocked, []string{"banned", "blocked", "заблокирован", "забанен", "бан "}},
+	{provider.KindUnauthorized, []string{"key", "token", "unauthori", "unauthenticated", "forbidden", "access denied", "credential", "ключ", "токен", "авториз"}},
+	{provider.KindRateLimited, []string{"rate limit", "too many", "слишком много"}},
+	{provider.KindNotFound, []string{"not found", "unknown", "does not exist", "не найден"}},
+	{provider.KindUnavailable, []string{"try again", "temporar", "unavailable", "maintenance", "timeout", "timed out", "попробуйте позже"}},
+}
+
+func kindOfReason(reason string) (provider.Kind, bool) {
+	r := strings.ToLower(reason)
+	for _, rw := range reasonWords {
+		for _, w := range rw.words {
+			if strings.Contains(r, w) {
+				return rw.kind, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date, against the answer's Date when given).
+func (c *Client) retryAfter(resp *resty.Response) time.Duration {
+	v := strings.TrimSpace(resp.Header().Get("Retry-After"))
+	if v == "" {
+		return defaultRetryAfter
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 || secs > 1e9 {
+			return defaultRetryAfter
+		}
+		return max(time.Duration(secs*float64(time.Second)), time.Second)
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return defaultRetryAfter
+	}
+	now := c.clock.Now()
+	if d, err := http.ParseTime(resp.Header().Get("Date")); err == nil {
+		now = d
+	}
+	return max(at.Sub(now), time.Second)
+}
+
+func (c *Client) decodeError(step string, err error) *provider.Error {
+	return c.fail(step, provider.KindInternal, http.StatusOK, "undecodable answer", err)
+}
+
+// fail builds the error of a step. The API key never gets into it, even if the provider or a
+// transport echoed it; the provider's text is cut short and cleaned of control characters.
+func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
+	e := &provider.Error{Provider: Kind, Step: step, Kind: kind, Status: status, Reason: c.clean(reason), Err: err}
+	if err != nil && c.redact(err.Error()) != err.Error() {
+		e.Err = redactedError{msg: c.redact(err.Error()), err: err}
+	}
+	return e
+}
+
+// clean makes text from the provider fit for an error or a log line: no key, no control
+// characters, at most maxReason characters.
+func (c *Client) clean(s string) string {
+	s = c.redact(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	return truncate(strings.Join(strings.Fields(s), " "), maxReason)
+}
+
+// redact hides the key, also as a URL or a JSON string would escape it.
+func (c *Client) redact(s string) string {
+	for _, k := range c.secrets {
+		s = strings.ReplaceAll(s, k, "[redacted]")
+	}
+	return s
+}
+
+// secretForms lists key as it may be echoed back.
+func secretForms(key string) []string {
+	forms := []string{key}
+	j, _ := json.Marshal(key)
+	for _, f := range []string{url.QueryEscape(key), url.PathEscape(key), strings.Trim(string(j), `"`)} {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+// redactedError shows a cleaned message but keeps the cause for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (r redactedError) Error() string { return r.msg }
+func (r redactedError) Unwrap() error { return r.err }
+
+// errorText reads the envelope's error: a string, or an object with a message.
+func errorText(raw json.RawMessage) string {
+	if isNull(raw) {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return strings.TrimSpace(s)
+	}
+	var obj struct {
+		Message     string `json:"message"`
+		Description string `json:"description"`
+		Text        string `json:"text"`
+		Detail      string `json:"detail"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		for _, v := range []string{obj.Message, obj.Description, obj.Text, obj.Detail} {
+			if v != "" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	if t := string(bytes.TrimSpace(raw)); t == "false" || t == "[]" || t == "{}" || t == `""` {
+		return ""
+	}
+	return truncate(string(raw), maxReason)
+}
+
+// bodySnippet describes an answer that is not the API's JSON, without dumping pages into errors.
+func bodySnippet(resp *resty.Response) string {
+	ct := resp.Header().Get("Content-Type")
+	body := strings.TrimSpace(string(resp.Body()))
+	switch {
+	case body == "":
+		return "empty answer"
+	case strings.Contains(ct, "html") || strings.HasPrefix(body, "<"):
+		return "unexpected HTML answer"
+	default:
+		return truncate(body, maxReason)
+	}
+}
+
+// truncate cuts s to at most n characters, the last one an ellipsis when it cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for j := range s {
+		if count == n-1 {
+			i = j
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
+}
+
+// warnOnce logs a warning the first time key is seen; the args must hold no secret.
+func (c *Client) warnOnce(key, msg string, args ...any) {
+	if _, seen := c.warned.LoadOrStore(key, true); !seen {
+		c.log.Warn(msg, args...)
+	}
+}
+
+// quietLogger keeps resty from writing to stderr; errors come back as values.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
