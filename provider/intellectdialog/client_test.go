@@ -550,9 +550,10 @@ func TestMessage(t *testing.T) {
 func TestZone(t *testing.T) {
 	t.Run("asked once by concurrent calls", func(t *testing.T) {
 		a := newAPI(t)
+		companies := fixture(t, "companies.json")
 		a.on("GET /companies", func(w http.ResponseWriter, r *http.Request) {
 			time.Sleep(50 * time.Millisecond) // let the other calls queue up behind this lookup
-			_, _ = w.Write(fixture(t, "companies.json"))
+			_, _ = w.Write(companies)
 		})
 		a.reply("GET /messages", 200, fixture(t, "messages.json"))
 		cl := a.client(t)
@@ -633,6 +634,7 @@ func TestZone(t *testing.T) {
 		a := newAPI(t)
 		var mu sync.Mutex
 		fail := true
+		companies := fixture(t, "companies.json")
 		a.on("GET /companies", func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -640,7 +642,7 @@ func TestZone(t *testing.T) {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
-			_, _ = w.Write(fixture(t, "companies.json"))
+			_, _ = w.Write(companies)
 		})
 		a.reply("GET /messages", 200, fixture(t, "messages.json"))
 		cl := a.client(t, noRetries)
@@ -1118,6 +1120,14 @@ func TestKeyNeverInErrors(t *testing.T) {
 		{"200 error echoing the key JSON-escaped", func(t *testing.T) string {
 			a := newAPI(t)
 			a.on("GET /companies", echo(200, jsonEscaped))
+			return a.base
+		}},
+		{"plain text echoing the key JSON-escaped", func(t *testing.T) string {
+			a := newAPI(t)
+			a.on("GET /companies", func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(400)
+				_, _ = io.WriteString(w, "bad key: "+jsonEscaped(r.Header.Get("Authorization")))
+			})
 			return a.base
 		}},
 		{"connection refused", func(t *testing.T) string {

@@ -296,7 +296,8 @@ func (c *Client) redact(s string) string {
 func secretForms(key string) []string {
 	forms := []string{key}
 	j, _ := json.Marshal(key)
-	for _, f := range []string{url.QueryEscape(key), url.PathEscape(key), strings.Trim(string(j), `"`)} {
+	escaped := []string{url.QueryEscape(key), url.PathEscape(key), strings.Trim(string(j), `"`), strings.ReplaceAll(key, "/", `\/`)}
+	for _, f := range escaped {
 		if f != "" && !slices.Contains(forms, f) {
 			forms = append(forms, f)
 		}

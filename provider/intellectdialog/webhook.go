@@ -122,6 +122,8 @@ var statusWords = map[string]string{
 	"read": "read", "viewed": "read", "seen": "read", "прочитано": "read",
 	"failed": "failed", "error": "failed", "undelivered": "failed", "rejected": "failed", "ошибка": "failed",
 	"sent": "sent", "queued": "sent", "pending": "sent", "accepted": "sent", "отправлено": "sent",
+	// An envelope's own status, when a callback comes wrapped like an answer: no message status.
+	"success": "", "ok": "",
 }
 
 func parseEvents(body []byte, loc *time.Location, c *Client) ([]provider.StatusEvent, error) {
