@@ -341,7 +341,7 @@ func (s *Server) accept(g *org, req *sendRequest, vars []string) (wireSent, int,
 	}
 
 	now := s.clock.Now()
-	phone := strings.TrimSpace(string(req.Phone))
+	phone := "+" + digits(string(req.Phone))
 	refuse := func(status int, reason string) (wireSent, int, string, []job) {
 		body, _ := json.Marshal(errorPayload{
 			Event: EventNewError, MessageID: "", Phone: digits(phone), ErrorAt: g.wireTime(now), Detail: reason,
@@ -351,7 +351,7 @@ func (s *Server) accept(g *org, req *sendRequest, vars []string) (wireSent, int,
 	if g.stopListed(digits(phone)) {
 		sd.stats.StopListed++
 		s.log.Info("sandbox: message to a stop-listed phone refused", "org", g.id, "sender", senderID, "mark", mark)
-		return refuse(http.StatusUnprocessableEntity, "phone +"+digits(phone)+" is on the account's stop list")
+		return refuse(http.StatusUnprocessableEntity, "phone "+phone+" is on the account's stop list")
 	}
 
 	if sd.hasLastTry {
@@ -411,7 +411,7 @@ func (s *Server) newMessage(g *org, sd *sender, phone, text string, now time.Tim
 	d := digits(phone)
 	m := &Message{
 		OrgID: g.id, MessageID: s.next.id(&s.next.msg), ChatID: s.chatOf(g, sd.ID, d),
-		PersonID: s.personOf(g, d).id, Phone: phone, SenderID: sd.ID, Text: text,
+		PersonID: s.personOf(g, d).id, Phone: "+" + d, SenderID: sd.ID, Text: text,
 		CreatedAt: now.UTC(), provider: refOf(sd),
 	}
 	b := make([]byte, 5)

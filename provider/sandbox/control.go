@@ -286,7 +286,8 @@ func (s *Server) ctlMessages(w http.ResponseWriter, r *http.Request) {
 	eq := func(param, v string) bool { return q.Get(param) == "" || q.Get(param) == v }
 	out := []Message{}
 	for _, m := range s.Messages() {
-		if eq("org", m.OrgID) && eq("phone", m.Phone) && eq("provider_id", m.SenderID) && eq("mark", m.Mark) {
+		if eq("org", m.OrgID) && (q.Get("phone") == "" || digits(q.Get("phone")) == digits(m.Phone)) &&
+			eq("provider_id", m.SenderID) && eq("mark", m.Mark) {
 			out = append(out, m)
 		}
 	}

@@ -136,7 +136,7 @@ type Message struct {
 	MessageID  string    `json:"message_id"`
 	ChatID     string    `json:"chat_id"`
 	PersonID   string    `json:"person_id"`
-	Phone      string    `json:"phone"` // as the request gave it (the wire shows digits only)
+	Phone      string    `json:"phone"` // E.164: + and the digits, whatever format the request used
 	SenderID   string    `json:"provider_id"`
 	Incoming   bool      `json:"incoming,omitempty"` // from_client
 	Text       string    `json:"text"`               // a template's text with its vars

@@ -400,6 +400,25 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+// TestPhoneFormats: a phone in any format is one person and one chat; the wire shows its
+// digits, the Go side E.164.
+func TestPhoneFormats(t *testing.T) {
+	e := start(t, sandbox.Config{Spacing: time.Second})
+	for i, p := range []string{"+79161234567", "79161234567", "+7 (916) 123-45-67"} {
+		if r := e.send("1", p, "m"+strconv.Itoa(i)); r.status != 200 {
+			t.Fatalf("%q: %s", p, r.raw)
+		}
+		e.clock.Advance(time.Second)
+	}
+	ms := e.api(200, "GET", "/v2/messages", nil).list()
+	for i, m := range e.sb.Messages() {
+		if m.Phone != "+79161234567" || ms[i]["person_phone"] != "79161234567" || ms[i]["chat_id"] != ms[0]["chat_id"] ||
+			ms[i]["person_id"] != ms[0]["person_id"] {
+			t.Fatalf("message %d: kept %q, listed %v", i, m.Phone, ms[i])
+		}
+	}
+}
+
 func TestPaging(t *testing.T) {
 	e := start(t, sandbox.Config{Spacing: time.Second})
 	for i := range 25 {

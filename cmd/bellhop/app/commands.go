@@ -161,10 +161,12 @@ func (e env) sandbox(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:9090", "address the sandbox listens on; its API is at http://ADDR/v2/")
 	key := fs.String("api-key", "sandbox-key", "API key of the sandbox organization")
 	spacing := fs.Duration("spacing", 300*time.Second, "a sender that gets two messages closer than this is banned")
-	hook := fs.String("webhook-url", "", "URL that also receives every status callback")
-	if err := e.parse(fs, `Serves an IntellectDialog-style provider: organization "Sandbox Hotels", senders 1 and 2
-(whatsapp), operators 1, 2, 3. It deduplicates messages by mark and bans a sender that is
-sent messages closer together than --spacing.`, args); err != nil {
+	hook := fs.String("webhook-url", "", "URL that also receives every callback (besides the webhook the account installs)")
+	zone := fs.String("zone", sandbox.DefaultZone, "the company's time zone: every time on the wire is in it")
+	if err := e.parse(fs, `Serves an imitation of the IntellectDialog API v2: organization "Sandbox Hotels", senders 1
+and 2 (whatsapp), operators 1, 2, 3. Like the real service it pages lists, writes times in the
+company's zone and does not deduplicate by mark; it bans a sender that is sent messages closer
+together than --spacing. Control endpoints (no key) are under /sandbox/.`, args); err != nil {
 		return done(err)
 	}
 	if *spacing <= 0 {
@@ -173,14 +175,17 @@ sent messages closer together than --spacing.`, args); err != nil {
 	if *key == "" {
 		return errors.New("--api-key must not be empty")
 	}
+	if !sandbox.ValidZone(*zone) {
+		return fmt.Errorf("--zone %q is not a time zone (e.g. Europe/Moscow)", *zone)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (--addr): %w", *addr, err)
 	}
-	sb := sandbox.New(sandbox.Config{APIKey: *key, Spacing: *spacing, WebhookURL: *hook, Logger: newLogger(e.stderr, "")})
+	sb := sandbox.New(sandbox.Config{APIKey: *key, Spacing: *spacing, WebhookURL: *hook, Zone: *zone, Logger: newLogger(e.stderr, "")})
 	defer sb.Close()
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(e.stdout, "sandbox provider: http://%s/v2/ (API key %q, spacing %s)\n", ln.Addr(), *key, *spacing)
+	fmt.Fprintf(e.stdout, "sandbox provider: http://%s/v2/ (API key %q, spacing %s, zone %s)\n", ln.Addr(), *key, *spacing, *zone)
 	return serveUntil(ctx, srv, ln)
 }
 

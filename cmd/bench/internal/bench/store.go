@@ -16,8 +16,9 @@ import (
 
 // memStore is the database-free queue.Store of a worker process: every delivery it is asked
 // about is a welcome message of a booking whose property sends through the sender named in
-// the delivery's id, due now. Each process keeps its own ledger rows; the sandbox
-// deduplicates by mark, as it would for the real ledger.
+// the delivery's id, due now. Each process keeps its own ledger rows. The sandbox does not
+// deduplicate by mark (nor does the real provider): a delivery two processes both sent shows
+// in the sender's RepeatedMarks.
 type memStore struct {
 	sandboxURL string
 	rec        *recorder
