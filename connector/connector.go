@@ -34,8 +34,9 @@ type Kind struct {
 	Title          string // e.g. "IntellectDialog", for messages people read
 	DefaultBaseURL string
 	New            func(provider.Config) (provider.Provider, error)
-	// ParseEvents reads one of the provider's webhook callbacks (one or several events).
-	ParseEvents func(body []byte) ([]provider.StatusEvent, error)
+	// ParseEvents reads one of the provider's webhook callbacks (one or several events);
+	// zone is the account's time zone as the provider names it ("" when unknown).
+	ParseEvents func(body []byte, zone string) ([]provider.StatusEvent, error)
 }
 
 // ActivateHook runs after an integration is activated and saved (e.g. to create mailings).
@@ -650,7 +651,8 @@ func (s *Service) ProviderError(ctx context.Context, in *bellhop.Integration, do
 }
 
 // ParseEvents reads a webhook callback of a provider kind.
-func (s *Service) ParseEvents(kindName string, body []byte) ([]provider.StatusEvent, error) {
+func (s *Service) ParseEvents(in *bellhop.Integration, body []byte) ([]provider.StatusEvent, error) {
+	kindName := in.Provider
 	k, err := s.kind(kindName)
 	if err != nil {
 		return nil, err
@@ -658,7 +660,7 @@ func (s *Service) ParseEvents(kindName string, body []byte) ([]provider.StatusEv
 	if k.ParseEvents == nil {
 		return nil, bellhop.Errorf(bellhop.ENotFound, "%s sends no callbacks Bellhop reads.", k.Title)
 	}
-	evs, err := k.ParseEvents(body)
+	evs, err := k.ParseEvents(body, in.OrganizationZone)
 	if err != nil {
 		return nil, &bellhop.Error{Code: bellhop.EInvalid, Message: "The callback could not be read.", Err: err}
 	}

@@ -506,6 +506,19 @@ func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.
 // findSent pages through the sender's outgoing messages created after since and returns the
 // one that carries the delivery's mark, or failing that, the same text to the same phone.
 func findSent(ctx context.Context, client provider.Provider, senderID string, since time.Time, d *bellhop.Delivery, text string) (*provider.StoredMessage, error) {
+	// The provider's times are in its account's zone. Where the client could not learn the
+	// zone, "since" could land hours after the claim and hide the very message looked for:
+	// the window then opens by the widest zone offset. A longer listing costs pages, a
+	// missed message costs a duplicate.
+	if z, ok := client.(interface {
+		Location(ctx context.Context) (*time.Location, bool, error)
+	}); ok {
+		if _, known, err := z.Location(ctx); err != nil {
+			return nil, err
+		} else if !known {
+			since = since.Add(-14 * time.Hour)
+		}
+	}
 	msgs, err := client.Messages(ctx, provider.MessageFilter{SenderID: senderID, Outgoing: true, CreatedAfter: since})
 	if err != nil {
 		return nil, err

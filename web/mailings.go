@@ -189,7 +189,7 @@ func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	events, err := s.cfg.Connector.ParseEvents(kind, body)
+	events, err := s.cfg.Connector.ParseEvents(in, body)
 	if err != nil {
 		now := s.cfg.Clock.Now()
 		if nerr := s.cfg.Connector.NoteUnreadableCallback(ctx, in, body, now); nerr != nil {

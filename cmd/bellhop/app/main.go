@@ -75,7 +75,10 @@ func DefaultKinds() map[string]connector.Kind {
 		intellectdialog.Kind: {
 			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
 			New:        func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
-			ParseEvents: intellectdialog.ParseEvents,
+			ParseEvents: func(body []byte, zone string) ([]provider.StatusEvent, error) {
+				loc, _ := intellectdialog.ParseZone(zone)
+				return intellectdialog.ParseEventsIn(body, loc)
+			},
 		},
 	}
 }
