@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -191,7 +192,11 @@ func (c *Client) Senders(ctx context.Context) ([]bellhop.Sender, error) {
 		if typ == "" {
 			typ = string(s.TypeID)
 		}
-		out = append(out, bellhop.Sender{ID: string(s.ID), Type: typ, Name: strings.TrimSpace(s.Name), Phone: string(s.Phone)})
+		name, phone := strings.TrimSpace(s.Name), strings.TrimSpace(string(s.Phone))
+		if phone == "" {
+			name, phone = splitPhone(name)
+		}
+		out = append(out, bellhop.Sender{ID: string(s.ID), Type: typ, Name: name, Phone: phone})
 	}
 	return out, nil
 }
@@ -247,6 +252,15 @@ func (c *Client) LoginCode(ctx context.Context, operatorID string) (provider.Log
 		return provider.LoginCode{}, c.fail(step, provider.KindInternal, r.status, "the answer has no code", nil)
 	}
 	out := provider.LoginCode{Code: lc.code, URL: lc.url}
+	if out.URL == "" {
+		// The record documents the code alone: the page that takes it is the provider's own
+		// sign-in page, on the API's host (unconfirmed; a provider that names a URL wins).
+		out.URL = c.loginPage(lc.code)
+	}
+	if lc.expires == "" {
+		// No expiry is documented: a one-time code is taken to last a few minutes.
+		out.ExpiresAt = c.clock.Now().Add(loginCodeTTL).UTC()
+	}
 	if lc.expires != "" {
 		loc, _, err := c.Location(ctx)
 		if err != nil {
@@ -259,6 +273,43 @@ func (c *Client) LoginCode(ctx context.Context, operatorID string) (provider.Log
 		}
 	}
 	return out, nil
+}
+
+// loginCodeTTL is how long a login code is taken to last when the provider does not say.
+const loginCodeTTL = 10 * time.Minute
+
+// loginPage is the provider's sign-in page for a one-time code: /login/{code} on the API's host.
+func (c *Client) loginPage(code string) string {
+	u, err := url.Parse(c.base)
+	if err != nil {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/login/" + code}).String()
+}
+
+// phoneInName finds a phone number written at the end of a sender's name ("Reception
+// +79990000001"): providers list no phone field, and accounts often name a number by it.
+var phoneInName = regexp.MustCompile(`^(.*?)[\s,;:(\[-]*(\+\d[\d\s()-]{6,}\d)[)\]]?\s*$`)
+
+func splitPhone(name string) (rest, phone string) {
+	m := phoneInName.FindStringSubmatch(name)
+	if m == nil {
+		return name, ""
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, m[2])
+	if len(digits) < 7 || len(digits) > 15 {
+		return name, ""
+	}
+	rest = strings.TrimSpace(m[1])
+	if rest == "" {
+		rest = name
+	}
+	return rest, "+" + digits
 }
 
 type codeParts struct{ code, url, expires string }

@@ -266,6 +266,22 @@ func TestOrganization(t *testing.T) {
 	}
 }
 
+func TestSplitPhone(t *testing.T) {
+	for _, c := range []struct{ in, name, phone string }{
+		{"Reception +79990000001", "Reception", "+79990000001"},
+		{"Reception (+7 999 000-00-01)", "Reception", "+79990000001"},
+		{"Sales: +44 7700 900001", "Sales", "+447700900001"},
+		{"Hotel bot", "Hotel bot", ""},
+		{"Room 12", "Room 12", ""},
+		{"+79990000001", "+79990000001", "+79990000001"},
+	} {
+		name, phone := intellectdialog.SplitPhone(c.in)
+		if name != c.name || phone != c.phone {
+			t.Errorf("splitPhone(%q) = %q, %q; want %q, %q", c.in, name, phone, c.name, c.phone)
+		}
+	}
+}
+
 func TestSenders(t *testing.T) {
 	a := newAPI(t)
 	a.reply("GET /providers", 200, fixture(t, "providers.json"))
@@ -274,8 +290,8 @@ func TestSenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []bellhop.Sender{
-		{ID: "1", Type: "whatsapp", Name: "Reception +79990000001"},
-		{ID: "2", Type: "whatsapp", Name: "Sales +79990000002"},
+		{ID: "1", Type: "whatsapp", Name: "Reception", Phone: "+79990000001"},
+		{ID: "2", Type: "whatsapp", Name: "Sales", Phone: "+79990000002"},
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("senders = %+v, want %+v", got, want)
@@ -347,6 +363,14 @@ func TestLoginCode(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c.want.URL == "" {
+				// No page named: the provider's own sign-in page on the API's host, for a few minutes.
+				c.want.URL = strings.TrimSuffix(a.base, "/v2/") + "/login/" + c.want.Code
+				if got.ExpiresAt.IsZero() || got.ExpiresAt.Before(time.Now()) {
+					t.Fatalf("login code without an expiry: ExpiresAt %v, want a few minutes ahead", got.ExpiresAt)
+				}
+				c.want.ExpiresAt = got.ExpiresAt
 			}
 			if got.Code != c.want.Code || got.URL != c.want.URL || !got.ExpiresAt.Equal(c.want.ExpiresAt) {
 				t.Fatalf("login code = %+v, want %+v", got, c.want)

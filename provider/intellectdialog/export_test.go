@@ -1,0 +1,4 @@
+package intellectdialog
+
+// SplitPhone exposes splitPhone to the external tests.
+var SplitPhone = splitPhone
