@@ -42,7 +42,7 @@ func TestProviderAnswersAfterTheTimeout(t *testing.T) {
 	h := start(t, t.TempDir()+"/bellhop.db", quickResolve, func(m *app.Main) { m.Config.PublicURL = "http://127.0.0.1:9" })
 	admin, local := h.activeProperty("p1")
 	base := "/api/v1/properties/p1"
-	h.sandbox.SetLatency(1500 * time.Millisecond)  // accepted at once, answered after the 1 s timeout
+	h.sandbox.SetLatency(1500 * time.Millisecond)    // accepted at once, answered after the 1 s timeout
 	h.sandbox.SetListingLag(1200 * time.Millisecond) // and shown in GET messages only later
 	h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})
 	var ids []string

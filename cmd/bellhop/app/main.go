@@ -74,7 +74,7 @@ func DefaultKinds() map[string]connector.Kind {
 	return map[string]connector.Kind{
 		intellectdialog.Kind: {
 			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
-			New:        func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
+			New: func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
 			ParseEvents: func(body []byte, zone string) ([]provider.StatusEvent, error) {
 				loc, _ := intellectdialog.ParseZone(zone)
 				return intellectdialog.ParseEventsIn(body, loc)
