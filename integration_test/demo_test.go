@@ -12,7 +12,8 @@ import (
 )
 
 // TestDemoWalksTheFlow runs `bellhop demo` as the README says and follows the curl lines it
-// prints: key, check, sender, activate, with the printed admin token.
+// prints: key, check, sender, activate (over the demo PMS's webhook: refused, then forwarding),
+// with the printed admin token.
 func TestDemoWalksTheFlow(t *testing.T) {
 	raddr := requireRedis(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,8 +53,14 @@ func TestDemoWalksTheFlow(t *testing.T) {
 	h.must(200, "PUT", base+intg, admin, map[string]any{"api_key": "sandbox-key", "base_url": sb})
 	h.must(200, "POST", base+intg+"/check", admin, nil)
 	h.must(200, "PUT", base+intg+"/sender", admin, map[string]any{"sender_id": "1"})
-	r := h.must(200, "POST", base+intg+"/activate", admin, nil)
-	if r.Body["active"] != true {
+	// The sandbox account's webhook is the demo PMS's: activation stops and names it, then
+	// goes on forwarding to it.
+	r := h.must(409, "POST", base+intg+"/activate", admin, nil)
+	if r.errCode() != "webhook_in_use" || !strings.Contains(r.errMessage(), "/pms/callbacks") || strings.Contains(r.Raw, "demo-pms-token") {
+		t.Fatalf("activate over the PMS's webhook = %s", r.Raw)
+	}
+	r = h.must(200, "POST", base+intg+"/activate", admin, map[string]any{"forward_to_existing": true})
+	if r.Body["active"] != true || r.Body["webhook_mode"] != "forward" {
 		t.Fatalf("activate = %s", r.Raw)
 	}
 	r = h.must(200, "GET", base+"/staff", admin, nil)

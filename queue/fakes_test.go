@@ -382,8 +382,8 @@ func (s *memStore) ClaimDelivery(_ context.Context, d *bellhop.Delivery, kind, s
 		return 0, owner, nil
 	}
 	row := s.pending(d.ID, d.Version)
-	if row == nil {
-		return 0, "", bellhop.Errorf(bellhop.ENotFound, "Delivery %s is no longer pending at version %d.", d.ID, d.Version)
+	if row == nil || row.Attempts != d.Attempts {
+		return 0, "", bellhop.Errorf(bellhop.ENotFound, "Delivery %s is no longer pending at version %d as read.", d.ID, d.Version)
 	}
 	// A retry of a sending row keeps the round's first claim and its last look.
 	retry := row.Status == bellhop.DeliverySending

@@ -332,10 +332,18 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	// While the claim's lease runs, another task for this delivery (a redelivery) waits.
 	attempt, owner, err := st.ClaimDelivery(ctx, d, in.Provider, in.Sender.ID, start.Add(w.cfg.SendTimeout), start)
 	if err != nil {
-		release(start)
 		if bellhop.IsNotFound(err) {
-			return nil // cancelled or re-planned while waiting for the slot
+			// Cancelled or re-planned while waiting for the slot — or another run of this
+			// task claimed it since this one read the row: that run may be inside its provider
+			// call on this message's lease, which must not be released under it.
+			if cur, gerr := st.GetDelivery(ctx, d.ID); gerr == nil && cur.Status == bellhop.DeliverySending && cur.Attempts > d.Attempts {
+				log.InfoContext(ctx, "another run of this send claimed it first; this one stops")
+				return nil
+			}
+			release(start)
+			return nil
 		}
+		release(start)
 		return err
 	}
 	if owner != d.ID {
@@ -417,9 +425,10 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 		n, _ := asynq.GetRetryCount(ctx)
 		limit, ok := asynq.GetMaxRetry(ctx)
 		if ok && n >= limit {
-			log.ErrorContext(ctx, "provider did not take the message after every retry", "attempt", attempt, "error", err)
-			_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryFailed, "provider_unavailable: "+clip(reason), "", nil, finished, finished)
-			return ferr
+			// The provider may have this last attempt: held, not guessed failed.
+			log.ErrorContext(ctx, "provider did not confirm the message after every retry; held as unconfirmed", "attempt", attempt, "error", err)
+			_, herr := st.HoldDelivery(ctx, d.ID, d.Version, bellhop.ReasonUnconfirmed+": the provider did not confirm the message after every retry: "+clip(reason), finished)
+			return herr
 		}
 		log.WarnContext(ctx, "provider did not confirm the message; it is looked up before any new attempt", "attempt", attempt, "error", err)
 		// The attempt is over: the retry may start as soon as Asynq brings it back.
@@ -451,6 +460,13 @@ func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.
 	senderID := d.SenderID
 	if senderID == "" && in.Sender != nil {
 		senderID = in.Sender.ID
+	}
+	// The second look is due Recheck after the first: asking sooner (Asynq brings a task back
+	// a little early) would only list the provider again.
+	if d.CheckedAt != nil && !d.CheckedAt.Before(settleAt) {
+		if next := d.CheckedAt.Add(w.cfg.Recheck); now.Before(next) {
+			return true, &notYet{next}
+		}
 	}
 	found, err := findSent(ctx, client, senderID, claimed.Add(-w.cfg.LookBack), d, text)
 	if err != nil {
@@ -496,9 +512,13 @@ func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.
 		log.InfoContext(ctx, "the provider shows no earlier attempt yet; looking once more before sending again")
 		return true, &notYet{now.Add(w.cfg.Recheck)}
 	}
-	if next := d.CheckedAt.Add(w.cfg.Recheck); now.Before(next) {
-		return true, &notYet{next}
+	// Two empty looks: the attempt did not reach the provider. The row goes back to scheduled,
+	// so that waiting for the sender's slot now does not start the looks over; the next claim
+	// opens a new round.
+	if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, now, now); err != nil {
+		return true, err
 	}
+	d.Status = bellhop.DeliveryScheduled
 	log.InfoContext(ctx, "the provider shows no earlier attempt after two looks; sending again", "since", claimed)
 	return false, nil
 }
@@ -586,6 +606,9 @@ func (w *Worker) Reconcile(ctx context.Context) (int, error) {
 				clients[key] = nil // this account answers nothing now; the next round asks again
 			}
 			w.cfg.Logger.WarnContext(ctx, "could not ask the provider about a sent message", "delivery", d.ID, "error", err)
+			if err := st.CheckedDelivery(ctx, d.ID, now); err != nil {
+				return moved, err
+			}
 			continue
 		}
 		to, at := bellhop.DeliveryStatus(""), time.Time{}

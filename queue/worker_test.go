@@ -244,8 +244,6 @@ func TestSendLooksTwiceRecheckApart(t *testing.T) {
 // before the time asked, on a one-second tick) must wait without listing the provider: each
 // look pages through all the sender's messages since the claim.
 func TestSendDoesNotListBeforeRecheck(t *testing.T) {
-	t.Skip("known bug in queue/worker.go: resolve calls findSent before it checks CheckedAt+Recheck, " +
-		"so every run between the two looks lists the provider again; remove this skip with the fix")
 	f := newFixture(t, testPacer)
 	f.prov.fates = []fate{unreached}
 	_ = f.send()
@@ -461,8 +459,6 @@ func TestReconcileStops(t *testing.T) {
 // loses its lease; the recoverer hands the task to another). A second run that read the row
 // before the first run claimed it must not send a second message.
 func TestSendTwoRunsOfOneTaskAtOnce(t *testing.T) {
-	t.Skip("known bug in queue/worker.go: the claim does not check the row is still as the run read it " +
-		"(and the pacer grants a message's own live lease again), so both runs send; remove this skip with the fix")
 	f := newFixture(t, testPacer)
 	secondRead, goOn := make(chan struct{}), make(chan struct{})
 	f.store.afterGet = func() {

@@ -111,7 +111,9 @@ func (a *access) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 // given version to sending (a sending one stays sending: a retry) and counts the attempt,
 // after taking the stay's claim so that one message per phone, stay and kind goes out. It
 // returns the attempt number, or 0 with the delivery's stay owner when another delivery owns
-// the stay, or a not_found error when the delivery is no longer pending at that version.
+// the stay, or a not_found error when the delivery is no longer pending at that version or
+// was claimed since d was read (d.Attempts is what the caller saw): the provider keeps
+// repeats, so of two runs of one send only one may call it.
 // Run it inside WithTx.
 func (a *access) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provider, senderID string, leaseUntil, now time.Time) (attempt int, owner string, err error) {
 	if _, err := a.exec(ctx, "claim-stay", d.PropertyID, string(d.Kind), d.StayKey, d.ID); err != nil {
@@ -123,7 +125,7 @@ func (a *access) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provide
 	if owner != d.ID {
 		return 0, owner, nil
 	}
-	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, senderID, toMicros(now), toMicros(now), d.ID, d.Version).Scan(&attempt)
+	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, senderID, toMicros(now), toMicros(now), d.ID, d.Version, d.Attempts).Scan(&attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", bellhop.Errorf(bellhop.ENotFound, "Delivery %s is no longer pending at version %d.", d.ID, d.Version)
 	}

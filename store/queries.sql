@@ -316,14 +316,16 @@ ORDER BY d.due_at
 LIMIT ?;
 
 -- name: claim-delivery
--- scheduled → sending, or a retry of sending; only the version the caller planned with.
+-- scheduled → sending, or a retry of sending; only the version the caller planned with, and
+-- only as many attempts as the caller read: of two runs of one task, one claims, the other
+-- finds the row moved on (it must not send while the first may be inside its provider call).
 UPDATE deliveries
 -- claimed_at is the first claim of this send round: a retry of a sending row keeps it, so the
 -- provider's listing is searched from the earliest attempt that may have reached it.
 SET status = 'sending', attempts = attempts + 1, due_at = ?, provider = ?, sender_id = ?, updated_at = ?,
     claimed_at = CASE WHEN status = 'sending' AND claimed_at IS NOT NULL THEN claimed_at ELSE ? END,
     checked_at = CASE WHEN status = 'sending' THEN checked_at END
-WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending')
+WHERE id = ? AND version = ? AND attempts = ? AND status IN ('scheduled', 'sending')
 RETURNING attempts;
 
 -- name: claim-stay

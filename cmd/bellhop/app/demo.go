@@ -81,10 +81,20 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	}
 	sb := sandbox.New(sandbox.Config{Spacing: *spacing, Logger: log})
 	defer sb.Close()
-	sbSrv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	// The hotel's PMS already receives the sandbox account's callbacks (an account has one
+	// webhook), as real hotels' PMSs often do: activation has to choose what to do with it.
+	sbMux := http.NewServeMux()
+	sbMux.Handle("/", sb)
+	sbMux.HandleFunc("POST /pms/callbacks", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, io.LimitReader(r.Body, 1<<20))
+		log.Info("the hotel's PMS received a provider callback", "bytes", n)
+	})
+	sbSrv := &http.Server{Handler: sbMux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = sbSrv.Serve(sbLn) }()
 	defer sbSrv.Close()
 	sandboxURL := "http://" + sbLn.Addr().String() + "/v2/"
+	pmsHook := "http://" + sbLn.Addr().String() + "/pms/callbacks?token=demo-pms-token"
+	sb.SetWebhook(sandbox.DefaultOrgID, pmsHook, []string{"new_message", "new_status"})
 
 	// The pacer keeps the sandbox's rule: one message per --spacing per sender. The demo's
 	// queue and pacer keys stay apart from anything else on a shared Redis.
@@ -276,8 +286,13 @@ Open the sign-in link in a browser and walk the flow on the page, or through the
   curl -s -H "Authorization: Bearer $ADMIN" %s/integrations/intellectdialog/senders
   curl -s -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
     -d '{"sender_id":"1"}' %s/integrations/intellectdialog/sender
-  # 4. activate
+  # 4. activate: the account's one webhook belongs to the hotel's PMS, so this answers
+  #    409 webhook_in_use naming it, and changes nothing
   curl -s -X POST -H "Authorization: Bearer $ADMIN" %s/integrations/intellectdialog/activate
+  #    keep the PMS working: Bellhop takes the webhook and passes every callback on to it
+  #    (or {"replace_webhook":true}; either way deactivating puts the PMS's webhook back)
+  curl -s -X POST -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '{"forward_to_existing":true}' %s/integrations/intellectdialog/activate
 
 Link staff to operators and open a chat (as the PMS does when Anna clicks "Chats with guests"):
   export SERVICE=%s
@@ -301,7 +316,7 @@ the welcome on, and the ledger shows it planned, sent (paced, one per sender per
 
 Press Ctrl+C to stop.
 `, url, demoProperty, link, url, sandboxURL, redisAddr, data, st.AdminToken, demoProperty, st.ServiceToken,
-		st.AdminToken, sandboxURL, api, api, api, api, api,
+		st.AdminToken, sandboxURL, api, api, api, api, api, api,
 		st.ServiceToken, api, api, api, api,
 		tomorrow.Format("2006-01-02"), tomorrow.AddDate(0, 0, 2).Format("2006-01-02"), now.UTC().Format(time.RFC3339),
 		api, api, api, api, strings.TrimSuffix(sandboxURL, "/"))
