@@ -286,12 +286,20 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 		return w.skip(ctx, log, d, bellhop.ReasonNoTemplate)
 	}
 	// The account's own stop list: a guest who asked the hotel's provider to stop hears nothing.
+	// A provider that cannot answer now makes the send wait; one that cannot read the question
+	// (a stop list it does not offer, an answer of another shape) does not hold every mailing
+	// back: the provider still refuses a stop-listed phone itself.
 	if listed, err := client.StopListed(ctx, d.Phone); err != nil {
-		if provider.KindOf(err) == provider.KindUnauthorized {
+		switch provider.KindOf(err) {
+		case provider.KindUnauthorized:
 			_ = w.cfg.Connector.ProviderError(ctx, in, "check the stop list", err)
 			return nil
+		case provider.KindUnavailable, provider.KindRateLimited:
+			log.WarnContext(ctx, "could not check the stop list; the send waits for the provider", "error", err)
+			return fmt.Errorf("check the stop list for delivery %s: %w", d.ID, err)
+		default:
+			log.WarnContext(ctx, "the provider's stop list could not be read; sending without it", "error", err)
 		}
-		return fmt.Errorf("check the stop list for delivery %s: %w", d.ID, err)
 	} else if listed {
 		return w.skip(ctx, log, d, bellhop.ReasonOptedOut)
 	}
