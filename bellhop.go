@@ -114,6 +114,11 @@ type Integration struct {
 	ForwardLastFailedAt  *time.Time `json:"forward_last_failed_at,omitempty"`
 	UnreadableCallback   string     `json:"unreadable_callback,omitempty"`
 	UnreadableCallbackAt *time.Time `json:"unreadable_callback_at,omitempty"`
+	// PacerGroup, when set, shares the sender's pace with the other properties whose
+	// integrations set the same group for the same provider host, account and sender; ""
+	// paces it for this property alone. Written by its own update (SetPacerGroup), which a
+	// save of the integration leaves alone.
+	PacerGroup string `json:"pacer_group,omitempty"`
 }
 
 // WebhookMode is what activation did with another system's webhook on the provider account.

@@ -56,7 +56,7 @@ func (a *access) SaveIntegration(ctx context.Context, in *bellhop.Integration) e
 		in.OrganizationID, in.OrganizationName, sender[0], sender[1], sender[2], sender[3],
 		in.Active, blob(in.SealedWebhookSecret), nullMicros(in.CheckedAt), nullMicros(in.ActivatedAt),
 		toMicros(in.CreatedAt), toMicros(in.UpdatedAt),
-		in.OrganizationZone, string(in.WebhookMode), blob(in.SealedPreviousWebhook),
+		in.OrganizationZone, string(in.WebhookMode), blob(in.SealedPreviousWebhook), in.PacerGroup,
 	).Scan(&created)
 	if isForeignKeyViolation(err) {
 		return propertyNotFound(in.PropertyID)
@@ -79,7 +79,7 @@ func scanIntegration(row scanner) (*bellhop.Integration, error) {
 		&in.OrganizationID, &in.OrganizationName, &sid, &stype, &sname, &sphone,
 		&in.Active, &in.SealedWebhookSecret, &checked, &activated, &created, &updated,
 		&in.OrganizationZone, &mode, &in.SealedPreviousWebhook, &in.ForwardFailures, &in.ForwardLastError,
-		&forwardFailed, &in.UnreadableCallback, &unreadableAt)
+		&forwardFailed, &in.UnreadableCallback, &unreadableAt, &in.PacerGroup)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +113,19 @@ func (a *access) NoteForwardResult(ctx context.Context, pid, provider string, fa
 func (a *access) NoteUnreadableCallback(ctx context.Context, pid, provider, body string, at time.Time) error {
 	if _, err := a.exec(ctx, "note-unreadable-callback", body, toMicros(dbTime(at)), pid, provider); err != nil {
 		return fmt.Errorf("keep an unreadable callback of %q for property %q: %w", provider, pid, err)
+	}
+	return nil
+}
+
+// SetPacerGroup sets the group with which property pid's integration shares its sender's
+// pace ("" for none). It is the only write of the group after the integration's creation.
+func (a *access) SetPacerGroup(ctx context.Context, pid, provider, group string, at time.Time) error {
+	res, err := a.exec(ctx, "set-pacer-group", group, toMicros(dbTime(at)), pid, provider)
+	if err != nil {
+		return fmt.Errorf("set the pacer group of %q for property %q: %w", provider, pid, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return bellhop.Errorf(bellhop.ENotFound, "integration %q of property %q not found", provider, pid)
 	}
 	return nil
 }

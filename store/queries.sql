@@ -81,7 +81,7 @@ SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_rea
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
        active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
        organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
-       forward_last_failed_at, unreadable_callback, unreadable_callback_at
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group
 FROM integrations
 WHERE property_id = ? AND provider = ?;
 
@@ -90,18 +90,19 @@ SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_rea
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
        active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
        organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
-       forward_last_failed_at, unreadable_callback, unreadable_callback_at
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group
 FROM integrations
 WHERE property_id = ?
 ORDER BY provider;
 
 -- name: save-integration
--- The creation time stays the first save's.
+-- The creation time stays the first save's. pacer_group is written on creation only: after
+-- that its own update (set-pacer-group) owns it, so a save from an older read cannot undo it.
 INSERT INTO integrations (property_id, provider, sealed_key, key_hint, base_url, status, status_reason,
                           organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
                           active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
-                          organization_zone, webhook_mode, sealed_previous_webhook)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          organization_zone, webhook_mode, sealed_previous_webhook, pacer_group)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (property_id, provider) DO UPDATE
 SET sealed_key = excluded.sealed_key,
     key_hint = excluded.key_hint,
@@ -409,3 +410,39 @@ WHERE id_hash = ?;
 -- name: delete-expired-sessions
 DELETE FROM sessions
 WHERE expires_at <= ?;
+
+-- The pacer's memory (issue 11): one row per pacer sender key; see migration 00006.
+
+-- name: get-pacer-sender
+SELECT sender, settings, paused, pause_reason, last_send_end, updated_at
+FROM pacer_senders
+WHERE sender = ?;
+
+-- name: set-pacer-sender-settings
+INSERT INTO pacer_senders (sender, settings, updated_at)
+VALUES (?, ?, ?)
+ON CONFLICT (sender) DO UPDATE
+SET settings = excluded.settings, updated_at = excluded.updated_at;
+
+-- name: set-pacer-sender-pause
+INSERT INTO pacer_senders (sender, paused, pause_reason, updated_at)
+VALUES (?, ?, ?, ?)
+ON CONFLICT (sender) DO UPDATE
+SET paused = excluded.paused, pause_reason = excluded.pause_reason, updated_at = excluded.updated_at;
+
+-- name: note-pacer-send-end
+-- One per send: the last end only ever moves later, whatever order the writes arrive in.
+INSERT INTO pacer_senders (sender, last_send_end, updated_at)
+VALUES (?, ?, ?)
+ON CONFLICT (sender) DO UPDATE
+SET last_send_end = CASE
+        WHEN pacer_senders.last_send_end IS NULL OR excluded.last_send_end > pacer_senders.last_send_end
+        THEN excluded.last_send_end
+        ELSE pacer_senders.last_send_end
+    END,
+    updated_at = excluded.updated_at;
+
+-- name: set-pacer-group
+UPDATE integrations
+SET pacer_group = ?, updated_at = ?
+WHERE property_id = ? AND provider = ?;

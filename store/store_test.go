@@ -623,6 +623,11 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		t.Parallel()
 		ledgerSuite(t, newDB(t))
 	})
+
+	t.Run("pacer", func(t *testing.T) {
+		t.Parallel()
+		pacerSuite(t, newDB(t))
+	})
 }
 
 func TestOpenMemory(t *testing.T) {
