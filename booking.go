@@ -202,3 +202,25 @@ func (b *Booking) Validate() error {
 	}
 	return JoinInvalid(errs...)
 }
+
+// MaxClockSkew is how far in the future a booking's created_at and updated_at may be: a PMS
+// clock a little ahead is fine, but an updated_at years ahead would make every later push
+// look older ("newer wins") and freeze the booking for ever.
+const MaxClockSkew = 24 * time.Hour
+
+// ValidateAt is Validate plus the checks that need the time: created_at and updated_at no
+// more than MaxClockSkew after now.
+func (b *Booking) ValidateAt(now time.Time) error {
+	errs := []error{b.Validate()}
+	limit := now.Add(MaxClockSkew)
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"created_at", b.CreatedAt}, {"updated_at", b.UpdatedAt}} {
+		if f.t.After(limit) {
+			errs = append(errs, Invalid(f.name, "is more than a day in the future (%s; it is %s now); check the PMS's clock",
+				f.t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		}
+	}
+	return JoinInvalid(errs...)
+}

@@ -74,6 +74,9 @@ func TestBookingValidateNamesFields(t *testing.T) {
 		{"bad language", func(b *bellhop.Booking) { b.Guest.Language = "russian!" }, []string{"guest.language"}},
 		{"no updated_at", func(b *bellhop.Booking) { b.UpdatedAt = time.Time{} }, []string{"updated_at"}},
 		{"several at once", func(b *bellhop.Booking) { b.Status = ""; b.Guest.Email = "x" }, []string{"status", "guest.email"}},
+		{"NUL in the name", func(b *bellhop.Booking) { b.Guest.Name = "a\x00b" }, []string{"guest.name"}},
+		{"stray byte in the email", func(b *bellhop.Booking) { b.Guest.Email = "a\xff@example.com" }, []string{"guest.email"}},
+		{"NUL in the id", func(b *bellhop.Booking) { b.ID = "B\x001" }, []string{"id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,5 +139,21 @@ func TestDateArithmetic(t *testing.T) {
 	}
 	if got, err := bellhop.ParseDate("2026-12-03"); err != nil || got != (bellhop.Date{Year: 2026, Month: 12, Day: 3}) {
 		t.Errorf("ParseDate = %v, %v", got, err)
+	}
+}
+
+func TestBookingValidateAtRefusesTheFarFuture(t *testing.T) {
+	now := time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+	b := decodeBooking(t, designBooking)
+	b.CreatedAt, b.UpdatedAt = now.Add(bellhop.MaxClockSkew), now.Add(bellhop.MaxClockSkew)
+	if err := b.ValidateAt(now); err != nil {
+		t.Fatalf("a clock a day ahead: %v", err)
+	}
+	b.UpdatedAt = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+	b.CreatedAt = now.Add(bellhop.MaxClockSkew + time.Second)
+	var e *bellhop.Error
+	if err := b.ValidateAt(now); !errors.As(err, &e) || len(e.Fields) != 2 ||
+		e.Fields[0].Field != "created_at" || e.Fields[1].Field != "updated_at" {
+		t.Fatalf("ValidateAt = %v, want created_at and updated_at refused", err)
 	}
 }

@@ -116,11 +116,11 @@ type TimeOfDay string
 func (t TimeOfDay) Clock() (hour, minute int, err error) {
 	s := string(t)
 	if len(s) != 5 || s[2] != ':' {
-		return 0, 0, fmt.Errorf("must be a time of day such as 09:00, not %q", s)
+		return 0, 0, fmt.Errorf("must be a time of day such as 09:00, not %q", Excerpt(s))
 	}
 	tm, perr := time.Parse("15:04", s)
 	if perr != nil {
-		return 0, 0, fmt.Errorf("must be a time of day such as 09:00, not %q", s)
+		return 0, 0, fmt.Errorf("must be a time of day such as 09:00, not %q", Excerpt(s))
 	}
 	return tm.Hour(), tm.Minute(), nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -48,21 +49,29 @@ func validatorInstance() *validator.Validate {
 	return validate
 }
 
-// Validate checks v's `validate` struct tags and returns an invalid_input *Error whose fields
-// say, in plain words, what is wrong with each bad field.
+// Validate checks v's `validate` struct tags and its text (CheckText) and returns an
+// invalid_input *Error whose fields say, in plain words, what is wrong with each bad field.
 func Validate(v any) error {
+	textErr := CheckText(v)
 	err := validatorInstance().Struct(v)
 	if err == nil {
-		return nil
+		return textErr
 	}
 	var verrs validator.ValidationErrors
 	if !errors.As(err, &verrs) {
 		return fmt.Errorf("validate %T: %w", v, err)
 	}
 	out := &Error{Code: EInvalid}
-	msgs := make([]string, 0, len(verrs))
+	var msgs []string
+	if e, ok := textErr.(*Error); ok {
+		out.Fields = append(out.Fields, e.Fields...)
+		msgs = append(msgs, e.Message)
+	}
 	for _, fe := range verrs {
 		field := fieldPath(fe)
+		if slices.ContainsFunc(out.Fields, func(f FieldError) bool { return f.Field == field }) {
+			continue // a NUL or a stray byte is what to fix first, and says it better
+		}
 		m := fieldMessage(fe)
 		out.Fields = append(out.Fields, FieldError{Field: field, Message: m})
 		msgs = append(msgs, field+": "+m)

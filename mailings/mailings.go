@@ -20,10 +20,41 @@ func Validate(m bellhop.Mailing) error {
 	return bellhop.JoinInvalid(errs...)
 }
 
+// BookingInput is a booking as the PMS pushes it (PUT …/bookings/{bid}); the id and the
+// property come from the path.
+type BookingInput struct {
+	Status            bellhop.BookingStatus `json:"status"`
+	Guarantee         bellhop.Guarantee     `json:"guarantee"`
+	GuaranteeDeadline *time.Time            `json:"guarantee_deadline"`
+	Arrival           bellhop.Date          `json:"arrival"`
+	Departure         bellhop.Date          `json:"departure"`
+	CreatedAt         time.Time             `json:"created_at"`
+	UpdatedAt         time.Time             `json:"updated_at"`
+	Guest             bellhop.Guest         `json:"guest"`
+}
+
+// Booking is the booking id as the input says it, with the PMS's omissions filled in: no
+// status is confirmed, no created_at is the updated_at.
+func (in BookingInput) Booking(id string) *bellhop.Booking {
+	b := &bellhop.Booking{
+		ID: id, Status: in.Status, Guarantee: in.Guarantee,
+		GuaranteeDeadline: in.GuaranteeDeadline, Arrival: in.Arrival, Departure: in.Departure,
+		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Guest: in.Guest,
+	}
+	if b.Status == "" {
+		b.Status = bellhop.BookingConfirmed
+	}
+	if b.CreatedAt.IsZero() {
+		b.CreatedAt = b.UpdatedAt
+	}
+	return b
+}
+
 // Intake prepares a booking the PMS pushed for storing: it normalises the guest's phone with
-// the property's country, validates the booking, and keeps the first moment Bellhop saw it
-// non-guaranteed (from prev, the stored version, or now), whatever the PMS sent. prev is nil
-// for a new booking. Every bad field is named in one invalid_input error.
+// the property's country, validates the booking (its times no more than a day ahead of now),
+// and keeps the first moment Bellhop saw it non-guaranteed (from prev, the stored version, or
+// now), whatever the PMS sent. prev is nil for a new booking. Every bad field is named in one
+// invalid_input error.
 func Intake(prev *bellhop.Booking, b *bellhop.Booking, p bellhop.Property, now time.Time) error {
 	var errs []error
 	phone, phoneErr := NormalizePhone(b.Guest.Phone, p.Country)
@@ -31,7 +62,7 @@ func Intake(prev *bellhop.Booking, b *bellhop.Booking, p bellhop.Property, now t
 		b.Guest.Phone = phone
 	}
 	b.Guest.Language = strings.TrimSpace(b.Guest.Language)
-	if err := b.Validate(); err != nil {
+	if err := b.ValidateAt(now); err != nil {
 		if phoneErr != nil {
 			// The phone is reported once, in the words NormalizePhone chose.
 			err = dropField(err, phoneField)

@@ -2,6 +2,7 @@ package mailings
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,7 +62,17 @@ func (s *Service) GetMailing(ctx context.Context, pid string, kind bellhop.Maili
 }
 
 func unknownKind(kind bellhop.MailingKind) error {
-	return bellhop.Errorf(bellhop.ENotFound, "There is no %q mailing; the mailings are welcome, feedback and non_guaranteed.", kind)
+	return bellhop.Errorf(bellhop.ENotFound, "There is no %q mailing; the mailings are welcome, feedback and non_guaranteed.", bellhop.Excerpt(string(kind)))
+}
+
+// checkSendingMethod refuses a sending method that is no provider kind Bellhop knows, before
+// it is stored: a mailing "sent" through it would wait for ever.
+func (s *Service) checkSendingMethod(method string) error {
+	if method == "" || len(s.cfg.SendingMethods) == 0 || slices.Contains(s.cfg.SendingMethods, method) {
+		return nil // empty, or a name Mailing.Validate judges
+	}
+	return bellhop.Invalid("sending_method", "%q is not a provider Bellhop knows; use one of: %s",
+		bellhop.Excerpt(method), strings.Join(s.cfg.SendingMethods, ", "))
 }
 
 // MailingPatch is a change to a mailing; nil fields stay as they are. Templates replaces the
@@ -125,7 +136,10 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 			m.Enabled = *patch.Enabled
 		}
 		if patch.SendingMethod != nil {
-			m.SendingMethod = *patch.SendingMethod
+			m.SendingMethod = strings.TrimSpace(*patch.SendingMethod)
+			if err := s.checkSendingMethod(m.SendingMethod); err != nil {
+				return err
+			}
 		}
 		for lang, text := range patch.Templates {
 			if m.Templates == nil {

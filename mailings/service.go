@@ -56,6 +56,9 @@ type Config struct {
 	Scheduler Scheduler
 	Clock     bellhop.Clock // default: system clock
 	Logger    *slog.Logger  // default: slog.Default()
+	// SendingMethods are the provider kinds a mailing may be sent through (the connector's
+	// kinds); a mailing naming another is refused. Empty accepts any well-formed name.
+	SendingMethods []string
 }
 
 // Service takes bookings in and keeps each booking's deliveries planned: the ledger rows and
@@ -95,10 +98,10 @@ type BookingResult struct {
 	Deliveries []*bellhop.Delivery `json:"deliveries"`
 }
 
-// PutBooking takes in a booking as the PMS pushes it: the phone normalised with the property's
-// country, a push not newer than the stored one ignored, and the booking's deliveries planned
-// again in the same transaction. Sends are queued after it commits; a crash in between is
-// caught up by the queue's sweep, so no send is lost.
+// PutBooking takes in a booking as the PMS pushes it: validated and its phone normalised with
+// the property's country first, then a push not newer than the stored one ignored, and the
+// booking's deliveries planned again in the same transaction. Sends are queued after it
+// commits; a crash in between is caught up by the queue's sweep, so no send is lost.
 func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking) (*BookingResult, error) {
 	now := s.cfg.Clock.Now().UTC()
 	res := &BookingResult{}
@@ -113,12 +116,14 @@ func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking
 		if err != nil && !bellhop.IsNotFound(err) {
 			return err
 		}
+		// Validation comes first: a bad push is refused even when it is not newer, so the PMS
+		// learns of it, and an updated_at far ahead cannot win and freeze the booking.
+		if err := Intake(prev, b, *p, now); err != nil {
+			return err
+		}
 		if Stale(prev, *b) {
 			res.Booking, res.Ignored = prev, true
 			res.Deliveries, err = tx.BookingDeliveries(ctx, pid, b.ID)
-			return err
-		}
-		if err := Intake(prev, b, *p, now); err != nil {
 			return err
 		}
 		saved, err := tx.SaveBooking(ctx, b, now)

@@ -43,9 +43,13 @@ func ValidateTemplates(templates map[string]string) error {
 	var errs []error
 	for _, lang := range slices.Sorted(maps.Keys(templates)) {
 		text := templates[lang]
-		field := "templates." + lang
+		field := "templates." + bellhop.Excerpt(lang)
 		if err := checkLanguageKey(lang); err != nil {
 			errs = append(errs, bellhop.Invalid(field, "%v", err))
+			continue
+		}
+		if err := bellhop.CheckString(field, text); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if strings.TrimSpace(text) == "" {
@@ -54,6 +58,7 @@ func ValidateTemplates(templates map[string]string) error {
 		}
 		if n := utf8.RuneCountInString(text); n > MaxTemplateLength {
 			errs = append(errs, bellhop.Invalid(field, "is %d characters long; a message holds at most %d", n, MaxTemplateLength))
+			continue
 		}
 		var unknown, hints []string
 		for _, p := range placeholderRE.FindAllString(text, -1) {
@@ -66,7 +71,15 @@ func ValidateTemplates(templates map[string]string) error {
 			}
 		}
 		if len(unknown) > 0 {
-			msg := fmt.Sprintf("%s %s; use %s", strings.Join(unknown, ", "),
+			named := unknown
+			if len(named) > maxNamed {
+				// A text full of braces must not make an answer as long as itself.
+				named = append(slices.Clip(named[:maxNamed]), fmt.Sprintf("and %d more", len(unknown)-maxNamed))
+			}
+			if len(hints) > maxNamed {
+				hints = hints[:maxNamed]
+			}
+			msg := fmt.Sprintf("%s %s; use %s", strings.Join(named, ", "),
 				plural(len(unknown), "is not a placeholder", "are not placeholders"), strings.Join(Placeholders(), " "))
 			if len(hints) > 0 {
 				msg += " (did you mean " + strings.Join(hints, ", ") + "?)"
@@ -76,6 +89,9 @@ func ValidateTemplates(templates map[string]string) error {
 	}
 	return bellhop.JoinInvalid(errs...)
 }
+
+// maxNamed is how many unknown placeholders an error names.
+const maxNamed = 5
 
 func plural(n int, one, many string) string {
 	if n == 1 {
@@ -89,14 +105,15 @@ func plural(n int, one, many string) string {
 func checkLanguageKey(lang string) error {
 	base, err := language.ParseBase(lang)
 	if err != nil || base.String() != lang {
+		shown := bellhop.Excerpt(lang)
 		if err == nil {
-			return fmt.Errorf("%q must be written as the language code %q", lang, base.String())
+			return fmt.Errorf("%q must be written as the language code %q", shown, base.String())
 		}
 		if tag, terr := language.Parse(lang); terr == nil {
 			b, _ := tag.Base()
-			return fmt.Errorf("%q must be a base language code such as %q", lang, b.String())
+			return fmt.Errorf("%q must be a base language code such as %q", shown, b.String())
 		}
-		return fmt.Errorf("%q is not a language code such as en or ru", lang)
+		return fmt.Errorf("%q is not a language code such as en or ru", shown)
 	}
 	return nil
 }

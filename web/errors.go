@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/bellhop/bellhop"
 )
@@ -76,18 +76,40 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// maxBody bounds request bodies; a booking or a template is far smaller.
+// maxBody bounds bodies that are not JSON objects for the API (a provider's callback, a page's
+// form); JSON bodies have their own limits (maxJSONBody).
 const maxBody = 1 << 20
 
-// decode reads a JSON object into v, refusing unknown fields, trailing data and bad types with
-// messages that name the field.
+// decode reads a JSON object of at most maxJSONBody bytes into v (see decodeMax).
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeMax(w, r, v, maxJSONBody)
+}
+
+// decodeMax reads a JSON object of at most limit bytes into v, refusing unknown fields,
+// trailing data, bad types, text that is not UTF-8 and NUL characters, with messages that name
+// the field and never repeat a long value.
+func decodeMax(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return bellhop.Errorf(bellhop.EInvalid, "The body must be JSON (Content-Type: application/json), not %s.", ct)
+		return bellhop.Errorf(bellhop.EInvalid, "The body must be JSON (Content-Type: application/json), not %s.", bellhop.Excerpt(ct))
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return decodeError(err)
+	}
+	// encoding/json would quietly turn stray bytes into U+FFFD: refuse them instead.
+	if err := notUTF8(body); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if placed(err) {
+			return decodeError(err)
+		}
+		// A type's own parse error (time.Time's) does not say where it was: find the field.
+		if field, t := failingField(body, reflect.TypeOf(v)); field != "" {
+			return invalidAs(field, t)
+		}
 		return decodeError(err)
 	}
 	if dec.More() {
@@ -96,9 +118,20 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return bellhop.Errorf(bellhop.EInvalid, "The body must hold one JSON object only.")
 	}
-	return nil
+	return bellhop.CheckText(v)
 }
 
+// placed reports whether decodeError can tell the caller what is wrong and where.
+func placed(err error) bool {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &syn) ||
+		errors.As(err, &typ) || errors.As(err, &tooBig) || strings.HasPrefix(err.Error(), "json: unknown field ")
+}
+
+// decodeError turns a decoding error into invalid_input in plain words. The caller's value is
+// never repeated whole: the parser's text can hold it twice, however long it is.
 func decodeError(err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
@@ -111,25 +144,30 @@ func decodeError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return bellhop.Errorf(bellhop.EInvalid, "The body is not valid JSON (it ends too early).")
 	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
+		if typ.Field == "" {
 			return bellhop.Errorf(bellhop.EInvalid, "The body must be a JSON object.")
 		}
-		switch typ.Type {
-		case reflect.TypeFor[bellhop.Date]():
-			return bellhop.Invalid(field, "must be a date such as 2026-12-03")
-		case reflect.TypeFor[time.Time]():
-			return bellhop.Invalid(field, "must be a time such as 2026-11-21T10:00:00Z")
-		}
-		return bellhop.Invalid(field, "must be a %s", jsonKind(typ.Type.Kind().String()))
+		return invalidAs(bellhop.Excerpt(typ.Field), typ.Type)
 	case errors.As(err, &tooBig):
-		return bellhop.Errorf(bellhop.EInvalid, "The body is larger than %d bytes.", tooBig.Limit)
+		return bellhop.Errorf(bellhop.EInvalid, "The body is too large: this request takes at most %s.", sizeWords(tooBig.Limit))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return bellhop.Invalid(name, "is not a known field")
+		return bellhop.Invalid(bellhop.Excerpt(name), "is not a known field")
 	default:
-		return &bellhop.Error{Code: bellhop.EInvalid, Message: fmt.Sprintf("The body could not be read: %v.", err), Err: err}
+		return &bellhop.Error{Code: bellhop.EInvalid, Message: "The body could not be read as the JSON object this request takes.",
+			Err: errors.New(bellhop.Excerpt(err.Error()))}
 	}
+}
+
+// sizeWords writes a byte count as people read it: 64 KiB, 1 MiB.
+func sizeWords(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func jsonKind(goKind string) string {

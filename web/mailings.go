@@ -4,28 +4,15 @@ import (
 	"crypto/subtle"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/mailings"
 )
 
-// bookingInput is a booking as the PMS pushes it; the id and property come from the path.
-type bookingInput struct {
-	Status            bellhop.BookingStatus `json:"status"`
-	Guarantee         bellhop.Guarantee     `json:"guarantee"`
-	GuaranteeDeadline *time.Time            `json:"guarantee_deadline"`
-	Arrival           bellhop.Date          `json:"arrival"`
-	Departure         bellhop.Date          `json:"departure"`
-	CreatedAt         time.Time             `json:"created_at"`
-	UpdatedAt         time.Time             `json:"updated_at"`
-	Guest             bellhop.Guest         `json:"guest"`
-}
-
 func (s *Server) handlePutBooking(w http.ResponseWriter, r *http.Request) {
-	var in bookingInput
-	if err := decode(w, r, &in); err != nil {
+	var in mailings.BookingInput
+	if err := decodeMax(w, r, &in, maxBookingBody); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -34,18 +21,7 @@ func (s *Server) handlePutBooking(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	b := &bellhop.Booking{
-		ID: r.PathValue("bid"), PropertyID: p.ID, Status: in.Status, Guarantee: in.Guarantee,
-		GuaranteeDeadline: in.GuaranteeDeadline, Arrival: in.Arrival, Departure: in.Departure,
-		CreatedAt: in.CreatedAt, UpdatedAt: in.UpdatedAt, Guest: in.Guest,
-	}
-	if b.Status == "" {
-		b.Status = bellhop.BookingConfirmed
-	}
-	if b.CreatedAt.IsZero() {
-		b.CreatedAt = b.UpdatedAt
-	}
-	res, err := s.cfg.Mailings.PutBooking(r.Context(), p.ID, b)
+	res, err := s.cfg.Mailings.PutBooking(r.Context(), p.ID, in.Booking(r.PathValue("bid")))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -89,7 +65,7 @@ func (s *Server) handleGetMailing(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePatchMailing(w http.ResponseWriter, r *http.Request) {
 	var in mailings.MailingPatch
-	if err := decode(w, r, &in); err != nil {
+	if err := decodeMax(w, r, &in, maxMailingBody); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -98,14 +74,10 @@ func (s *Server) handlePatchMailing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
-	days := 7
-	if v := r.URL.Query().Get("days"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			s.writeError(w, r, bellhop.Invalid("days", "must be a whole number from 1 to 90"))
-			return
-		}
-		days = n
+	days, err := intParam(r.URL.Query(), "days", 1, 90, 7)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	v, err := s.cfg.Mailings.Preview(r.Context(), r.PathValue("pid"), days)
 	s.answer(w, r, v, err)
@@ -117,13 +89,10 @@ func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 		Status: bellhop.DeliveryStatus(q.Get("status")), Kind: bellhop.MailingKind(q.Get("kind")),
 		BookingID: q.Get("booking"),
 	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			s.writeError(w, r, bellhop.Invalid("limit", "must be a whole number from 1 to 1000"))
-			return
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = intParam(q, "limit", 1, 1000, 0); err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	for _, b := range []struct {
 		name string

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/bellhop/bellhop"
@@ -62,12 +61,10 @@ func (s *Server) handleMappingChanges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		if limit, err = strconv.Atoi(l); err != nil || limit < 1 {
-			s.writeError(w, r, bellhop.Invalid("limit", "must be a whole number from 1 to 500"))
-			return
-		}
+	limit, err := intParam(q, "limit", 1, 500, 0)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
 	list, err := s.cfg.Mapping.Changes(r.Context(), p.ID, q.Get("staff_id"), limit)
 	s.answer(w, r, map[string]any{"changes": list}, err)

@@ -141,7 +141,7 @@ func (s *Server) routes() {
 
 	// Anything else under the API is a JSON 404, not the mux's text page.
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, bellhop.Errorf(bellhop.ENotFound, "No such API path: %s %s.", r.Method, r.URL.Path))
+		s.writeError(w, r, bellhop.Errorf(bellhop.ENotFound, "No such API path: %s %s.", r.Method, clipPath(r.URL.Path)))
 	})
 }
 
@@ -172,6 +172,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			log.InfoContext(ctx, "http request", "method", r.Method, "path", loggedPath(r), "status", rw.status, "duration_ms", d.Milliseconds())
 		}
 	}()
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/webhooks/") {
+		if err := checkRequestText(r); err != nil {
+			s.writeError(rw, r, err)
+			return
+		}
+	}
 	s.mux.ServeHTTP(rw, r)
 }
 
@@ -181,7 +187,17 @@ func loggedPath(r *http.Request) string {
 	if r.PathValue("link") != "" {
 		return strings.ReplaceAll(r.Pattern[strings.Index(r.Pattern, "/"):], "{link}", "…")
 	}
-	return r.URL.Path
+	return clipPath(r.URL.Path)
+}
+
+// clipPath keeps a path short enough to repeat in an answer or a log line: the server reads
+// URLs of up to a megabyte.
+func clipPath(p string) string {
+	const most = 200
+	if len(p) <= most {
+		return p
+	}
+	return strings.ToValidUTF8(p[:most], "") + "…"
 }
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)

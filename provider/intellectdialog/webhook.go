@@ -224,6 +224,9 @@ func (p eventParser) object(obj map[string]any, event string, depth int) []provi
 	if ev.Event == "" && incoming {
 		ev.Event = "new_message"
 	}
+	// Text no id can hold (control characters, a NUL the database refuses, a megabyte) is no id:
+	// it could match no message Bellhop sent.
+	ev.Event, ev.MessageID, ev.Mark, ev.Phone = plain(ev.Event), plain(ev.MessageID), plain(ev.Mark), plain(ev.Phone)
 	recognised := ev.Event != "" || ev.MessageID != "" || ev.Mark != ""
 	if !recognised {
 		return nil
@@ -306,6 +309,9 @@ func (p eventParser) status(ev provider.StatusEvent, word string) string {
 	if s, ok := statusWords[w]; ok {
 		return s
 	}
+	if w = plain(w); w == "" {
+		return ""
+	}
 	if p.c != nil {
 		p.c.warnOnce("status:"+w, "intellectdialog: a callback with an unknown status word", "status", p.c.clean(w))
 	}
@@ -330,6 +336,17 @@ func scalar(v any) string {
 		return t.String()
 	}
 	return ""
+}
+
+// maxIDLen bounds an id or a word a callback carries; real ones are far shorter.
+const maxIDLen = 255
+
+// plain returns s if it can be an id or a word: short, with no control characters; else "".
+func plain(s string) string {
+	if len(s) > maxIDLen || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return ""
+	}
+	return s
 }
 
 func latest(a, b time.Time) time.Time {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,7 +131,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
-	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger})
+	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger,
+		SendingMethods: slices.Sorted(maps.Keys(m.Kinds))})
 	if err != nil {
 		return err
 	}
