@@ -22,6 +22,7 @@ const (
 	ESenderMissing        = "sender_missing"        // 409
 	EOperatorMissing      = "operator_missing"      // 409
 	EWebhookInUse         = "webhook_in_use"        // 409
+	EUnavailable          = "unavailable"           // 503: Bellhop's database failed for a moment; try again
 )
 
 // Error is an error a user can act on: a code, a message in plain words, and for invalid

@@ -18,6 +18,7 @@ func (db *DB) SetMapping(ctx context.Context, m *bellhop.Mapping) (*bellhop.Mapp
 	m.UpdatedAt = dbTime(m.UpdatedAt)
 	var change *bellhop.MappingChange
 	err := db.WithTx(ctx, func(tx *Tx) error {
+		change = nil // WithTx may run this again
 		old, err := tx.lockMapping(ctx, m.PropertyID, m.StaffID)
 		if err != nil {
 			return err
@@ -48,6 +49,7 @@ func (db *DB) SetMapping(ctx context.Context, m *bellhop.Mapping) (*bellhop.Mapp
 func (db *DB) DeleteMapping(ctx context.Context, pid, sid, actor string, at time.Time) (*bellhop.MappingChange, error) {
 	var change *bellhop.MappingChange
 	err := db.WithTx(ctx, func(tx *Tx) error {
+		change = nil // WithTx may run this again
 		old, err := tx.lockMapping(ctx, pid, sid)
 		if err != nil || old == nil {
 			return err

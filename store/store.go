@@ -5,15 +5,18 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
+	"github.com/jackc/pgx/v5/stdlib" // also registers the driver "pgx"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -31,8 +34,9 @@ const pingTimeout = 15 * time.Second
 // DB is Bellhop's database. Its methods are safe for concurrent use.
 type DB struct {
 	access
-	sql  *sql.DB
-	name string // where the database is, for messages; never holds a password
+	sql  *sql.DB // every write, and every read on PostgreSQL and in-memory SQLite
+	read *sql.DB // reads of a SQLite file; the same as sql otherwise
+	name string  // where the database is, for messages; never holds a password
 }
 
 // Tx is a transaction started by WithTx. It has DB's methods for reading and writing
@@ -51,40 +55,55 @@ type querier interface {
 // access runs the named queries on the pool (DB) or inside a transaction (Tx).
 type access struct {
 	q       querier
+	read    querier           // where a DB's reads go; nil in a transaction
+	reads   map[string]bool   // the named queries that only read
 	queries map[string]string // rewritten for the dialect
 	dialect string
+	res     *resilience
+	tx      *txState // nil on the pool
 }
 
 // Open connects to the database at dsn and checks that it answers. A dsn starting with
 // postgres:// or postgresql:// is PostgreSQL; anything else is a SQLite file path or a
 // "file:" URI (":memory:" gives a private in-memory database on a single connection).
-// SQLite runs with WAL journaling, a 5 s busy timeout and foreign keys on.
-// Open does not migrate: call Migrate before using the other methods.
+// SQLite runs with WAL journaling, a 5 s busy timeout (a busy_timeout pragma in dsn replaces
+// it), foreign keys on and one writing connection per process. Open does not migrate: call
+// Migrate before using the other methods.
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	return open(ctx, dsn, nil)
+}
+
+// open is Open with the driver's connector wrapped (tests inject faults that way).
+func open(ctx context.Context, dsn string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	if strings.TrimSpace(dsn) == "" {
 		return nil, errors.New("no database given: want a postgres:// URL or a SQLite file path")
 	}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		return openPostgres(ctx, dsn)
+	if wrap == nil {
+		wrap = func(c driver.Connector) driver.Connector { return c }
 	}
-	return openSQLite(ctx, dsn)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return openPostgres(ctx, dsn, wrap)
+	}
+	return openSQLite(ctx, dsn, wrap)
 }
 
-func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+func openPostgres(ctx context.Context, dsn string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	name, password := redactURL(dsn)
 	fail := func(what string, err error) error {
 		return redactError(fmt.Errorf("PostgreSQL at %s: %s: %w", name, what, err), password)
 	}
-	sqlDB, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fail("bad URL", err)
 	}
+	res := newResilience()
+	sqlDB := sql.OpenDB(wrap(stdlib.GetConnector(*cfg, stdlib.OptionShouldPing(res.shouldPing))))
 	// A handful of connections per process is plenty; many worker processes share the
 	// server's max_connections.
 	sqlDB.SetMaxOpenConns(20)
 	sqlDB.SetMaxIdleConns(10)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-	db, err := newDB(sqlDB, DialectPostgres, name)
+	db, err := newDB(sqlDB, sqlDB, DialectPostgres, name, res)
 	if err != nil {
 		sqlDB.Close()
 		return nil, err
@@ -96,57 +115,124 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
-func openSQLite(ctx context.Context, dsn string) (*DB, error) {
+// SQLite allows one writer at a time per database file; a second one waits in SQLite's busy
+// handler, which polls with growing sleeps, so under a steady stream of writes an unlucky
+// writer can sleep through the whole busy timeout and fail with SQLITE_BUSY. So:
+//   - One connection writes, per process: this process's writers queue for it in
+//     database/sql, first come first served, and never meet each other in the busy handler.
+//     Only another process (a second worker) can make them wait there.
+//   - Transactions begin IMMEDIATE (_txlock): a transaction takes the write lock when it
+//     starts, where the busy timeout can wait for it. A deferred one reads first and fails
+//     with SQLITE_BUSY at once, without waiting, when another connection wrote meanwhile.
+//   - WAL journaling: readers do not block the writer nor each other, so reads go to a pool
+//     of their own (query_only, so a misfiled write fails loudly instead of taking a lock).
+//   - A busy timeout of 5 s (unless the dsn sets one) for the other process's writes, and the
+//     store's own retries (retry.go) for what still fails.
+const (
+	sqliteBusyTimeout = "busy_timeout(5000)"
+	sqliteMaxReaders  = 8
+)
+
+func openSQLite(ctx context.Context, dsn string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	name := dsn
 	params := url.Values{}
-	params.Add("_pragma", "busy_timeout(5000)")
+	if !strings.Contains(dsn, "busy_timeout") { // the operator may choose another wait
+		params.Add("_pragma", sqliteBusyTimeout)
+	}
 	params.Add("_pragma", "journal_mode(WAL)")
 	params.Add("_pragma", "foreign_keys(1)")
-	// Transactions write: taking the write lock at BEGIN lets busy_timeout queue them, where a
-	// deferred BEGIN could fail with SQLITE_BUSY when it upgrades to writing.
 	params.Set("_txlock", "immediate")
 	sep := "?"
 	if strings.Contains(dsn, "?") {
 		sep = "&" // the caller's own parameters come first
 	}
-	sqlDB, err := sql.Open("sqlite", dsn+sep+params.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("SQLite database %s: %w", name, err)
+	connect := func(extra string) (*sql.DB, error) {
+		c, err := sqlite.NewConnector(dsn + sep + params.Encode() + extra)
+		if err != nil {
+			return nil, fmt.Errorf("SQLite database %s: %w", name, err)
+		}
+		return sql.OpenDB(wrap(c)), nil
 	}
-	if isMemory(dsn) {
-		// Every connection to ":memory:" is a database of its own: keep exactly one, forever.
-		sqlDB.SetMaxOpenConns(1)
-		sqlDB.SetMaxIdleConns(1)
-		sqlDB.SetConnMaxLifetime(0)
-		sqlDB.SetConnMaxIdleTime(0)
-	}
-	db, err := newDB(sqlDB, DialectSQLite, name)
+	writer, err := connect("")
 	if err != nil {
-		sqlDB.Close()
+		return nil, err
+	}
+	// The writing connection stays open: a new one would read the schema again.
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxLifetime(0)
+	writer.SetConnMaxIdleTime(0)
+	reader := writer
+	if !isMemory(dsn) { // every connection to ":memory:" is a database of its own: one it is
+		if reader, err = connect("&_query_only=1"); err != nil {
+			writer.Close()
+			return nil, err
+		}
+		n := min(max(runtime.GOMAXPROCS(0), 2), sqliteMaxReaders)
+		reader.SetMaxOpenConns(n)
+		reader.SetMaxIdleConns(n)
+	}
+	db, err := newDB(writer, reader, DialectSQLite, name, newResilience())
+	if err != nil {
+		closePools(writer, reader)
 		return nil, err
 	}
 	if err := db.firstPing(ctx); err != nil {
-		sqlDB.Close()
+		closePools(writer, reader)
 		return nil, fmt.Errorf("SQLite database %s: cannot open it: %w", name, err)
 	}
 	return db, nil
 }
 
-func newDB(sqlDB *sql.DB, dialect, name string) (*DB, error) {
+func newDB(writer, reader *sql.DB, dialect, name string, res *resilience) (*DB, error) {
 	queries, err := loadQueries(dialect)
 	if err != nil {
 		return nil, err
 	}
-	return &DB{access: access{q: sqlDB, queries: queries, dialect: dialect}, sql: sqlDB, name: name}, nil
+	reads := make(map[string]bool, len(queries))
+	for n, q := range queries {
+		reads[n] = onlyReads(q)
+	}
+	a := access{q: writer, read: reader, reads: reads, queries: queries, dialect: dialect, res: res}
+	return &DB{access: a, sql: writer, read: reader, name: name}, nil
 }
 
+// onlyReads reports whether a query is a plain SELECT (after its comments).
+func onlyReads(q string) bool {
+	for {
+		q = strings.TrimSpace(q)
+		if !strings.HasPrefix(q, "--") {
+			break
+		}
+		_, q, _ = strings.Cut(q, "\n")
+	}
+	word, _, _ := strings.Cut(q, " ")
+	word, _, _ = strings.Cut(word, "\n")
+	return strings.EqualFold(word, "SELECT")
+}
+
+func closePools(writer, reader *sql.DB) {
+	if reader != writer {
+		reader.Close()
+	}
+	writer.Close()
+}
+
+// firstPing checks that the database answers, on every pool. It is not retried: a database
+// that does not answer at start is a configuration to fix.
 func (db *DB) firstPing(ctx context.Context) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, pingTimeout)
 		defer cancel()
 	}
-	return db.sql.PingContext(ctx)
+	if err := db.sql.PingContext(ctx); err != nil {
+		return err
+	}
+	if db.read != db.sql {
+		return db.read.PingContext(ctx)
+	}
+	return nil
 }
 
 func isMemory(dsn string) bool {
@@ -189,11 +275,21 @@ func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	var err error
+	if db.read != db.sql {
+		err = db.read.Close()
+	}
+	return errors.Join(db.sql.Close(), err)
+}
 
 // Ping checks that the database answers; it serves readiness checks.
 func (db *DB) Ping(ctx context.Context) error {
-	if err := db.sql.PingContext(ctx); err != nil {
+	err := db.sql.PingContext(ctx)
+	if err == nil && db.read != db.sql {
+		err = db.read.PingContext(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("ping %s database: %w", db.dialect, err)
 	}
 	return nil
@@ -203,9 +299,22 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Dialect() string { return db.dialect }
 
 // WithTx runs fn in a transaction, committed when fn returns nil and rolled back otherwise;
-// fn's error is returned as is. Inside fn, use tx, not db: an in-memory SQLite database has a
-// single connection, which the transaction holds.
-func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+// fn's error is returned as is. Inside fn, use tx, not db: on SQLite the transaction holds the
+// one writing connection, so a write through db would wait for it until ctx ends.
+//
+// fn may run more than once. A transaction that fails for a transient reason (its connection
+// lost, a deadlock, a serialization failure, SQLite busy) is rolled back and run again from
+// the start, up to three more times, and is unavailable after that. So fn reads what it
+// decides on inside the transaction, sets its results afresh on every run (assign, never
+// append to a slice declared outside), and leaves what goes outside the database (queueing,
+// calling a provider) until WithTx has returned. A commit whose connection broke is not run
+// again: it may have committed. It is unavailable at once.
+func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.res.retry(ctx, func() error { return db.runTx(ctx, fn) })
+}
+
+// runTx runs fn once, in a transaction.
+func (db *DB) runTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	sqlTx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -221,11 +330,24 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(&Tx{access{q: sqlTx, queries: db.queries, dialect: db.dialect}}); err != nil {
+	state := &txState{res: db.res}
+	tx := &Tx{access{q: sqlTx, reads: db.reads, queries: db.queries, dialect: db.dialect, res: db.res, tx: state}}
+	if err := fn(tx); err != nil {
+		if failed := state.failure(); failed != nil && !isTransient(err) {
+			// fn made something else of the failure; the transaction is lost all the same.
+			return errors.Join(err, failed)
+		}
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("commit transaction: %w", err)
+		err = fmt.Errorf("commit transaction: %w", err)
+		if state.failure() != nil || isConflict(err) || isSQLiteBusy(err) {
+			return err // surely not committed: run it again
+		}
+		if isTransient(err) {
+			return unavailable(err) // perhaps committed: do not run it again
+		}
+		return err
 	}
 	return nil
 }
@@ -239,20 +361,51 @@ func (a *access) query(name string) (string, error) {
 	return q, nil
 }
 
+// pool is where the named query runs: the read pool for a DB's reads, else q.
+func (a *access) pool(name string) querier {
+	if a.read != nil && a.reads[name] {
+		return a.read
+	}
+	return a.q
+}
+
+// exec, queryRows and queryRow run a named query. On the pool, a transient failure is
+// retried (retry.go); inside a transaction it is noted for WithTx, which runs the whole
+// transaction again.
 func (a *access) exec(ctx context.Context, name string, args ...any) (sql.Result, error) {
 	q, err := a.query(name)
 	if err != nil {
 		return nil, err
 	}
-	return a.q.ExecContext(ctx, q, args...)
+	if a.tx != nil {
+		res, err := a.q.ExecContext(ctx, q, args...)
+		return res, a.tx.note(err)
+	}
+	var res sql.Result
+	err = a.res.retry(ctx, func() (err error) {
+		res, err = a.pool(name).ExecContext(ctx, q, args...)
+		return err
+	})
+	return res, err
 }
 
+// queryRows retries a query that fails before its first row; a failure while the rows are
+// read (rows.Err) is the caller's.
 func (a *access) queryRows(ctx context.Context, name string, args ...any) (*sql.Rows, error) {
 	q, err := a.query(name)
 	if err != nil {
 		return nil, err
 	}
-	return a.q.QueryContext(ctx, q, args...)
+	if a.tx != nil {
+		rows, err := a.q.QueryContext(ctx, q, args...)
+		return rows, a.tx.note(err)
+	}
+	var rows *sql.Rows
+	err = a.res.retry(ctx, func() (err error) {
+		rows, err = a.pool(name).QueryContext(ctx, q, args...)
+		return err
+	})
+	return rows, err
 }
 
 // scanner is a row to scan: *sql.Row, *sql.Rows, or errRow.
@@ -260,12 +413,17 @@ type scanner interface {
 	Scan(dest ...any) error
 }
 
+// queryRow runs a single-row query. On the pool it runs when Scan is called, so that Scan can
+// run it again.
 func (a *access) queryRow(ctx context.Context, name string, args ...any) scanner {
 	q, err := a.query(name)
 	if err != nil {
 		return errRow{err}
 	}
-	return a.q.QueryRowContext(ctx, q, args...)
+	if a.tx != nil {
+		return txRow{row: a.q.QueryRowContext(ctx, q, args...), tx: a.tx}
+	}
+	return &retryRow{a: a, ctx: ctx, pool: a.pool(name), q: q, args: args}
 }
 
 type errRow struct{ err error }

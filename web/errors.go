@@ -29,7 +29,12 @@ var statusOf = map[string]int{
 	bellhop.ESenderMissing:        http.StatusConflict,
 	bellhop.EOperatorMissing:      http.StatusConflict,
 	bellhop.EWebhookInUse:         http.StatusConflict,
+	bellhop.EUnavailable:          http.StatusServiceUnavailable,
 }
+
+// retryAfter is what a 503 asks the client to wait, in seconds: the store has already retried
+// for a few hundred milliseconds, and a lost database connection is usually back within this.
+const retryAfter = "2"
 
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -43,7 +48,7 @@ type errorDetail struct {
 }
 
 // writeError answers with the error's code and message; internal errors are logged in full
-// and shown as a generic message.
+// and shown as a generic message. A 503 says when to try again (Retry-After).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := bellhop.ErrorCode(err)
 	status, ok := statusOf[code]
@@ -64,6 +69,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 	} else {
 		log.InfoContext(r.Context(), "request refused", "code", code, "error", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	writeJSON(w, status, body)
 }
