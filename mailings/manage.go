@@ -124,6 +124,7 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 	var out *bellhop.Mailing
 	var queue []*bellhop.Delivery
 	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		out, queue = nil, nil // the store may run a transaction again
 		p, err := tx.GetProperty(ctx, pid)
 		if err != nil {
 			return err

@@ -107,6 +107,7 @@ func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking
 	res := &BookingResult{}
 	var queue []*bellhop.Delivery
 	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		*res, queue = BookingResult{}, nil // the store may run a transaction again
 		p, err := tx.GetProperty(ctx, pid)
 		if err != nil {
 			return err
@@ -151,6 +152,7 @@ func (s *Service) CancelBooking(ctx context.Context, pid, bid string) (*BookingR
 	now := s.cfg.Clock.Now().UTC()
 	res := &BookingResult{}
 	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		*res = BookingResult{} // the store may run a transaction again
 		p, err := tx.GetProperty(ctx, pid)
 		if err != nil {
 			return err
