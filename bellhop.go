@@ -170,6 +170,17 @@ type Token struct {
 	PropertyID string    `json:"property_id"`
 	Role       Role      `json:"role"`
 	CreatedAt  time.Time `json:"created_at"`
+	// ExpiresAt is when the token stops working; nil: never.
+	ExpiresAt *time.Time `json:"expires_at"`
+	// LastUsedAt is the token's last use, to the minute (it is written at most once a minute).
+	LastUsedAt *time.Time `json:"last_used_at"`
+	// RevokedAt is when the token was revoked; nil while it is not.
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+// Works reports whether the token may still be used at now: not revoked, not expired.
+func (t *Token) Works(now time.Time) bool {
+	return t.RevokedAt == nil && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
 }
 
 // Reaches reports whether the token may act on property pid.

@@ -11,6 +11,9 @@ type Session struct {
 	Role       Role   `json:"role"`
 	// Actor says who signed in, for audit trails: "token:<id>" or "link".
 	Actor string `json:"actor"`
+	// TokenID is the token the session was opened with ("" for a sign-in link): revoking
+	// it, its expiry or its removal ends the session.
+	TokenID string `json:"token_id,omitempty"`
 	// CSRF is the token every form of the session carries.
 	CSRF      string    `json:"-"`
 	CreatedAt time.Time `json:"created_at"`

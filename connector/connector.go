@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/safehttp"
 )
 
 // Store is the storage the connector needs.
@@ -56,11 +58,17 @@ type Config struct {
 	PublicURL string
 	// OnActivate hooks run after activation, in order.
 	OnActivate []ActivateHook
+	// Addresses says which provider addresses (base_url) may be saved and called; the zero
+	// value allows https to public hosts only (BELLHOP_ALLOW_PRIVATE_PROVIDERS allows more).
+	Addresses safehttp.Policy
 }
 
 // Service is the integration manager.
 type Service struct {
 	cfg Config
+	// http reaches providers: Addresses checked again at connect time, redirects within the
+	// origin only. One for all clients, so they share its connection pool.
+	http *http.Client
 }
 
 // New validates cfg and returns a Service.
@@ -84,7 +92,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.ProviderTimeout = 10 * time.Second
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
-	return &Service{cfg: cfg}, nil
+	return &Service{cfg: cfg, http: cfg.Addresses.Client()}, nil
 }
 
 // View is an integration as the API shows it: the stored state plus what a person needs to
@@ -195,9 +203,14 @@ func (s *Service) SetKey(ctx context.Context, pid, kindName string, input KeyInp
 	if err := bellhop.Validate(input); err != nil {
 		return nil, err
 	}
-	_, in, err := s.loadOrEmpty(ctx, pid, kindName)
+	k, in, err := s.loadOrEmpty(ctx, pid, kindName)
 	if err != nil {
 		return nil, err
+	}
+	if input.BaseURL != "" {
+		if err := s.cfg.Addresses.CheckURL(input.BaseURL); err != nil {
+			return nil, addressRefused(k, err)
+		}
 	}
 	now := s.cfg.Clock.Now().UTC()
 	if in.CreatedAt.IsZero() {
@@ -236,6 +249,23 @@ func (s *Service) SetKey(ctx context.Context, pid, kindName string, input KeyInp
 	return s.view(in), nil
 }
 
+// addressRefused is the answer to a base_url the address policy does not allow.
+func addressRefused(k Kind, err error) error {
+	reason := "it is not an address Bellhop may call"
+	var re *safehttp.RefusedError
+	if errors.As(err, &re) {
+		reason = re.Reason
+	}
+	example := k.DefaultBaseURL
+	if example == "" {
+		example = "https://api.example.com/v2/"
+	}
+	e := bellhop.Invalid("base_url", "%s. A provider's address must be an https:// address on the public internet, such as %s "+
+		"(an operator who runs a provider inside their own network can allow it with BELLHOP_ALLOW_PRIVATE_PROVIDERS=true)", reason, example)
+	e.Err = err
+	return e
+}
+
 func normaliseBaseURL(u string) string {
 	if !strings.HasSuffix(u, "/") {
 		u += "/"
@@ -269,7 +299,7 @@ func (s *Service) client(k Kind, in *bellhop.Integration) (provider.Provider, er
 		return nil, fmt.Errorf("open API key of %s/%s: %w", in.PropertyID, in.Provider, err)
 	}
 	return k.New(provider.Config{BaseURL: in.BaseURL, APIKey: string(key), Zone: in.OrganizationZone,
-		Timeout: s.cfg.ProviderTimeout, Logger: s.cfg.Logger.With("provider", in.Provider, "property", in.PropertyID), Clock: s.cfg.Clock})
+		Timeout: s.cfg.ProviderTimeout, HTTPClient: s.http, Logger: s.cfg.Logger.With("provider", in.Provider, "property", in.PropertyID), Clock: s.cfg.Clock})
 }
 
 // Client returns a provider client for an integration, for other packages that call the
@@ -303,7 +333,7 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 	}
 	org, err := p.Organization(ctx)
 	if err != nil {
-		return nil, s.providerError(ctx, k, in, "check the API key", err)
+		return nil, s.providerError(ctx, k, in, checkDoing, err)
 	}
 	senders, err := p.Senders(ctx)
 	if err != nil {
@@ -350,14 +380,21 @@ func findSender(senders []bellhop.Sender, id string) (bellhop.Sender, bool) {
 }
 
 // providerError turns a provider failure into an error a property manager can act on. A rejected
-// key is recorded on the integration; other failures leave it unchanged.
+// key is recorded on the integration; other failures leave it unchanged. The provider's own
+// words reach the message only as a short, cleaned reason.
 func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integration, doing string, err error) error {
 	pe, _ := provider.AsError(err)
+	var refused *safehttp.RefusedError
+	if errors.As(err, &refused) {
+		// Saved before the address policy, or a name that now resolves inside the network.
+		s.cfg.Logger.WarnContext(ctx, "provider address refused", "property", in.PropertyID, "provider", in.Provider, "doing", doing, "error", err)
+		return addressRefused(k, err)
+	}
 	switch provider.KindOf(err) {
 	case provider.KindUnauthorized:
 		reason := "the key was rejected"
-		if pe != nil && pe.Reason != "" {
-			reason = pe.Reason
+		if r := shortReason(pe); r != "" {
+			reason = r
 		}
 		now := s.cfg.Clock.Now().UTC()
 		in.Status = bellhop.StatusInvalid
@@ -374,14 +411,52 @@ func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integra
 		s.cfg.Logger.WarnContext(ctx, "provider unavailable", "property", in.PropertyID, "provider", in.Provider, "doing", doing, "error", err)
 		return &bellhop.Error{Code: bellhop.EProviderUnavailable, Err: err,
 			Message: fmt.Sprintf("%s did not answer when Bellhop tried to %s. Nothing was changed; try again in a few minutes.", k.Title, doing)}
-	default:
-		reason := err.Error()
-		if pe != nil && pe.Reason != "" {
-			reason = pe.Reason
+	case provider.KindNotFound:
+		if pe != nil && pe.Status == http.StatusNotFound && doing == checkDoing {
+			// Whatever answers at the address is not the provider's API (or not its root).
+			s.cfg.Logger.WarnContext(ctx, "provider address answered 404 to the key check", "property", in.PropertyID, "provider", in.Provider, "error", err)
+			example := k.DefaultBaseURL
+			if example == "" {
+				example = "https://api.example.com/v2/"
+			}
+			e := bellhop.Invalid("base_url", "the address answered “not found” when Bellhop tried to %s: check that it is the %s API's root, such as %s",
+				doing, k.Title, example)
+			e.Err = err
+			return e
 		}
-		return &bellhop.Error{Code: bellhop.EInvalid, Err: err,
-			Message: fmt.Sprintf("%s refused to %s: %s.", k.Title, doing, reason)}
 	}
+	reason := shortReason(pe)
+	if reason == "" {
+		reason = "it gave no reason"
+	}
+	s.cfg.Logger.InfoContext(ctx, "provider refused a request", "property", in.PropertyID, "provider", in.Provider, "doing", doing, "error", err)
+	return &bellhop.Error{Code: bellhop.EInvalid, Err: err,
+		Message: fmt.Sprintf("%s refused to %s: %s.", k.Title, doing, reason)}
+}
+
+// checkDoing is what a key check is doing, in providerError's words.
+const checkDoing = "check the API key"
+
+// maxShownReason bounds the provider's words in a message people read.
+const maxShownReason = 120
+
+// shortReason is the provider's reason for people to read: control characters and runs of
+// spaces removed, at most maxShownReason characters. Empty when the provider gave none.
+func shortReason(pe *provider.Error) string {
+	if pe == nil {
+		return ""
+	}
+	s := strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\uFFFD' {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(pe.Reason, " "))
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > maxShownReason {
+		s = strings.TrimSpace(string(r[:maxShownReason-1])) + "…"
+	}
+	return strings.TrimRight(s, ".")
 }
 
 // SendersResult lists the senders offered by the provider and the chosen one.

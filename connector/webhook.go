@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/safehttp"
 )
 
 // webhookEvents are the callbacks Bellhop asks for: statuses, errors and guests' messages.
@@ -47,6 +49,21 @@ func (s *Service) registerWebhook(ctx context.Context, k Kind, in *bellhop.Integ
 			in.WebhookMode = chosenMode(opts, mode)
 		}
 	case opts.ReplaceWebhook || opts.ForwardToExisting:
+		if opts.ForwardToExisting {
+			// Relays go out under the same address policy as provider calls: say so now,
+			// not with every callback that cannot be passed on.
+			if err := s.cfg.Addresses.CheckURL(cur.URL); err != nil {
+				reason := "it is not an address Bellhop may call"
+				var re *safehttp.RefusedError
+				if errors.As(err, &re) {
+					reason = re.Reason
+				}
+				e := bellhop.Invalid("forward_to_existing", "Bellhop cannot pass callbacks on to the webhook installed now (%s): %s. "+
+					"Activate with replace_webhook instead, or point that system at a public https:// address", RedactURL(cur.URL), reason)
+				e.Err = err
+				return e
+			}
+		}
 		prev, err := json.Marshal(savedWebhook{URL: cur.URL, Events: cur.Events})
 		if err != nil {
 			return err

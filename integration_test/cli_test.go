@@ -28,6 +28,8 @@ func TestCommandsExplainThemselves(t *testing.T) {
 		{[]string{"migrate", "--help"}, "BELLHOP_DATABASE_URL"},
 		{[]string{"property", "create", "--help"}, "-time-zone"},
 		{[]string{"token", "create", "--help"}, "-role"},
+		{[]string{"token", "list", "--help"}, "-property"},
+		{[]string{"token", "revoke", "--help"}, "revoke [flags] ID"},
 	} {
 		out, _, err := run(nil, c.args...)
 		if err != nil || !strings.Contains(out, c.flag) || !strings.Contains(out, "BELLHOP_SECRET_KEY") {
@@ -54,6 +56,9 @@ func TestBadConfigurationStopsTheStart(t *testing.T) {
 		{"bad database URL", map[string]string{"BELLHOP_SECRET_KEY": okKey, "BELLHOP_DATABASE_URL": "postgres://nobody@127.0.0.1:1/x?connect_timeout=2"}, []string{"serve"}, "BELLHOP_DATABASE_URL"},
 		{"bad public URL", map[string]string{"BELLHOP_SECRET_KEY": okKey, "BELLHOP_PUBLIC_URL": "bellhop.example.com"}, []string{"serve"}, "BELLHOP_PUBLIC_URL"},
 		{"bad log level", map[string]string{"BELLHOP_LOG_LEVEL": "loud"}, []string{"migrate"}, "BELLHOP_LOG_LEVEL"},
+		{"bad private providers flag", map[string]string{"BELLHOP_ALLOW_PRIVATE_PROVIDERS": "maybe"}, []string{"migrate"}, "BELLHOP_ALLOW_PRIVATE_PROVIDERS"},
+		{"token revoke without an id", map[string]string{"BELLHOP_DATABASE_URL": dir + "/d.db"}, []string{"token", "revoke"}, "usage"},
+		{"token with a negative expiry", map[string]string{"BELLHOP_DATABASE_URL": dir + "/d.db"}, []string{"token", "create", "--property", "*", "--role", "admin", "--expires", "-1h"}, "--expires"},
 		{"token for a missing property", map[string]string{"BELLHOP_DATABASE_URL": dir + "/d.db"}, []string{"token", "create", "--property", "ghost", "--role", "admin"}, "does not exist"},
 		{"token with a bad role", map[string]string{"BELLHOP_DATABASE_URL": dir + "/d.db"}, []string{"token", "create", "--property", "*", "--role", "root"}, "--role"},
 		{"property with a bad zone", map[string]string{"BELLHOP_DATABASE_URL": dir + "/d.db"}, []string{"property", "create", "--id", "x", "--name", "X", "--time-zone", "Nowhere/Town"}, "time_zone"},

@@ -104,6 +104,9 @@ func (h *harness) env(extra map[string]string) func(string) string {
 			return redisAddr
 		case "BELLHOP_REDIS_NAMESPACE":
 			return h.ns
+		case "BELLHOP_ALLOW_PRIVATE_PROVIDERS":
+			// The sandbox listens on loopback over plain http (security_test turns it off).
+			return "true"
 		}
 		return ""
 	}

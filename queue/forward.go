@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider/safehttp"
 	"github.com/hibiken/asynq"
 )
 
@@ -78,7 +79,8 @@ func (w *Worker) forward(ctx context.Context, t *asynq.Task) error {
 }
 
 // relay POSTs the body as it came. Redirects are not followed: the target is another system's
-// endpoint, and a redirect elsewhere is not where the hotel pointed its callbacks.
+// endpoint, and a redirect elsewhere is not where the hotel pointed its callbacks. The target
+// came from the provider account, so it goes out under the provider address policy.
 func (w *Worker) relay(ctx context.Context, target string, p forwardPayload) error {
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	defer cancel()
@@ -94,6 +96,11 @@ func (w *Worker) relay(ctx context.Context, target string, p forwardPayload) err
 	req.Header.Set("User-Agent", "bellhop-relay")
 	resp, err := w.relayClient.Do(req)
 	if err != nil {
+		var refused *safehttp.RefusedError
+		if errors.As(err, &refused) {
+			// The address policy will not change its mind on a retry.
+			return fmt.Errorf("the replaced webhook's address is not allowed (%s): %w", refused.Reason, asynq.SkipRetry)
+		}
 		var ue interface{ Timeout() bool }
 		if errors.As(err, &ue) && ue.Timeout() {
 			return fmt.Errorf("no answer within %s", w.cfg.SendTimeout)

@@ -14,6 +14,7 @@ import (
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/safehttp"
 	"github.com/bellhop/bellhop/queue/pacer"
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,6 +104,9 @@ type Config struct {
 	// is asked (GET messages/{id}); ReportEvery spaces the questions; both default 10 min.
 	// Messages are asked about until read or a day after they were sent.
 	ReportAfter, ReportEvery time.Duration
+	// RelayClient passes callbacks on to the webhook an integration replaced (forward mode);
+	// it must not follow redirects. Default: https to public hosts only, no redirects.
+	RelayClient *http.Client
 }
 
 // Worker handles send tasks.
@@ -156,7 +160,10 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if cfg.ReportEvery <= 0 {
 		cfg.ReportEvery = 10 * time.Minute
 	}
-	relay := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	relay := cfg.RelayClient
+	if relay == nil {
+		relay = safehttp.Policy{}.NoRedirectClient()
+	}
 	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer), relayClient: relay}, nil
 }
 

@@ -57,13 +57,37 @@ SET deleted = TRUE
 WHERE property_id = ? AND id = ? AND NOT deleted;
 
 -- name: create-token
-INSERT INTO tokens (id, hash, property_id, role, created_at)
-VALUES (?, ?, ?, ?, ?);
+INSERT INTO tokens (id, hash, property_id, role, created_at, expires_at)
+VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: token-by-hash
-SELECT id, hash, property_id, role, created_at
+SELECT id, hash, property_id, role, created_at, expires_at, last_used_at, revoked_at
 FROM tokens
 WHERE hash = ?;
+
+-- name: list-tokens
+-- The property filter is '' for every token, '*' for the tokens that reach every property.
+SELECT id, hash, property_id, role, created_at, expires_at, last_used_at, revoked_at
+FROM tokens
+WHERE ? = '' OR COALESCE(property_id, '*') = ?
+ORDER BY created_at, id;
+
+-- name: touch-token
+-- At most one write a minute per token: a use within the minute changes nothing.
+UPDATE tokens
+SET last_used_at = ?
+WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?);
+
+-- name: revoke-token
+-- Revoking twice keeps the first time.
+UPDATE tokens
+SET revoked_at = COALESCE(revoked_at, ?)
+WHERE id = ?
+RETURNING id, hash, property_id, role, created_at, expires_at, last_used_at, revoked_at;
+
+-- name: delete-token-sessions
+DELETE FROM sessions
+WHERE token_id = ?;
 
 -- name: create-sign-in-link
 INSERT INTO sign_in_links (token_hash, property_id, role, expires_at)
@@ -395,13 +419,18 @@ SET status = ?, reason = ?, updated_at = ?,
 WHERE id = ? AND status = ?;
 
 -- name: create-session
-INSERT INTO sessions (id_hash, property_id, role, actor, csrf, created_at, expires_at)
-VALUES (?, ?, ?, ?, ?, ?, ?);
+INSERT INTO sessions (id_hash, property_id, role, actor, csrf, created_at, expires_at, token_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: session-by-hash
-SELECT id_hash, property_id, role, actor, csrf, created_at, expires_at
-FROM sessions
-WHERE id_hash = ? AND expires_at > ?;
+-- A session opened with a token lives only as long as the token works: revoked, expired or
+-- removed, the session is over.
+SELECT s.id_hash, s.property_id, s.role, s.actor, s.csrf, s.created_at, s.expires_at, s.token_id
+FROM sessions s
+LEFT JOIN tokens t ON t.id = s.token_id
+WHERE s.id_hash = ? AND s.expires_at > ?
+  AND (s.token_id IS NULL
+       OR (t.id IS NOT NULL AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)));
 
 -- name: delete-session
 DELETE FROM sessions

@@ -10,12 +10,12 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
-// CreateSession stores a signed-in browser by the hash of its session id. A property that
-// does not exist is not found.
+// CreateSession stores a signed-in browser by the hash of its session id, with the token it
+// was opened with (if any). A property that does not exist is not found.
 func (a *access) CreateSession(ctx context.Context, s *bellhop.Session) error {
 	s.CreatedAt, s.ExpiresAt = dbTime(s.CreatedAt), dbTime(s.ExpiresAt)
 	_, err := a.exec(ctx, "create-session", s.Hash, scope(s.PropertyID), string(s.Role), s.Actor, s.CSRF,
-		toMicros(s.CreatedAt), toMicros(s.ExpiresAt))
+		toMicros(s.CreatedAt), toMicros(s.ExpiresAt), sql.NullString{String: s.TokenID, Valid: s.TokenID != ""})
 	switch {
 	case isUniqueViolation(err):
 		return bellhop.Errorf(bellhop.EConflict, "session already exists")
@@ -27,21 +27,22 @@ func (a *access) CreateSession(ctx context.Context, s *bellhop.Session) error {
 	return nil
 }
 
-// SessionByHash finds the session whose id hashes to hash and that has not expired by now;
-// an unknown and an expired session are not found alike.
+// SessionByHash finds the session whose id hashes to hash and that has not expired by now; a
+// session opened with a token also needs the token to work (not revoked, expired or removed).
+// An unknown session and one that ended are not found alike.
 func (a *access) SessionByHash(ctx context.Context, hash []byte, now time.Time) (*bellhop.Session, error) {
 	var s bellhop.Session
-	var pid sql.NullString
+	var pid, tokenID sql.NullString
 	var role string
 	var created, expires int64
-	err := a.queryRow(ctx, "session-by-hash", hash, toMicros(now)).Scan(&s.Hash, &pid, &role, &s.Actor, &s.CSRF, &created, &expires)
+	err := a.queryRow(ctx, "session-by-hash", hash, toMicros(now), toMicros(now)).Scan(&s.Hash, &pid, &role, &s.Actor, &s.CSRF, &created, &expires, &tokenID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bellhop.Errorf(bellhop.ENotFound, "session not found or expired")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find session: %w", err)
 	}
-	s.PropertyID, s.Role = fromScope(pid), bellhop.Role(role)
+	s.PropertyID, s.Role, s.TokenID = fromScope(pid), bellhop.Role(role), tokenID.String
 	s.CreatedAt, s.ExpiresAt = fromMicros(created), fromMicros(expires)
 	return &s, nil
 }

@@ -10,12 +10,13 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
-// CreateToken stores a bearer token (only its hash). PropertyID is a property's id or
-// bellhop.AllProperties. A reused id or hash is a conflict; a property that does not exist is
-// not found.
+// CreateToken stores a bearer token (only its hash) with its expiry, if any. PropertyID is a
+// property's id or bellhop.AllProperties. A reused id or hash is a conflict; a property that
+// does not exist is not found.
 func (a *access) CreateToken(ctx context.Context, t *bellhop.Token) error {
-	t.CreatedAt = dbTime(t.CreatedAt)
-	_, err := a.exec(ctx, "create-token", t.ID, t.Hash, scope(t.PropertyID), string(t.Role), toMicros(t.CreatedAt))
+	t.CreatedAt, t.ExpiresAt = dbTime(t.CreatedAt), dbTimePtr(t.ExpiresAt)
+	t.LastUsedAt, t.RevokedAt = nil, nil
+	_, err := a.exec(ctx, "create-token", t.ID, t.Hash, scope(t.PropertyID), string(t.Role), toMicros(t.CreatedAt), nullMicros(t.ExpiresAt))
 	switch {
 	case isUniqueViolation(err):
 		return bellhop.Errorf(bellhop.EConflict, "token %q already exists", t.ID)
@@ -27,21 +28,86 @@ func (a *access) CreateToken(ctx context.Context, t *bellhop.Token) error {
 	return nil
 }
 
-// TokenByHash finds the token whose secret hashes to hash.
+// TokenByHash finds the token whose secret hashes to hash, whether or not it still works
+// (see bellhop.Token.Works): the caller says why a token is refused.
 func (a *access) TokenByHash(ctx context.Context, hash []byte) (*bellhop.Token, error) {
-	var t bellhop.Token
-	var pid sql.NullString
-	var role string
-	var created int64
-	err := a.queryRow(ctx, "token-by-hash", hash).Scan(&t.ID, &t.Hash, &pid, &role, &created)
+	t, err := scanToken(a.queryRow(ctx, "token-by-hash", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bellhop.Errorf(bellhop.ENotFound, "token not found")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find token: %w", err)
 	}
+	return t, nil
+}
+
+func scanToken(row scanner) (*bellhop.Token, error) {
+	var t bellhop.Token
+	var pid sql.NullString
+	var role string
+	var created int64
+	var expires, used, revoked sql.NullInt64
+	if err := row.Scan(&t.ID, &t.Hash, &pid, &role, &created, &expires, &used, &revoked); err != nil {
+		return nil, err
+	}
 	t.PropertyID, t.Role, t.CreatedAt = fromScope(pid), bellhop.Role(role), fromMicros(created)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(expires), timePtr(used), timePtr(revoked)
 	return &t, nil
+}
+
+// ListTokens lists the tokens, oldest first: all of them when propertyID is "", else those
+// of one property (bellhop.AllProperties: those that reach every property).
+func (a *access) ListTokens(ctx context.Context, propertyID string) ([]*bellhop.Token, error) {
+	rows, err := a.queryRows(ctx, "list-tokens", propertyID, propertyID)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []*bellhop.Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// TokenUseEvery is how often a token's last use is written: a use within a minute of the last
+// one recorded is not, so that a busy token does not write on every request.
+const TokenUseEvery = time.Minute
+
+// TouchToken records a use of the token at now, unless one was recorded within TokenUseEvery.
+func (a *access) TouchToken(ctx context.Context, id string, now time.Time) error {
+	now = dbTime(now)
+	if _, err := a.exec(ctx, "touch-token", toMicros(now), id, toMicros(now.Add(-TokenUseEvery))); err != nil {
+		return fmt.Errorf("record the use of token %q: %w", id, err)
+	}
+	return nil
+}
+
+// RevokeToken makes the token stop working at now and ends the page sessions opened with it;
+// it returns the token and how many sessions ended. A token revoked before keeps its first
+// revocation time. An unknown id is not found.
+func (a *access) RevokeToken(ctx context.Context, id string, now time.Time) (*bellhop.Token, int64, error) {
+	t, err := scanToken(a.queryRow(ctx, "revoke-token", toMicros(dbTime(now)), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, bellhop.Errorf(bellhop.ENotFound, "No token has the id %q.", id)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("revoke token %q: %w", id, err)
+	}
+	// The sessions already fail their lookup (it checks the token); this only tidies up.
+	res, err := a.exec(ctx, "delete-token-sessions", id)
+	if err != nil {
+		return t, 0, fmt.Errorf("end the sessions of token %q: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return t, n, nil
 }
 
 // CreateSignInLink stores a one-time web sign-in link by the hash of its secret. propertyID

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bellhop/bellhop"
 )
@@ -18,14 +19,48 @@ func HashToken(tok string) []byte {
 	return h[:]
 }
 
+// bearer reads the token of an Authorization header. The scheme is case-insensitive
+// (RFC 7235 §2.1): "Bearer", "bearer" and "BEARER" all work.
+func bearer(header string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// tokenUseEvery is how often a token's last use is recorded; the store also refuses to write
+// more often, this only spares it the question.
+const tokenUseEvery = time.Minute
+
+// usable checks that a token still works at now and records its use. A revoked or expired
+// token is unauthorized, with a message saying which.
+func (s *Server) usable(ctx context.Context, tok *bellhop.Token, now time.Time) error {
+	switch {
+	case tok.RevokedAt != nil:
+		return bellhop.Errorf(bellhop.EUnauthorized, "This token was revoked on %s; ask for a new one (`bellhop token create`).",
+			tok.RevokedAt.UTC().Format("2006-01-02 15:04 MST"))
+	case !tok.Works(now):
+		return bellhop.Errorf(bellhop.EUnauthorized, "This token expired on %s; ask for a new one (`bellhop token create`).",
+			tok.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
+	}
+	if tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= tokenUseEvery {
+		if err := s.cfg.Store.TouchToken(ctx, tok.ID, now); err != nil {
+			// The request goes on: the last use is for people, not for access.
+			s.log(ctx).WarnContext(ctx, "record token use", "token", tok.ID, "error", err)
+		}
+	}
+	return nil
+}
+
 // auth authenticates the bearer token, checks the role (empty: any role) and, when the path
 // names a property, that the token reaches it — another property's ids answer 404 exactly as
 // ids that do not exist, so a token learns nothing about other tenants.
 func (s *Server) auth(role bellhop.Role, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		raw = strings.TrimSpace(raw)
-		if !ok || raw == "" {
+		raw, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="bellhop"`)
 			s.writeError(w, r, bellhop.Errorf(bellhop.EUnauthorized, "Send a token as Authorization: Bearer <token>; `bellhop token create` makes one."))
 			return
@@ -36,6 +71,11 @@ func (s *Server) auth(role bellhop.Role, next http.HandlerFunc) http.Handler {
 			s.writeError(w, r, bellhop.Errorf(bellhop.EUnauthorized, "The token is not valid."))
 			return
 		} else if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.usable(r.Context(), tok, s.cfg.Clock.Now()); err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bellhop", error="invalid_token"`)
 			s.writeError(w, r, err)
 			return
 		}

@@ -80,14 +80,3 @@ func TestPageCatalogComplete(t *testing.T) {
 		}
 	}
 }
-
-func TestPageSafeNext(t *testing.T) {
-	for in, want := range map[string]string{
-		"/p/a/users": "/p/a/users", "": "/", "//evil.example/": "/", "/\\evil.example": "/",
-		"https://evil.example/": "/", "p/a": "/",
-	} {
-		if got := safeNext(in); got != want {
-			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

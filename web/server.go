@@ -33,6 +33,8 @@ type Store interface {
 	ListStaff(ctx context.Context, pid string, activeOnly bool) ([]*bellhop.Staff, error)
 	DeleteStaff(ctx context.Context, pid, sid string) error
 	TokenByHash(ctx context.Context, hash []byte) (*bellhop.Token, error)
+	// TouchToken records a token's use (the store writes at most one a minute).
+	TouchToken(ctx context.Context, id string, now time.Time) error
 }
 
 // Check is one readiness dependency (database, Redis).

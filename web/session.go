@@ -92,12 +92,12 @@ func (p *pages) session(r *http.Request) *bellhop.Session {
 }
 
 // startSession signs the browser in: a fresh session id (never one the browser brought) and
-// a fresh CSRF token.
-func (p *pages) startSession(w http.ResponseWriter, r *http.Request, propertyID string, role bellhop.Role, actor string) error {
+// a fresh CSRF token. A session opened with a token (tokenID not "") ends when the token does.
+func (p *pages) startSession(w http.ResponseWriter, r *http.Request, propertyID string, role bellhop.Role, actor, tokenID string) error {
 	ctx := r.Context()
 	now := p.s.cfg.Clock.Now().UTC()
 	id := randomToken()
-	sess := &bellhop.Session{Hash: HashToken(id), PropertyID: propertyID, Role: role, Actor: actor,
+	sess := &bellhop.Session{Hash: HashToken(id), PropertyID: propertyID, Role: role, Actor: actor, TokenID: tokenID,
 		CSRF: randomToken(), CreatedAt: now, ExpiresAt: now.Add(sessionTTL)}
 	if err := p.store.CreateSession(ctx, sess); err != nil {
 		return fmt.Errorf("start session: %w", err)
@@ -152,14 +152,6 @@ func (p *pages) checkForm(w http.ResponseWriter, r *http.Request, sess *bellhop.
 }
 
 func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
-
-// safeNext keeps a redirect target on this site: a path, never another host.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
-	}
-	return next
-}
 
 func (p *pages) home(w http.ResponseWriter, r *http.Request) {
 	sess := p.session(r)
@@ -225,7 +217,11 @@ func (p *pages) loginWithToken(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, tr(v.Lang, "login.not_admin", tok.Role))
 		return
 	}
-	if err := p.startSession(w, r, tok.PropertyID, tok.Role, "token:"+tok.ID); err != nil {
+	if err := p.s.usable(r.Context(), tok, p.s.cfg.Clock.Now()); err != nil {
+		again(http.StatusUnauthorized, p.errText(r, v, err))
+		return
+	}
+	if err := p.startSession(w, r, tok.PropertyID, tok.Role, "token:"+tok.ID, tok.ID); err != nil {
 		p.fail(w, r, v, err)
 		return
 	}
@@ -264,7 +260,7 @@ func (p *pages) loginWithLink(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusForbidden, tr(v.Lang, "login.not_admin", role))
 		return
 	}
-	if err := p.startSession(w, r, pid, role, "link"); err != nil {
+	if err := p.startSession(w, r, pid, role, "link", ""); err != nil {
 		p.fail(w, r, v, err)
 		return
 	}

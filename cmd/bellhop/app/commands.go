@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -48,7 +49,9 @@ Commands:
   sandbox           run the sandbox messaging provider (IntellectDialog-style)
   migrate           apply database migrations
   property create   create a property
-  token create      create an API token
+  token create      create an API token (or a one-time sign-in link)
+  token list        list the API tokens (never the tokens themselves)
+  token revoke ID   revoke a token and end the page sessions opened with it
 
 Run 'bellhop <command> --help' for a command's flags.
 `
@@ -81,18 +84,21 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return e.migrate(ctx, rest)
 	case "property", "token":
-		if len(rest) == 0 || rest[0] != "create" {
+		subs := map[string]func(context.Context, []string) error{"create": e.propertyCreate}
+		usage := fmt.Sprintf("Usage: bellhop %s create [flags]\n", cmd)
+		if cmd == "token" {
+			subs = map[string]func(context.Context, []string) error{"create": e.tokenCreate, "list": e.tokenList, "revoke": e.tokenRevoke}
+			usage = "Usage: bellhop token create|list|revoke [flags]\n"
+		}
+		if len(rest) == 0 || subs[rest[0]] == nil {
 			if len(rest) > 0 && (rest[0] == "--help" || rest[0] == "-h") {
-				fmt.Fprintf(stdout, "Usage: bellhop %s create [flags]\n", cmd)
+				fmt.Fprint(stdout, usage)
 				return nil
 			}
-			fmt.Fprintf(stderr, "Usage: bellhop %s create [flags]\n", cmd)
+			fmt.Fprint(stderr, usage)
 			return ErrUsage
 		}
-		if cmd == "property" {
-			return e.propertyCreate(ctx, rest[1:])
-		}
-		return e.tokenCreate(ctx, rest[1:])
+		return subs[rest[0]](ctx, rest[1:])
 	default:
 		fmt.Fprintf(stderr, "bellhop: unknown command %q\n\n%s", cmd, topUsage)
 		return ErrUsage
@@ -101,8 +107,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // parse parses flags; --help prints the usage to stdout and returns errHelp.
 func (e env) parse(fs *flag.FlagSet, summary string, args []string) error {
+	return e.parseArgs(fs, summary, "", args)
+}
+
+// parseArgs is parse for a command that takes positional arguments after its flags, named in
+// the usage by argsUsage ("ID"); the command checks fs.Args itself. With argsUsage "", none
+// are allowed.
+func (e env) parseArgs(fs *flag.FlagSet, summary, argsUsage string, args []string) error {
 	usage := func(w io.Writer) {
-		fmt.Fprintf(w, "Usage: bellhop %s [flags]\n\n%s\n\nFlags:\n", fs.Name(), summary)
+		fmt.Fprintf(w, "Usage: bellhop %s [flags]%s\n\n%s\n\nFlags:\n", fs.Name(), strings.TrimRight(" "+argsUsage, " "), summary)
 		fs.SetOutput(w)
 		fs.PrintDefaults()
 		fmt.Fprint(w, "\n"+envHelp)
@@ -118,7 +131,7 @@ func (e env) parse(fs *flag.FlagSet, summary string, args []string) error {
 		fmt.Fprintf(e.stderr, "bellhop %s: %v\n\n", fs.Name(), err)
 		usage(e.stderr)
 		return ErrUsage
-	case fs.NArg() > 0:
+	case fs.NArg() > 0 && argsUsage == "":
 		fmt.Fprintf(e.stderr, "bellhop %s: unexpected argument %q\n\n", fs.Name(), fs.Arg(0))
 		usage(e.stderr)
 		return ErrUsage
@@ -266,9 +279,10 @@ func (e env) tokenCreate(ctx context.Context, args []string) error {
 	pid := fs.String("property", "", "the property the token reaches, or '*' for all (required)")
 	role := fs.String("role", "", "admin (property manager) or service (the PMS) (required)")
 	link := fs.Bool("link", false, "print a one-time sign-in URL for the Contact Center page instead (admin only; BELLHOP_PUBLIC_URL gives its host)")
-	expires := fs.Duration("expires", web.SignInLinkTTL, "with --link: how long the link works")
+	expires := fs.Duration("expires", 0, "how long the token works, e.g. 720h (default: until revoked);\nwith --link: how long the link works (default 1h)")
 	if err := e.parse(fs, `Creates an API token and prints it alone on stdout. Only its hash is stored: keep it safe.
-With --link it prints a one-time sign-in URL for the Contact Center page instead.`, args); err != nil {
+With --link it prints a one-time sign-in URL for the Contact Center page instead.
+'bellhop token list' shows the tokens, 'bellhop token revoke ID' ends one.`, args); err != nil {
 		return done(err)
 	}
 	if *pid == "" {
@@ -280,8 +294,8 @@ With --link it prints a one-time sign-in URL for the Contact Center page instead
 	if *link && bellhop.Role(*role) != bellhop.RoleAdmin {
 		return fmt.Errorf("--link: sign-in links are for property managers; use --role admin")
 	}
-	if *link && *expires <= 0 {
-		return errors.New("--expires must be positive")
+	if *expires < 0 || (*expires > 0 && *expires < time.Minute) {
+		return errors.New("--expires must be a duration of a minute or more, such as 720h")
 	}
 	db, err := e.migratedDB(ctx)
 	if err != nil {
@@ -293,18 +307,123 @@ With --link it prints a one-time sign-in URL for the Contact Center page instead
 		if err != nil {
 			return err
 		}
-		u, err := createSignInLink(ctx, db, publicURL(cfg), *pid, time.Now().Add(*expires))
+		ttl := *expires
+		if ttl == 0 {
+			ttl = web.SignInLinkTTL
+		}
+		u, err := createSignInLink(ctx, db, publicURL(cfg), *pid, time.Now().Add(ttl))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, u)
 		return nil
 	}
-	tok, err := createToken(ctx, db, *pid, bellhop.Role(*role), time.Now())
+	now := time.Now()
+	var until *time.Time
+	if *expires > 0 {
+		t := now.Add(*expires).UTC()
+		until = &t
+	}
+	tok, err := createToken(ctx, db, *pid, bellhop.Role(*role), now, until)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, tok)
+	return nil
+}
+
+func (e env) tokenList(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("token list", flag.ContinueOnError)
+	pid := fs.String("property", "", "only the tokens of this property ('*': those that reach every property)")
+	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
+	if err := e.parse(fs, `Lists the API tokens: id, property, role, when made, expiry, last use (to the minute) and
+state. The tokens themselves are never shown: only their hashes are stored.`, args); err != nil {
+		return done(err)
+	}
+	db, err := e.migratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	list, err := db.ListTokens(ctx, *pid)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		for _, t := range list {
+			if err := enc.Encode(tokenRow{Token: t, State: tokenState(t, now)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tPROPERTY\tROLE\tCREATED\tEXPIRES\tLAST USED\tSTATE")
+	for _, t := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.PropertyID, t.Role, minute(&t.CreatedAt, "-"),
+			minute(t.ExpiresAt, "never"), minute(t.LastUsedAt, "never"), tokenState(t, now))
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stderr, "no tokens")
+	}
+	return tw.Flush()
+}
+
+// tokenRow is a token as `token list --json` prints it: never the secret or its hash.
+type tokenRow struct {
+	*bellhop.Token
+	State string `json:"state"`
+}
+
+// tokenState says whether a token works: active, expired or revoked.
+func tokenState(t *bellhop.Token, now time.Time) string {
+	switch {
+	case t.RevokedAt != nil:
+		return "revoked"
+	case !t.Works(now):
+		return "expired"
+	}
+	return "active"
+}
+
+// minute shows a time to the minute, in UTC, or none when t is nil.
+func minute(t *time.Time, none string) string {
+	if t == nil {
+		return none
+	}
+	return t.UTC().Format("2006-01-02 15:04Z")
+}
+
+func (e env) tokenRevoke(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("token revoke", flag.ContinueOnError)
+	if err := e.parseArgs(fs, `Revokes the token with this id (see 'bellhop token list'): it stops working at once, and
+the Contact Center page sessions opened with it end.`, "ID", args); err != nil {
+		return done(err)
+	}
+	if fs.NArg() != 1 || strings.TrimSpace(fs.Arg(0)) == "" {
+		fmt.Fprintln(e.stderr, "Usage: bellhop token revoke ID   (the id from 'bellhop token list')")
+		return ErrUsage
+	}
+	id := strings.TrimSpace(fs.Arg(0))
+	db, err := e.migratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	now := time.Now()
+	t, ended, err := db.RevokeToken(ctx, id, now)
+	if bellhop.IsNotFound(err) {
+		return fmt.Errorf("no token has the id %q (see 'bellhop token list')", id)
+	} else if err != nil {
+		return err
+	}
+	if !t.RevokedAt.Equal(now.UTC().Truncate(time.Microsecond)) {
+		fmt.Fprintf(e.stdout, "token %s was already revoked on %s\n", t.ID, minute(t.RevokedAt, ""))
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "token %s (property %s, %s) revoked; %d page session(s) ended\n", t.ID, t.PropertyID, t.Role, ended)
 	return nil
 }
 
@@ -332,8 +451,9 @@ type tokenStore interface {
 	CreateToken(ctx context.Context, t *bellhop.Token) error
 }
 
-// createToken makes a random bearer token, stores its hash and returns it.
-func createToken(ctx context.Context, db tokenStore, pid string, role bellhop.Role, now time.Time) (string, error) {
+// createToken makes a random bearer token, stores its hash and returns it. expiresAt nil:
+// the token works until it is revoked.
+func createToken(ctx context.Context, db tokenStore, pid string, role bellhop.Role, now time.Time, expiresAt *time.Time) (string, error) {
 	if pid != bellhop.AllProperties {
 		if _, err := db.GetProperty(ctx, pid); err != nil {
 			if bellhop.IsNotFound(err) {
@@ -351,7 +471,8 @@ func createToken(ctx context.Context, db tokenStore, pid string, role bellhop.Ro
 		return "", err
 	}
 	tok := "bh_" + base64.RawURLEncoding.EncodeToString(secret)
-	err := db.CreateToken(ctx, &bellhop.Token{ID: hex.EncodeToString(id), Hash: web.HashToken(tok), PropertyID: pid, Role: role, CreatedAt: now.UTC()})
+	err := db.CreateToken(ctx, &bellhop.Token{ID: hex.EncodeToString(id), Hash: web.HashToken(tok), PropertyID: pid, Role: role,
+		CreatedAt: now.UTC(), ExpiresAt: expiresAt})
 	if err != nil {
 		return "", fmt.Errorf("store token: %w", err)
 	}

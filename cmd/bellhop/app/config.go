@@ -3,10 +3,12 @@ package app
 import (
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/provider/safehttp"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -25,6 +27,9 @@ const envHelp = `Environment:
                          worker dies mid-send (default: 30s)
   BELLHOP_REDIS_NAMESPACE  keeps this installation's queue and pacer keys apart from others on the
                          same Redis (default: none)
+  BELLHOP_ALLOW_PRIVATE_PROVIDERS  true lets provider addresses (base_url) and relayed webhooks be
+                         plain http or inside this network (loopback, private, link-local); for
+                         local sandboxes and tests only (default: false, https to public hosts)
 `
 
 // Config is what the environment and flags say. Commands read the parts they need.
@@ -42,6 +47,9 @@ type Config struct {
 	SendTimeout time.Duration
 	// RedisNamespace separates installations that share one Redis.
 	RedisNamespace string
+	// AllowPrivateProviders lets provider addresses and relayed webhooks be plain http or
+	// inside this network; by default only https to public hosts is called.
+	AllowPrivateProviders bool
 }
 
 // ConfigFromEnv reads the environment. needSecret makes a missing BELLHOP_SECRET_KEY an error.
@@ -96,6 +104,13 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 		}
 		c.SendTimeout = d
 	}
+	if v := strings.TrimSpace(getenv("BELLHOP_ALLOW_PRIVATE_PROVIDERS")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("BELLHOP_ALLOW_PRIVATE_PROVIDERS: %q is not true or false", v)
+		}
+		c.AllowPrivateProviders = b
+	}
 	switch c.LogLevel {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -135,4 +150,9 @@ func (c Config) pacerPrefix() string {
 		return "bellhop:pacer:"
 	}
 	return "bellhop:" + c.RedisNamespace + ":pacer:"
+}
+
+// addresses is the policy for the addresses Bellhop calls on a provider account's behalf.
+func (c Config) addresses() safehttp.Policy {
+	return safehttp.Policy{AllowPrivate: c.AllowPrivateProviders}
 }

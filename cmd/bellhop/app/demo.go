@@ -104,6 +104,8 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	if cfg.RedisNamespace == "" {
 		cfg.RedisNamespace = "demo"
 	}
+	// The sandbox and the demo PMS listen on loopback over plain http.
+	cfg.AllowPrivateProviders = true
 	m := NewMain(cfg)
 	m.Addr, m.Role, m.Logger = *addr, RoleAll, log
 	if m.Config.PublicURL == "" {
@@ -239,16 +241,16 @@ func seedDemo(ctx context.Context, db *store.DB, tokensPath string) (demoState, 
 	}
 	var st demoState
 	if b, err := os.ReadFile(tokensPath); err == nil && json.Unmarshal(b, &st) == nil && st.AdminToken != "" {
-		_, aerr := db.TokenByHash(ctx, web.HashToken(st.AdminToken))
-		_, serr := db.TokenByHash(ctx, web.HashToken(st.ServiceToken))
-		if aerr == nil && serr == nil {
+		a, aerr := db.TokenByHash(ctx, web.HashToken(st.AdminToken))
+		s, serr := db.TokenByHash(ctx, web.HashToken(st.ServiceToken))
+		if aerr == nil && serr == nil && a.Works(now) && s.Works(now) {
 			return st, nil
 		}
 	}
-	if st.AdminToken, err = createToken(ctx, db, demoProperty, bellhop.RoleAdmin, now); err != nil {
+	if st.AdminToken, err = createToken(ctx, db, demoProperty, bellhop.RoleAdmin, now, nil); err != nil {
 		return st, err
 	}
-	if st.ServiceToken, err = createToken(ctx, db, bellhop.AllProperties, bellhop.RoleService, now); err != nil {
+	if st.ServiceToken, err = createToken(ctx, db, bellhop.AllProperties, bellhop.RoleService, now, nil); err != nil {
 		return st, err
 	}
 	b, _ := json.MarshalIndent(st, "", "  ")

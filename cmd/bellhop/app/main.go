@@ -126,6 +126,9 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Logger.Warn("BELLHOP_PUBLIC_URL is not set: the provider is given the listen address for webhooks", "url", m.Config.PublicURL)
 		}
 	}
+	if m.Config.AllowPrivateProviders {
+		m.Logger.Info("BELLHOP_ALLOW_PRIVATE_PROVIDERS is on: provider addresses may be plain http or inside this network")
+	}
 	sealer, err := connector.NewSealer(m.Config.SecretKey)
 	if err != nil {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
@@ -138,7 +141,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Connector, err = connector.New(connector.Config{
 		Store: db, Kinds: m.Kinds, Sealer: sealer, Clock: m.Clock, Logger: m.Logger, PublicURL: m.Config.PublicURL,
-		OnActivate: []connector.ActivateHook{m.Mailings.EnsureMailings},
+		OnActivate: []connector.ActivateHook{m.Mailings.EnsureMailings}, Addresses: m.Config.addresses(),
 	})
 	if err != nil {
 		return err
@@ -151,6 +154,7 @@ func (m *Main) Open(ctx context.Context) error {
 		wc := queue.Config{
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
 			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry, SendTimeout: m.Config.SendTimeout,
+			RelayClient: m.Config.addresses().NoRedirectClient(),
 		}
 		if m.TuneWorker != nil {
 			m.TuneWorker(&wc)
