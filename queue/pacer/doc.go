@@ -25,6 +25,28 @@
 // network adds to one request, two messages arrive at the provider at least the interval
 // apart.
 //
+// Typical length. Slots are planned for a typical send length (a moving average), since the
+// gap runs from a send's end. When a send is much shorter than that (a provider's latency
+// spike is over: less than half of it, by a second and a tenth of the planned gap at least),
+// the typical length becomes this send's and [Pacer.Finish] moves up the slots planned for
+// long sends: in order, each gap keeping its jitter, none later than it was, none out of its
+// day under a cap, at most 256 per call. It reports the moved messages so that the queue can
+// wake their tasks.
+//
+// Memory. Redis is the pacer's cache, not its memory: with [Config.Memory] (the database),
+// each sender's settings and pause are written through before Redis, and each send's end
+// after it (one write per send; the kept end only moves later). A marker in the sender's
+// state hash, set only by a rebuild, tells the scripts that Redis still holds the sender:
+// when it or the settings version is missing (Redis restarted empty, failed over or evicted
+// the keys), Reserve, Acquire and State answer "rebuild" and the pacer puts back the
+// settings, the pause and a last send end of max(the kept end, now) before any slot is given
+// or granted: a send in flight at the loss, or whose end's write was lost, still has the
+// interval after it. Waiting messages lost their slots with the keys: each gets a new one
+// when it next asks, in the order it asks (the queue's sweep asks in due order). Losing
+// Redis may delay sends; it never lets two through closer than the interval. A pause or
+// settings change that lands while another process rebuilds bumps a counter the rebuild
+// checks, so the rebuild reads the database again rather than undo it.
+//
 // # Use from a queue
 //
 //  1. When a message is due (its ledger row is still to be sent), Reserve(sender, id) and
@@ -48,14 +70,15 @@
 //
 // A sender's keys share the hash tag {sender}, so each script runs on Redis Cluster:
 //
-//	<prefix>{<sender>}:state          hash: tail slot and its day's count, last send, lease, pause
+//	<prefix>{<sender>}:state          hash: tail slot and its day's count, last send, lease, pause,
+//	                                  rebuilt marker, count of pauses and settings changes
 //	<prefix>{<sender>}:waiting        sorted set: message id -> slot (µs)
 //	<prefix>{<sender>}:settings       hash: v (version), json
 //	<prefix>{<sender>}:sent:<date>    sends that day in the sender's zone; expires 2 days after
 //	<prefix>senders                   set of senders, for Senders (added once per process)
 //
 // Reserve, Acquire, Done, Cancel and Backoff are one EVALSHA each (scripts embedded from
-// lua/, times passed in from the clock in microseconds). A delivered message costs three;
+// lua/, times passed in from the clock in microseconds); a lost sender costs one rebuild. A delivered message costs three;
 // a refused Acquire one more. A call answers "your settings are stale" or "tell me the day
 // of this time" (a daily cap whose slot is days ahead) with one extra round trip, rarely.
 // Waiting entries leave on Acquire, Cancel and Done, and are forgotten after

@@ -49,6 +49,10 @@ type Config struct {
 	SendMargin time.Duration
 	// Rand draws the jitter; nil uses math/rand/v2's global source. Tests seed one.
 	Rand *rand.Rand
+	// Memory keeps each sender's settings, pause and last send end in a database, so that
+	// they outlive Redis: a sender whose Redis keys are gone is rebuilt from it before any
+	// slot is handed out or granted. Nil keeps them in Redis only (tests, the bench).
+	Memory Memory
 }
 
 // Pacer paces the senders whose state lives in one Redis. It is safe for concurrent use, and
@@ -63,6 +67,7 @@ type Pacer struct {
 	pausedRetry time.Duration
 	forget      time.Duration
 	margin      time.Duration
+	mem         Memory
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -124,7 +129,7 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 	return &Pacer{
 		rdb: rdb, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
 		defaults: defaults, defaultLoc: loc, pausedRetry: cfg.PausedRetry, forget: cfg.ForgetAfter,
-		margin: cfg.SendMargin, rand: cfg.Rand, cache: map[string]*senderCache{},
+		margin: cfg.SendMargin, rand: cfg.Rand, cache: map[string]*senderCache{}, mem: cfg.Memory,
 	}, nil
 }
 
@@ -223,11 +228,39 @@ func (p *Pacer) Acquire(ctx context.Context, sender, msgID string, maxSend time.
 // Done records that the message's send ended at finishedAt (succeeded or not: the provider
 // was called). The sender's next send starts no earlier than finishedAt plus the interval.
 func (p *Pacer) Done(ctx context.Context, sender, msgID string, finishedAt time.Time) error {
-	if err := checkMsg(sender, msgID); err != nil {
-		return err
-	}
-	_, _, err := p.run(ctx, doneScript, "done", sender, msgID, finishedAt.UnixMicro(), false)
+	_, err := p.Finish(ctx, sender, msgID, finishedAt)
 	return err
+}
+
+// Moved is a waiting message whose slot Finish moved up.
+type Moved struct {
+	MsgID string
+	Slot  time.Time
+}
+
+// Finish is Done, and also reports the waiting messages whose slots it moved up: slots are
+// planned for the sender's typical send length, and when a send is much shorter than the
+// typical one (a provider's latency spike is over) the slots planned for long sends are
+// moved up, in order, keeping each gap's jitter. A queue wakes the moved messages' tasks,
+// which it had scheduled for their old slots.
+func (p *Pacer) Finish(ctx context.Context, sender, msgID string, finishedAt time.Time) ([]Moved, error) {
+	if err := checkMsg(sender, msgID); err != nil {
+		return nil, err
+	}
+	res, now, err := p.run(ctx, doneScript, "done", sender, msgID, finishedAt.UnixMicro(), false)
+	if err != nil {
+		return nil, err
+	}
+	var moved []Moved
+	for i := 3; i+1 < len(res); i += 2 {
+		moved = append(moved, Moved{MsgID: toString(res[i]), Slot: micro(res[i+1])})
+	}
+	if len(res) > 2 && toInt(res[1]) == 1 {
+		if err := p.keepSendEnd(ctx, sender, micro(res[2]), now); err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
 }
 
 // Cancel drops a waiting message that will not be sent. The slots after it stay where they
@@ -249,8 +282,11 @@ func (p *Pacer) Backoff(ctx context.Context, sender string, until time.Time) err
 	if err := checkSender(sender); err != nil {
 		return err
 	}
-	_, _, err := p.run(ctx, backoffScript, "backoff", sender, "", until.UnixMicro(), false)
-	return err
+	_, now, err := p.run(ctx, backoffScript, "backoff", sender, "", until.UnixMicro(), false)
+	if err != nil {
+		return err
+	}
+	return p.keepSendEnd(ctx, sender, until, now)
 }
 
 // Pause stops the sender (banned or blocked by the provider) until Resume: its messages keep
@@ -262,8 +298,14 @@ func (p *Pacer) Pause(ctx context.Context, sender, reason string) error {
 	if reason == "" {
 		reason = "paused"
 	}
+	if err := p.keepPause(ctx, sender, true, reason); err != nil {
+		return err
+	}
 	k := p.keys(sender, "")
-	if err := p.rdb.HSet(ctx, k.state, "paused", 1, "reason", reason).Err(); err != nil {
+	pipe := p.rdb.TxPipeline()
+	pipe.HSet(ctx, k.state, "paused", 1, "reason", reason)
+	pipe.HIncrBy(ctx, k.state, "w", 1) // a rebuild that read the database before this retries
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("pacer: pause %s: %w", sender, err)
 	}
 	return p.register(ctx, sender)
@@ -275,8 +317,14 @@ func (p *Pacer) Resume(ctx context.Context, sender string) error {
 	if err := checkSender(sender); err != nil {
 		return err
 	}
+	if err := p.keepPause(ctx, sender, false, ""); err != nil {
+		return err
+	}
 	k := p.keys(sender, "")
-	if err := p.rdb.HDel(ctx, k.state, "paused", "reason").Err(); err != nil {
+	pipe := p.rdb.TxPipeline()
+	pipe.HDel(ctx, k.state, "paused", "reason")
+	pipe.HIncrBy(ctx, k.state, "w", 1)
+	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("pacer: resume %s: %w", sender, err)
 	}
 	return nil
@@ -331,8 +379,8 @@ func (p *Pacer) register(ctx context.Context, sender string) error {
 	return nil
 }
 
-// maxTries bounds one call's round trips: one to learn new settings, a few to learn which
-// day a far slot falls in.
+// maxTries bounds one call's round trips: one to rebuild a lost sender, one to learn new
+// settings, a few to learn which day a far slot falls in.
 const maxTries = 8
 
 // run executes script for the sender with the common arguments, answering the script's
@@ -353,11 +401,18 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 		d1 := dayOf(guess, c.loc)
 		d2 := dayOf(d1.end, c.loc)
 		iv := c.set.Interval.Microseconds()
-		var j int64
-		if jitter && c.set.Jitter > 0 {
+		var j, jhi, jlo int64
+		if c.set.Jitter > 0 {
 			hi := c.set.Jitter * float64(iv)
 			lo := min(float64(p.margin.Microseconds()), hi/2)
-			j = int64(lo + p.float64()*(hi-lo))
+			jhi, jlo = int64(hi), int64(lo)
+			if jitter {
+				j = int64(lo + p.float64()*(hi-lo))
+			}
+		}
+		mem := "0"
+		if p.mem != nil {
+			mem = "1"
 		}
 		k := p.keys(sender, today.date)
 		args := []any{
@@ -366,6 +421,7 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 			d1.no, d1.start.UnixMicro(), d1.end.UnixMicro(),
 			d2.no, d2.start.UnixMicro(), d2.end.UnixMicro(),
 			p.forget.Microseconds(), msgID, x, p.pausedRetry.Microseconds(),
+			jhi, jlo, mem,
 		}
 		res, err := script.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings, k.sent}, args...).Slice()
 		if err != nil {
@@ -383,6 +439,11 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 			continue
 		case "day":
 			guess = micro(res[1])
+			continue
+		case "rebuild":
+			if err := p.rebuild(ctx, sender); err != nil {
+				return nil, time.Time{}, err
+			}
 			continue
 		}
 		return res, now, nil

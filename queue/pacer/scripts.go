@@ -18,16 +18,18 @@ var (
 	cancelScript  = newScript("cancel")
 	backoffScript = newScript("backoff")
 	stateScript   = newScript("state")
+	// rebuildScript runs alone: it puts back a lost sender's keys, and plans nothing.
+	rebuildScript = redis.NewScript(mustRead("lua/rebuild.lua"))
 )
 
-func newScript(name string) *redis.Script {
-	head, err := luaFS.ReadFile("lua/common.lua")
+func mustRead(name string) string {
+	b, err := luaFS.ReadFile(name)
 	if err != nil {
 		panic(err) // embedded at build time: cannot happen
 	}
-	body, err := luaFS.ReadFile("lua/" + name + ".lua")
-	if err != nil {
-		panic(err)
-	}
-	return redis.NewScript(string(head) + "\n" + string(body))
+	return string(b)
+}
+
+func newScript(name string) *redis.Script {
+	return redis.NewScript(mustRead("lua/common.lua") + "\n" + mustRead("lua/"+name+".lua"))
 }

@@ -108,10 +108,14 @@ func (p *Pacer) SetSettings(ctx context.Context, sender string, s Settings) erro
 	if err != nil {
 		return fmt.Errorf("pacer: settings of %s: %w", sender, err)
 	}
+	if err := p.keepSettings(ctx, sender, b); err != nil {
+		return err
+	}
 	k := p.keys(sender, "")
 	pipe := p.rdb.TxPipeline()
 	ver := pipe.HIncrBy(ctx, k.settings, "v", 1)
 	pipe.HSet(ctx, k.settings, "json", b)
+	pipe.HIncrBy(ctx, k.state, "w", 1) // a rebuild that read the database before this retries
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("pacer: store settings of %s: %w", sender, err)
 	}
@@ -125,12 +129,25 @@ func (p *Pacer) Settings(ctx context.Context, sender string) (Settings, error) {
 		return Settings{}, err
 	}
 	k := p.keys(sender, "")
-	v, err := p.rdb.HMGet(ctx, k.settings, "v", "json").Result()
-	if err != nil {
-		return Settings{}, fmt.Errorf("pacer: read settings of %s: %w", sender, err)
+	var ver, raw string
+	for try := 0; ; try++ {
+		pipe := p.rdb.Pipeline()
+		vals := pipe.HMGet(ctx, k.settings, "v", "json")
+		marker := pipe.HExists(ctx, k.state, "m")
+		if _, err := pipe.Exec(ctx); err != nil {
+			return Settings{}, fmt.Errorf("pacer: read settings of %s: %w", sender, err)
+		}
+		v := vals.Val()
+		ver, _ = v[0].(string)
+		raw, _ = v[1].(string)
+		// Settings read from a lost sender's keys would be the defaults: rebuild it first.
+		if p.mem == nil || (ver != "" && marker.Val()) || try == maxTries {
+			break
+		}
+		if err := p.rebuild(ctx, sender); err != nil {
+			return Settings{}, err
+		}
 	}
-	ver, _ := v[0].(string)
-	raw, _ := v[1].(string)
 	c, err := p.refresh(sender, ver, raw)
 	if err != nil {
 		return Settings{}, err

@@ -146,7 +146,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix()})
+	// The database is the pacer's memory, Redis its cache: a sender whose Redis keys are lost
+	// is rebuilt from the database before it may send again.
+	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db})
 	if err != nil {
 		return fmt.Errorf("pacer: %w", err)
 	}

@@ -1,7 +1,7 @@
 -- Acquire: may the message be sent now? ARGV[18] is the longest a send may take.
 -- Returns {'ok', lease end}, {'early', slot}, {'busy', retry at}, {'paused', retry at} or
 -- {'retry', new slot, why}.
-local s = stale()
+local s = lost() or stale()
 if s then return s end
 prune()
 local st = load()

@@ -9,7 +9,9 @@
 -- ARGV: 1 settings version the caller computed with, 2 now, 3 interval, 4 jitter drawn for
 -- this call, 5 daily cap, 6 warm-up steps "20,40,80", 7-9 today (day number, start, end),
 -- 10-15 two consecutive days (number, start, end) that may hold the next slot, 16 forget
--- waiting entries older than this, 17 message id, 18 operation argument, 19 paused retry.
+-- waiting entries older than this, 17 message id, 18 operation argument, 19 paused retry,
+-- 20-21 the largest and the least jitter a gap may get, 22 '1' when the pacer keeps its
+-- senders in a database (then a sender whose keys are gone must be rebuilt first).
 local K_STATE, K_WAIT, K_SET, K_DAY = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 local A = {
@@ -27,6 +29,9 @@ local A = {
   msg = ARGV[17],
   x = tonumber(ARGV[18]),
   pause_retry = tonumber(ARGV[19]),
+  jhi = tonumber(ARGV[20]),
+  jlo = tonumber(ARGV[21]),
+  mem = ARGV[22] == '1',
 }
 local warmup = {}
 for step in string.gmatch(ARGV[6], '%d+') do warmup[#warmup + 1] = tonumber(step) end
@@ -36,6 +41,17 @@ local function fmt(n) return string.format('%.0f', n) end
 
 local function num(v)
   if v then return tonumber(v) end
+  return nil
+end
+
+-- lost answers 'rebuild' when the pacer keeps its senders in a database and this sender's
+-- keys are gone (Redis restarted empty, failed over, or evicted them): the marker m is set
+-- only by a rebuild, and the settings version only by a rebuild or a settings change. No slot
+-- is granted or handed out before the caller has put back what the database keeps.
+local function lost()
+  if A.mem and (not redis.call('HGET', K_STATE, 'm') or not redis.call('HGET', K_SET, 'v')) then
+    return {'rebuild'}
+  end
   return nil
 end
 
@@ -50,7 +66,8 @@ end
 -- start, end) and how many slots it holds; send_start/send_end = the last send (send_end is
 -- a lease end while a send is in flight); hold = Retry-After floor; first = day number of
 -- the sender's first reservation (warm-up); lease/lat = message in flight and its start;
--- dur = how long a send typically takes (a moving average), since gaps count from a send's end.
+-- dur = how long a send typically takes (a moving average), since gaps count from a send's end;
+-- m = rebuilt from the database (see lost); w = count of pauses, resumes and settings changes.
 local FIELDS = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'hold',
   'paused', 'reason', 'first', 'lease', 'lat', 'dur'}
 local TEXT = {reason = true, lease = true}

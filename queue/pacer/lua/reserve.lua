@@ -1,6 +1,6 @@
 -- Reserve: the message's slot, the one it already holds when it has one.
 -- Returns {'ok', slot, created (0|1), paused (0|1)}.
-local s = stale()
+local s = lost() or stale()
 if s then return s end
 prune()
 local st = load()

@@ -1,6 +1,6 @@
 -- State: read only. Returns {'ok', next free slot, waiting, last send start, paused,
 -- reason, sent today, today's cap, message in flight}.
-local s = stale()
+local s = lost() or stale()
 if s then return s end
 local st = load()
 local c, d = place(st, nil, nil)
