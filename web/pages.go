@@ -242,6 +242,13 @@ func (p *pages) refuse(w http.ResponseWriter, r *http.Request, v *view, status i
 
 // fail answers an internal error: logged in full, shown as a generic message.
 func (p *pages) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	if bellhop.ErrorCode(err) == bellhop.EUnavailable {
+		// The database is briefly out of reach: say so, and when to come back.
+		p.s.log(r.Context()).WarnContext(r.Context(), "page unavailable", "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", retryAfter)
+		p.refuse(w, r, v, http.StatusServiceUnavailable, "message.unavailable")
+		return
+	}
 	p.s.log(r.Context()).ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "error", err)
 	p.refuse(w, r, v, http.StatusInternalServerError, "message.internal")
 }
@@ -265,7 +272,10 @@ func (p *pages) errText(r *http.Request, v *view, err error) string {
 }
 
 // isInternal tells errors a page cannot explain from those it shows in place.
-func isInternal(err error) bool { return bellhop.ErrorCode(err) == bellhop.EInternal }
+func isInternal(err error) bool {
+	code := bellhop.ErrorCode(err)
+	return code == bellhop.EInternal || code == bellhop.EUnavailable
+}
 
 // flash is the outcome of a form, shown once on the page the form redirects to.
 type flash struct {
