@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -114,6 +115,7 @@ type Worker struct {
 	cfg         Config
 	metrics     *workerMetrics
 	relayClient *http.Client
+	adopted     sync.Map // pacer keys whose pre-issue-11 pace this process has carried over
 }
 
 // NewWorker validates cfg and returns a Worker.
@@ -165,12 +167,6 @@ func NewWorker(cfg Config) (*Worker, error) {
 		relay = safehttp.Policy{}.NoRedirectClient()
 	}
 	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer), relayClient: relay}, nil
-}
-
-// SenderKey names a sender for the pacer: the provider account and the sender's id, so that
-// properties sharing one WhatsApp number share its pace.
-func SenderKey(in *bellhop.Integration) string {
-	return in.Provider + ":" + in.OrganizationID + ":" + in.Sender.ID
 }
 
 // notYet asks Asynq to come back at a given time; it is not a failure.
@@ -314,7 +310,10 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	// The pacer: Acquire both asks for the sender and, for a message that holds no slot yet,
 	// gives it one (its place in line). A run brought back for a slot it was given waits out
 	// the last moments first (DueAt holds the slot), so it usually costs one Acquire.
-	sender := SenderKey(in)
+	sender, err := w.senderKey(ctx, in)
+	if err != nil {
+		return err
+	}
 	if err := pacer.Wait(ctx, w.cfg.Clock, d.DueAt, w.cfg.Sleep); err != nil {
 		return err
 	}
@@ -339,8 +338,10 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	}
 	// The sender is leased to this send now: every way out calls Done.
 	start := w.cfg.Clock.Now()
+	var moved []pacer.Moved // waiting messages whose slots this send's end moved up
 	release := func(at time.Time) {
-		if err := w.cfg.Pacer.Done(context.WithoutCancel(ctx), sender, d.ID, at); err != nil {
+		var err error
+		if moved, err = w.cfg.Pacer.Finish(context.WithoutCancel(ctx), sender, d.ID, at); err != nil {
 			log.ErrorContext(ctx, "pacer: releasing the sender failed; its lease runs out on its own", "error", err)
 		}
 	}
@@ -371,7 +372,9 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	cancel()
 	finished := w.cfg.Clock.Now()
 	release(finished)
-	return w.outcome(ctx, log, d, in, sender, attempt, sent, sendErr, finished)
+	err = w.outcome(ctx, log, d, in, sender, attempt, sent, sendErr, finished)
+	w.moveUp(context.WithoutCancel(ctx), log, moved)
+	return err
 }
 
 // outcome records what the provider answered.
@@ -701,6 +704,9 @@ func (w *Worker) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// A send whose place in its sender's line was lost (Redis lost the pacer's keys) gets a
+	// new one here, in the order the deliveries were due, before the sends race for slots.
+	w.holdPlaces(ctx, due)
 	n := 0
 	for _, d := range due {
 		if err := w.cfg.Client.enqueue(ctx, d.ID, d.Version, now); err != nil {

@@ -22,9 +22,14 @@ type pacerView struct {
 	DailyCap    int             `json:"daily_cap"`
 	Paused      bool            `json:"paused"`
 	PauseReason string          `json:"pause_reason,omitempty"`
+	// ShareWithGroup is the pacer group the integration shares its sender's pace with; "" when
+	// the sender is paced for this property alone.
+	ShareWithGroup string `json:"share_with_group"`
 }
 
-// senderOf returns the integration's chosen sender and its pacer key.
+// senderOf returns the integration's chosen sender and its pacer key: the integration's own
+// (its provider host, account, sender, and its property or pacer group), so that a property
+// only ever sees and changes its own sender's pace.
 func (s *Server) senderOf(r *http.Request) (*bellhop.Integration, string, error) {
 	in, err := s.cfg.Connector.Integration(r.Context(), r.PathValue("pid"), r.PathValue("provider"))
 	if err != nil {
@@ -33,7 +38,12 @@ func (s *Server) senderOf(r *http.Request) (*bellhop.Integration, string, error)
 	if in.Sender == nil {
 		return nil, "", bellhop.Errorf(bellhop.ENotReady, "No sender is chosen yet, so nothing is paced.")
 	}
-	return in, queue.SenderKey(in), nil
+	key := queue.SenderKey(in)
+	// A sender paced under the key of earlier releases starts from that pace (once).
+	if err := s.cfg.Pacer.Inherit(r.Context(), queue.LegacySenderKey(in), key); err != nil {
+		return nil, "", err
+	}
+	return in, key, nil
 }
 
 func (s *Server) handlePacerState(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +69,7 @@ func (s *Server) writePacer(w http.ResponseWriter, r *http.Request, in *bellhop.
 	}
 	v := viewOf(in.Sender, st)
 	v.Settings = settingsView(set)
+	v.ShareWithGroup = in.PacerGroup
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -113,11 +124,18 @@ type pacerSettingsInput struct {
 	DailyCap        *int     `json:"daily_cap"`
 	Warmup          *[]int   `json:"warmup"`
 	TimeZone        *string  `json:"time_zone"`
+	// ShareWithGroup shares the sender's pace with the other properties whose administrators
+	// set the same group for the same provider host, account and sender; "" stops sharing.
+	ShareWithGroup *string `json:"share_with_group"`
 }
 
 // handlePacerSettings sets how the integration's sender is paced: the least interval between
-// two messages, the random extra (jitter), a daily cap and a warm-up. Every worker uses them
-// from its next send on.
+// two messages, the random extra (jitter), a daily cap and a warm-up, and whether the pace is
+// shared with other properties (a pacer group). Every worker uses them from its next send on.
+// A group that changes moves the integration to the group's pace (or back to its own): the
+// new one starts no earlier than the old one's last send allows, paused if the old one was,
+// and with the old one's settings when it has none yet; settings in the same request apply
+// to the new one.
 func (s *Server) handlePacerSettings(w http.ResponseWriter, r *http.Request) {
 	var in pacerSettingsInput
 	if err := decode(w, r, &in); err != nil {
@@ -130,37 +148,70 @@ func (s *Server) handlePacerSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	set, err := s.cfg.Pacer.Settings(ctx, key)
+	target, targetKey := pin, key
+	if in.ShareWithGroup != nil {
+		group, err := queue.PacerGroup("share_with_group", *in.ShareWithGroup)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if group != pin.PacerGroup {
+			moved := *pin
+			moved.PacerGroup = group
+			target, targetKey = &moved, queue.SenderKey(&moved)
+		}
+	}
+	set, err := s.cfg.Pacer.Settings(ctx, targetKey)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	changed := false
 	if in.IntervalSeconds != nil {
 		if *in.IntervalSeconds <= 0 {
 			s.writeError(w, r, bellhop.Invalid("interval_seconds", "must be more than 0"))
 			return
 		}
-		set.Interval = time.Duration(*in.IntervalSeconds * float64(time.Second))
+		set.Interval, changed = time.Duration(*in.IntervalSeconds*float64(time.Second)), true
 	}
 	if in.Jitter != nil {
-		set.Jitter = *in.Jitter
+		set.Jitter, changed = *in.Jitter, true
 	}
 	if in.DailyCap != nil {
-		set.DailyCap = *in.DailyCap
+		set.DailyCap, changed = *in.DailyCap, true
 	}
 	if in.Warmup != nil {
-		set.Warmup = *in.Warmup
+		set.Warmup, changed = *in.Warmup, true
 	}
 	if in.TimeZone != nil {
-		set.TimeZone = *in.TimeZone
+		set.TimeZone, changed = *in.TimeZone, true
 	}
-	if err := s.cfg.Pacer.SetSettings(ctx, key, set); err != nil {
+	// Refused settings change nothing, the group included.
+	if err := set.Validate(); changed && err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.log(ctx).InfoContext(ctx, "sender pacing changed", "property", pin.PropertyID, "sender", key,
-		"interval", set.Interval, "daily_cap", set.DailyCap, "actor", actor(r))
-	s.writePacer(w, r, pin, key)
+	if targetKey != key {
+		if err := s.cfg.Store.SetPacerGroup(ctx, pin.PropertyID, pin.Provider, target.PacerGroup, s.cfg.Clock.Now()); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := s.cfg.Pacer.Carry(ctx, key, targetKey); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.log(ctx).InfoContext(ctx, "sender pace group changed", "property", pin.PropertyID, "group", target.PacerGroup,
+			"from", key, "sender", targetKey, "actor", actor(r))
+	}
+	if changed {
+		if err := s.cfg.Pacer.SetSettings(ctx, targetKey, set); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.log(ctx).InfoContext(ctx, "sender pacing changed", "property", pin.PropertyID, "sender", targetKey,
+			"interval", set.Interval, "daily_cap", set.DailyCap, "actor", actor(r))
+	}
+	s.writePacer(w, r, target, targetKey)
 }
 
 func viewOf(sd *bellhop.Sender, st pacer.State) pacerView {

@@ -26,6 +26,8 @@ import (
 // Store is the storage the API reads and writes directly.
 type Store interface {
 	CreateProperty(ctx context.Context, p *bellhop.Property) error
+	// SetPacerGroup sets with whom an integration shares its sender's pace ("" for none).
+	SetPacerGroup(ctx context.Context, pid, provider, group string, at time.Time) error
 	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
 	UpdateProperty(ctx context.Context, p *bellhop.Property) error
 	UpsertStaff(ctx context.Context, s *bellhop.Staff) (bool, error)
