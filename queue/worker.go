@@ -101,6 +101,9 @@ type Config struct {
 	// LookBack widens the listing's start before the claim, for clocks that disagree;
 	// default 10 min.
 	LookBack time.Duration
+	// LossCheckEvery is how often a worker checks that Redis still holds its data (one
+	// SETNX): after an empty restart the due sends are queued again at once; default 2 s.
+	LossCheckEvery time.Duration
 	// ReportAfter is how long a sent message waits for a status callback before its provider
 	// is asked (GET messages/{id}); ReportEvery spaces the questions; both default 10 min.
 	// Messages are asked about until read or a day after they were sent.
@@ -155,6 +158,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 	}
 	if cfg.LookBack <= 0 {
 		cfg.LookBack = 10 * time.Minute
+	}
+	if cfg.LossCheckEvery <= 0 {
+		cfg.LossCheckEvery = 2 * time.Second
 	}
 	if cfg.ReportAfter <= 0 {
 		cfg.ReportAfter = 10 * time.Minute
@@ -699,8 +705,14 @@ func clip(s string) string {
 // between the database commit and Redis), or that waited for a paused integration. It returns
 // how many it queued; sends already queued are left as they are.
 func (w *Worker) Sweep(ctx context.Context) (int, error) {
+	return w.sweep(ctx, w.cfg.Clock.Now().Add(-w.cfg.SweepGrace), 1000)
+}
+
+// sweep queues up to limit pending deliveries due by cutoff. A delivery not due yet is queued
+// for now all the same: its task finds it early and comes back at its time.
+func (w *Worker) sweep(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	now := w.cfg.Clock.Now()
-	due, err := w.cfg.Store.DueDeliveries(ctx, now.Add(-w.cfg.SweepGrace), 1000)
+	due, err := w.cfg.Store.DueDeliveries(ctx, cutoff, limit)
 	if err != nil {
 		return 0, err
 	}
@@ -738,6 +750,9 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 	}
 	t := time.NewTicker(w.cfg.SweepEvery)
 	defer t.Stop()
+	lost := time.NewTicker(w.cfg.LossCheckEvery)
+	defer lost.Stop()
+	w.redisKeptData(ctx, rdb) // sets the marker
 	for {
 		if n, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
 			w.cfg.Logger.WarnContext(ctx, "sweep failed", "error", err)
@@ -749,13 +764,47 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 		} else if n > 0 {
 			w.cfg.Logger.InfoContext(ctx, "providers reported sent messages delivered or read", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			srv.Shutdown()
-			return nil
-		case <-t.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				srv.Shutdown()
+				return nil
+			case <-t.C:
+				waiting = false
+			case <-lost.C:
+				if !w.redisKeptData(ctx, rdb) {
+					w.requeueAfterLoss(ctx)
+				}
+			}
 		}
 	}
+}
+
+// requeueAfterLoss runs when Redis came back empty (a restart, a failover to a replica that had
+// not caught up, an eviction): every queued send is gone with it, including those waiting for
+// their sender's slot. The database still has them: every one due within the next hour is
+// queued again now (in due order, each given a new place in its sender's line), not a sweep's
+// grace after its time. The pacer rebuilds its senders from the database before it lets any
+// of them through.
+func (w *Worker) requeueAfterLoss(ctx context.Context) {
+	w.cfg.Logger.WarnContext(ctx, "Redis lost its data; the sends due within the hour are queued again from the database")
+	if n, err := w.sweep(ctx, w.cfg.Clock.Now().Add(time.Hour), 100_000); err != nil && ctx.Err() == nil {
+		w.cfg.Logger.WarnContext(ctx, "re-queueing after Redis lost its data failed; the next sweep tries again", "error", err)
+	} else {
+		w.cfg.Logger.InfoContext(ctx, "sends queued again after Redis lost its data", "count", n)
+	}
+}
+
+// redisKeptData reports whether Redis still holds the worker's marker key, and sets it when
+// it does not (the first call, or after Redis lost its data). A Redis that does not answer
+// counts as keeping its data: losing the connection is not losing the data.
+func (w *Worker) redisKeptData(ctx context.Context, rdb redis.UniversalClient) bool {
+	key := "bellhop:alive:{" + w.cfg.Client.queue + "}"
+	set, err := rdb.SetNX(ctx, key, "1", 0).Result()
+	if err != nil {
+		return true
+	}
+	return !set
 }
 
 // asynqLogger sends Asynq's own log lines to slog.
