@@ -407,7 +407,7 @@ func (s *memStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([
 	}
 	for _, d := range s.rows {
 		if d.Status.Pending() && !d.DueAt.After(now) {
-			out = append(out, &bellhop.Delivery{ID: d.ID, Version: d.Version, DueAt: d.DueAt})
+			out = append(out, &bellhop.Delivery{ID: d.ID, Version: d.Version, Status: d.Status, Attempts: d.Attempts, DueAt: d.DueAt})
 		}
 	}
 	slices.SortFunc(out, func(a, b *bellhop.Delivery) int { return a.DueAt.Compare(b.DueAt) })

@@ -122,17 +122,32 @@ func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error
 }
 
 func (c *Client) enqueue(ctx context.Context, id string, version int, at time.Time) error {
+	_, err := c.enqueueID(ctx, id, version, id+":v"+strconv.Itoa(version), at)
+	return err
+}
+
+// recover queues a fresh task for a sending delivery whose worker died: the dead worker's task
+// is still "active" in Asynq (so its id is taken) until Asynq's recoverer hands it on, a minute
+// or more later. The id names the attempt that died, so each is recovered once; should the old
+// task run too, its claim finds the row moved on and it does nothing.
+func (c *Client) recover(ctx context.Context, id string, version int, attempt string, at time.Time) error {
+	_, err := c.enqueueID(ctx, id, version, id+":v"+strconv.Itoa(version)+":"+attempt, at)
+	return err
+}
+
+// enqueueID queues a send under taskID; queued is false when a task of that id exists already.
+func (c *Client) enqueueID(ctx context.Context, id string, version int, taskID string, at time.Time) (queued bool, err error) {
 	payload, _ := json.Marshal(sendPayload{DeliveryID: id, Version: version})
-	_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload),
-		asynq.TaskID(id+":v"+strconv.Itoa(version)), asynq.Queue(c.queue), asynq.ProcessAt(at),
+	_, err = c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload),
+		asynq.TaskID(taskID), asynq.Queue(c.queue), asynq.ProcessAt(at),
 		asynq.MaxRetry(c.maxRetry), asynq.Timeout(10*time.Minute))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("queue send of delivery %s: %w", id, err)
+		return false, fmt.Errorf("queue send of delivery %s: %w", id, err)
 	}
-	return nil
+	return true, nil
 }
 
 // Wake runs the sends of pending deliveries now: a send already queued for a later time (a

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"net/http"
 	"sync"
 	"time"
@@ -78,10 +79,12 @@ type Config struct {
 	// SendTimeout bounds one provider call; default 30 s.
 	SendTimeout time.Duration
 	// SweepEvery is how often pending deliveries that are overdue (a lost enqueue, a paused
-	// integration that can send again) are queued again; default 30 s.
+	// integration that can send again, a worker that died with the send) are queued again;
+	// default 10 s (one indexed query).
 	SweepEvery time.Duration
 	// SweepGrace is how long past due a delivery must be before the sweep queues it, so it
-	// does not race the task already on its way; default 1 min.
+	// does not race the task already on its way; default 15 s. Overdue with its task still
+	// there, it gets a task of its own (the first is likely held by a dead worker).
 	SweepGrace time.Duration
 	// Sleep waits out the last moments before a slot; default a real timer.
 	Sleep pacer.Sleep
@@ -142,10 +145,10 @@ func NewWorker(cfg Config) (*Worker, error) {
 		cfg.SendTimeout = 30 * time.Second
 	}
 	if cfg.SweepEvery <= 0 {
-		cfg.SweepEvery = 30 * time.Second
+		cfg.SweepEvery = 10 * time.Second
 	}
 	if cfg.SweepGrace <= 0 {
-		cfg.SweepGrace = time.Minute
+		cfg.SweepGrace = 15 * time.Second
 	}
 	if cfg.Settle <= 0 {
 		cfg.Settle = cfg.SendTimeout
@@ -705,23 +708,51 @@ func clip(s string) string {
 // between the database commit and Redis), or that waited for a paused integration. It returns
 // how many it queued; sends already queued are left as they are.
 func (w *Worker) Sweep(ctx context.Context) (int, error) {
-	return w.sweep(ctx, w.cfg.Clock.Now().Add(-w.cfg.SweepGrace), 1000)
+	now := w.cfg.Clock.Now()
+	// A sending row is looked at once its claim's lease and the settle time have passed (its
+	// worker died mid-send); a scheduled one a grace after its time (its task is on its way).
+	return w.sweep(ctx, now.Add(-min(w.cfg.SweepGrace, w.cfg.Settle)), now.Add(-w.cfg.SweepGrace), 1000)
 }
 
-// sweep queues up to limit pending deliveries due by cutoff. A delivery not due yet is queued
-// for now all the same: its task finds it early and comes back at its time.
-func (w *Worker) sweep(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+// sweep queues up to limit pending deliveries due by cutoff (scheduled ones only when due by
+// scheduledBy). A delivery not due yet is queued for now all the same: its task finds it early
+// and comes back at its time. A sending one gets a task of its own for the attempt that died.
+func (w *Worker) sweep(ctx context.Context, cutoff, scheduledBy time.Time, limit int) (int, error) {
 	now := w.cfg.Clock.Now()
-	due, err := w.cfg.Store.DueDeliveries(ctx, cutoff, limit)
+	rows, err := w.cfg.Store.DueDeliveries(ctx, cutoff, limit)
 	if err != nil {
 		return 0, err
+	}
+	var due, dead []*bellhop.Delivery
+	for _, d := range rows {
+		switch {
+		case d.Status == bellhop.DeliverySending && d.Attempts > 0 && !d.DueAt.IsZero():
+			dead = append(dead, d)
+		case d.DueAt.IsZero() || !d.DueAt.After(scheduledBy):
+			due = append(due, d)
+		}
 	}
 	// A send whose place in its sender's line was lost (Redis lost the pacer's keys) gets a
 	// new one here, in the order the deliveries were due, before the sends race for slots.
 	w.holdPlaces(ctx, due)
 	n := 0
 	for _, d := range due {
-		if err := w.cfg.Client.enqueue(ctx, d.ID, d.Version, now); err != nil {
+		queued, err := w.cfg.Client.enqueueID(ctx, d.ID, d.Version, d.ID+":v"+strconv.Itoa(d.Version), now)
+		if err != nil {
+			return n, err
+		}
+		if !queued && !d.DueAt.IsZero() {
+			// Overdue by the grace, yet its task exists: "active" in a worker that died (which
+			// Asynq hands on only a minute or two later), or backing off after errors. A task
+			// of its own for this due time runs it now; should both run, one claim wins.
+			if err := w.cfg.Client.recover(ctx, d.ID, d.Version, "d"+strconv.FormatInt(d.DueAt.Unix(), 10), now); err != nil {
+				return n, err
+			}
+		}
+		n++
+	}
+	for _, d := range dead {
+		if err := w.cfg.Client.recover(ctx, d.ID, d.Version, "a"+strconv.Itoa(d.Attempts), now); err != nil {
 			return n, err
 		}
 		n++
@@ -788,7 +819,8 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 // of them through.
 func (w *Worker) requeueAfterLoss(ctx context.Context) {
 	w.cfg.Logger.WarnContext(ctx, "Redis lost its data; the sends due within the hour are queued again from the database")
-	if n, err := w.sweep(ctx, w.cfg.Clock.Now().Add(time.Hour), 100_000); err != nil && ctx.Err() == nil {
+	soon := w.cfg.Clock.Now().Add(time.Hour)
+	if n, err := w.sweep(ctx, soon, soon, 100_000); err != nil && ctx.Err() == nil {
 		w.cfg.Logger.WarnContext(ctx, "re-queueing after Redis lost its data failed; the next sweep tries again", "error", err)
 	} else {
 		w.cfg.Logger.InfoContext(ctx, "sends queued again after Redis lost its data", "count", n)

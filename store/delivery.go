@@ -80,8 +80,11 @@ func (a *access) ListDeliveries(ctx context.Context, pid string, f bellhop.Deliv
 
 // DueDelivery names a pending delivery a worker should look at.
 type DueDelivery struct {
-	ID      string
-	Version int
+	ID       string
+	Version  int
+	Status   bellhop.DeliveryStatus
+	Attempts int
+	DueAt    time.Time
 }
 
 // DueDeliveries lists pending deliveries due by now whose integration can send (active, with
@@ -96,9 +99,12 @@ func (a *access) DueDeliveries(ctx context.Context, now time.Time, limit int) ([
 	var out []DueDelivery
 	for rows.Next() {
 		var d DueDelivery
-		if err := rows.Scan(&d.ID, &d.Version); err != nil {
+		var status string
+		var due int64
+		if err := rows.Scan(&d.ID, &d.Version, &status, &d.Attempts, &due); err != nil {
 			return nil, fmt.Errorf("list due deliveries: %w", err)
 		}
+		d.Status, d.DueAt = bellhop.DeliveryStatus(status), fromMicros(due)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {

@@ -458,6 +458,12 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for i, d := range list {
+				if !d.Status.Pending() || d.DueAt.After(now) {
+					t.Errorf("DueDeliveries listed %s %s due %v", d.ID, d.Status, d.DueAt)
+				}
+				list[i] = store.DueDelivery{ID: d.ID, Version: d.Version} // compared by id and version
+			}
 			return list
 		}
 		want := []store.DueDelivery{{ID: "sweep/due-scheduled/welcome", Version: 1}, {ID: "sweep/lease-expired/welcome", Version: 3}, {ID: "sweep/due-now/non_guaranteed", Version: 2}}

@@ -331,7 +331,7 @@ LIMIT ?;
 -- name: due-deliveries
 -- Pending deliveries a worker should have looked at by now, of integrations that can send.
 -- A sending one is due again when its claim is old: its worker may have died.
-SELECT d.id, d.version
+SELECT d.id, d.version, d.status, d.attempts, d.due_at
 FROM deliveries d
 JOIN mailings m ON m.property_id = d.property_id AND m.kind = d.kind
 JOIN integrations i ON i.property_id = d.property_id AND i.provider = m.sending_method

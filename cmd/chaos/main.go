@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop/cmd/chaos/scenario"
@@ -35,6 +36,7 @@ func main() {
 	fs.DurationVar(&cfg.Interval, "interval", 200*time.Millisecond, "least time between two messages of a sender")
 	fs.DurationVar(&cfg.SendTimeout, "send-timeout", 2*time.Second, "longest provider call")
 	fs.DurationVar(&cfg.Deadline, "deadline", 30*time.Minute, "give up when not settled by then")
+	plan := fs.String("plan", "", `the faults in order, comma-separated, instead of the counts: e.g. "worker killed,redis restarted,db connections"`)
 	fs.StringVar(&cfg.Dir, "dir", "", "keep the workers' and the API's logs in this folder (default: a temporary one, removed)")
 	db := fs.String("database", os.Getenv("BELLHOP_TEST_POSTGRES_URL"), "PostgreSQL URL (a schema of the run's own is made and dropped)")
 	_ = fs.Parse(os.Args[1:])
@@ -42,6 +44,11 @@ func main() {
 		*db = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
 	cfg.DatabaseURL = *db
+	if *plan != "" {
+		for _, f := range strings.Split(*plan, ",") {
+			cfg.Plan = append(cfg.Plan, strings.TrimSpace(f))
+		}
+	}
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

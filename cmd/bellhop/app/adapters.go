@@ -34,7 +34,7 @@ func (s queueStore) DueDeliveries(ctx context.Context, now time.Time, limit int)
 	}
 	out := make([]*bellhop.Delivery, 0, len(due))
 	for _, d := range due {
-		out = append(out, &bellhop.Delivery{ID: d.ID, Version: d.Version, Status: bellhop.DeliveryScheduled})
+		out = append(out, &bellhop.Delivery{ID: d.ID, Version: d.Version, Status: d.Status, Attempts: d.Attempts, DueAt: d.DueAt})
 	}
 	return out, nil
 }

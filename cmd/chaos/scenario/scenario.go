@@ -59,6 +59,9 @@ type Config struct {
 	SendTimeout   time.Duration // default 2 s
 	OutageFor     time.Duration // how long an outage or a latency spike lasts; default 2 s
 	Deadline      time.Duration // the run fails when not settled by then; default 4 min
+	// Plan, when set, is the faults in the order they land (names as in Fault.What), instead
+	// of the counts above in a shuffled order: a run that found something can be run again.
+	Plan []string
 	Logf          func(format string, args ...any)
 }
 
@@ -158,6 +161,9 @@ type property struct {
 func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	cfg.defaults()
 	faults := cfg.WorkerKills + cfg.RedisRestarts + cfg.Outages + cfg.LatencySpikes + cfg.DBKills
+	if len(cfg.Plan) > 0 {
+		faults = len(cfg.Plan)
+	}
 	if cfg.Bin == "" || cfg.DatabaseURL == "" {
 		return res, errors.New("chaos: Bin and DatabaseURL are required")
 	}
@@ -272,9 +278,11 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	return res, nil
 }
 
-// faultPlan is the faults in a shuffled order, a Redis restart never first (the pacer has a
-// last send to remember only once something went out).
+// faultPlan is the faults in a shuffled order (or Config.Plan's).
 func (r *run) faultPlan() []string {
+	if len(r.cfg.Plan) > 0 {
+		return r.cfg.Plan
+	}
 	var plan []string
 	add := func(n int, what string) {
 		for range n {
