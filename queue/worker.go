@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"strconv"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 

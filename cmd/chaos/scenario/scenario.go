@@ -62,7 +62,7 @@ type Config struct {
 	// Plan, when set, is the faults in the order they land (names as in Fault.What), instead
 	// of the counts above in a shuffled order: a run that found something can be run again.
 	Plan []string
-	Logf          func(format string, args ...any)
+	Logf func(format string, args ...any)
 }
 
 // Fault is one fault injected, and how long sending took to resume after it.
