@@ -106,6 +106,15 @@ func TestProviderFailures(t *testing.T) {
 		t.Fatalf("a jitter of 2 = %s", r.Raw)
 	}
 	h.must(422, "PATCH", base+intg+"/pacer", admin, map[string]any{"interval_seconds": 0})
+	for _, bad := range []map[string]any{{"interval_seconds": 1e12}, {"interval_seconds": 604801}, {"time_zone": "Local"}, {"time_zone": "Mars/Base"}} {
+		field := "interval_seconds"
+		if _, ok := bad["time_zone"]; ok {
+			field = "time_zone"
+		}
+		if r = h.must(422, "PATCH", base+intg+"/pacer", admin, bad); !strings.Contains(r.Raw, `"field":"`+field+`"`) {
+			t.Fatalf("pacer settings %v = %s; want 422 naming %s", bad, r.Raw, field)
+		}
+	}
 	if r = h.must(200, "GET", base+intg+"/pacer", admin, nil); r.Body["settings"].(map[string]any)["interval_seconds"] != 0.25 {
 		t.Fatalf("a refused change changed the settings: %s", r.Raw)
 	}

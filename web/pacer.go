@@ -168,8 +168,9 @@ func (s *Server) handlePacerSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	changed := false
 	if in.IntervalSeconds != nil {
-		if *in.IntervalSeconds <= 0 {
-			s.writeError(w, r, bellhop.Invalid("interval_seconds", "must be more than 0"))
+		// Checked in seconds before it becomes a Duration, which a huge number would overflow.
+		if *in.IntervalSeconds < 0.001 || *in.IntervalSeconds > 7*24*3600 {
+			s.writeError(w, r, bellhop.Invalid("interval_seconds", "must be from 0.001 (1 ms) to 604800 (7 days)"))
 			return
 		}
 		set.Interval, changed = time.Duration(*in.IntervalSeconds*float64(time.Second)), true

@@ -31,9 +31,9 @@ type Settings struct {
 func (s Settings) Validate() error {
 	switch {
 	case s.Interval < time.Millisecond:
-		return bellhop.Invalid("interval", "must be at least 1ms")
+		return bellhop.Invalid("interval_seconds", "must be at least 0.001 (1 ms)")
 	case s.Interval > 7*24*time.Hour:
-		return bellhop.Invalid("interval", "must be at most 7 days")
+		return bellhop.Invalid("interval_seconds", "must be at most 604800 (7 days)")
 	case s.Jitter < 0 || s.Jitter > 1:
 		return bellhop.Invalid("jitter", "must be between 0 and 1")
 	case s.DailyCap < 0:
@@ -46,8 +46,9 @@ func (s Settings) Validate() error {
 			return bellhop.Invalid("warmup", "step %d must be at least 1", i+1)
 		}
 	}
-	if _, err := loadZone(s.TimeZone); err != nil {
-		return bellhop.Invalid("time_zone", "unknown time zone %q", s.TimeZone)
+	// "Local" is whatever zone the server runs in: not a zone a hotel's day is counted in.
+	if _, err := loadZone(s.TimeZone); err != nil || s.TimeZone == "Local" {
+		return bellhop.Invalid("time_zone", "must be an IANA time zone such as Europe/Moscow")
 	}
 	return nil
 }
