@@ -222,10 +222,12 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	if err := r.setUp(ctx); err != nil {
 		return res, err
 	}
-	// Load from a client while it runs: ledger reads and far-future booking pushes.
+	// Load from a client while it runs: ledger reads and far-future booking pushes, on a copy
+	// of the properties (their planned marks are filled in below).
 	loadCtx, stopLoad := context.WithCancel(ctx)
 	var loadDone sync.WaitGroup
-	loadDone.Go(func() { r.load(loadCtx) })
+	props := slices.Clone(r.props)
+	loadDone.Go(func() { r.load(loadCtx, props) })
 
 	began := time.Now()
 	for _, p := range r.props {
@@ -606,10 +608,10 @@ func booking(arrival time.Time, phone string) map[string]any {
 // load is a PMS and a manager using the API while the faults land: ledger reads and pushes of
 // far-future bookings (planned, not due). Every answer is counted; 503 with Retry-After is
 // allowed while a dependency is down, any other 5xx is not.
-func (r *run) load(ctx context.Context) {
+func (r *run) load(ctx context.Context, props []property) {
 	n := 0
 	for ctx.Err() == nil {
-		p := r.props[n%len(r.props)]
+		p := props[n%len(props)]
 		if n%2 == 0 {
 			_, _ = r.call(ctx, "GET", "/api/v1/properties/"+p.id+"/deliveries?limit=20", p.admin, nil)
 		} else {
