@@ -1,0 +1,340 @@
+package whatsapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/safehttp"
+)
+
+// errNoRoute is the cause of a 404 that is not the API's answer (no error envelope): the
+// server has no such route, which usually means a wrong base URL.
+var errNoRoute = errors.New("the server has no such route: check the base URL")
+
+// maxReason bounds the provider's text in an error: a page or a stack trace is no reason.
+const maxReason = 200
+
+// answer is an HTTP answer the API gave.
+type answer struct {
+	status int
+	body   []byte // trimmed
+}
+
+// do runs one API call: it sends the request, retrying GETs on network errors and 5xx (a POST
+// is never repeated: a send has no idempotency key), and classifies a failed answer.
+func (c *Client) do(ctx context.Context, step, method, path string, q url.Values, body any) (*answer, error) {
+	attempts := 1
+	if method == http.MethodGet {
+		attempts += c.retries
+	}
+	wait := c.backoff
+	for attempt := 1; ; attempt++ {
+		a, err := c.once(ctx, step, method, path, q, body)
+		if err == nil || attempt >= attempts || provider.KindOf(err) != provider.KindUnavailable || ctx.Err() != nil {
+			return a, err
+		}
+		// Full jitter: a wait between wait/2 and wait, then double it.
+		t := time.NewTimer(wait/2 + rand.N(wait/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return a, err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// once is one attempt with its own timeout.
+func (c *Client) once(ctx context.Context, step, method, path string, q url.Values, body any) (*answer, error) {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req := c.http.R().SetContext(actx)
+	if c.kind == KindDialog360 {
+		req.SetHeader("D360-API-KEY", c.key)
+	} else {
+		req.SetHeader("Authorization", "Bearer "+c.key)
+	}
+	if len(q) > 0 {
+		req.SetQueryParamsFromValues(q)
+	}
+	if body != nil {
+		req.SetHeader("Content-Type", "application/json").SetBody(body)
+	}
+	resp, err := req.Execute(method, c.base+path)
+	if err != nil {
+		var refused *safehttp.RefusedError
+		if errors.As(err, &refused) {
+			// The address policy will refuse it every time: not a temporary failure.
+			return nil, c.fail(step, provider.KindInvalidRequest, 0, refused.Error(), err)
+		}
+		reason := "no answer"
+		switch {
+		case ctx.Err() != nil:
+			reason = "cancelled"
+		case actx.Err() != nil || isTimeout(err):
+			reason = fmt.Sprintf("no answer within %s", c.timeout)
+		}
+		return nil, c.fail(step, provider.KindUnavailable, 0, reason, err)
+	}
+	return c.answer(step, method, resp)
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// answer turns an HTTP answer into an *answer or a classified *provider.Error.
+func (c *Client) answer(step, method string, resp *resty.Response) (*answer, error) {
+	status := resp.StatusCode()
+	a := &answer{status: status, body: bytes.TrimSpace(resp.Body())}
+	env, enveloped := errorEnvelope(a.body)
+	if status < 200 || status > 299 {
+		return a, c.classify(step, resp, env, enveloped)
+	}
+	if enveloped && env.Code.set {
+		return a, c.classify(step, resp, env, enveloped) // a 2xx that carries an error
+	}
+	if method == http.MethodGet {
+		// A list or a check with nothing readable in it is no answer; a POST's accepted
+		// answer is judged by its caller (a send must not turn into a retry).
+		switch {
+		case len(a.body) == 0:
+			return a, c.fail(step, provider.KindInternal, status, "empty answer", nil)
+		case !json.Valid(a.body):
+			return a, c.fail(step, provider.KindInternal, status, "undecodable answer: "+bodySnippet(resp), nil)
+		}
+	}
+	return a, nil
+}
+
+// errorEnvelope reads an error answer: Meta's {"error":{…}}, {"error":"…"}, an {"errors":[…]}
+// list or {"meta":{"developer_message"}} (360dialog's own answers, unconfirmed). ok is false
+// when the body is none of these.
+func errorEnvelope(raw []byte) (env wireErrorBody, ok bool) {
+	var top map[string]json.RawMessage
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &top) != nil {
+		return env, false
+	}
+	if e, has := top["error"]; has && !isNull(e) {
+		if json.Unmarshal(e, &env) == nil {
+			return env, true
+		}
+		var s string
+		if json.Unmarshal(e, &s) == nil {
+			return wireErrorBody{Message: s}, true
+		}
+	}
+	if e, has := top["errors"]; has {
+		var list []wireErrorBody
+		if json.Unmarshal(e, &list) == nil && len(list) > 0 {
+			return list[0], true
+		}
+	}
+	if m, has := top["meta"]; has {
+		var meta struct {
+			DeveloperMessage string `json:"developer_message"`
+		}
+		if json.Unmarshal(m, &meta) == nil && meta.DeveloperMessage != "" {
+			return wireErrorBody{Message: meta.DeveloperMessage}, true
+		}
+	}
+	return env, false
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// classify makes the error of a failed answer: by Meta's error code when it knows the code
+// (Meta asks for exactly that), else by the HTTP status.
+func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, enveloped bool) *provider.Error {
+	status := resp.StatusCode()
+	reason := strings.TrimSpace(env.Message)
+	if reason == "" {
+		reason = strings.TrimSpace(env.Title)
+	}
+	if !enveloped {
+		reason = bodySnippet(resp)
+	}
+	if reason == "" || reason == "empty answer" {
+		reason = http.StatusText(status)
+	}
+
+	cls, known := Class{}, false
+	if env.Code.set {
+		cls, known = Classify(env.Code.n)
+		if env.Code.n == 0 && status != http.StatusUnauthorized && status != http.StatusForbidden {
+			known = false // 0 is also what a sloppy proxy writes for "no code"
+		}
+		if !known {
+			c.warnOnce("code:"+strconv.Itoa(env.Code.n), "whatsapp: an error code Bellhop does not know; classified by its HTTP status",
+				"kind", c.kind, "step", step, "code", env.Code.n, "status", status, "reason", c.clean(reason))
+		}
+	}
+	if !known {
+		switch {
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			cls = Class{Kind: provider.KindUnauthorized, Action: ActionFixCredentials}
+		case status == http.StatusTooManyRequests:
+			cls = Class{Kind: provider.KindRateLimited, Action: ActionBackOff, RetryAfter: defaultRetryAfter}
+		case status == http.StatusNotFound:
+			cls = Class{Kind: provider.KindNotFound}
+		case status == http.StatusRequestTimeout || status >= 500:
+			cls = Class{Kind: provider.KindUnavailable}
+		default: // other 4xx, or an error envelope with a 2xx
+			cls = Class{Kind: provider.KindInvalidRequest}
+		}
+	}
+
+	e := c.fail(step, cls.Kind, status, reason, nil)
+	switch {
+	case enveloped || cls.Action != ActionNone:
+		e.Err = &APIError{Code: env.Code.n, Subcode: env.Subcode.n, Type: c.clean(env.Type), Title: e.Reason,
+			Details: c.clean(env.details()), TraceID: c.clean(env.TraceID), Action: cls.Action}
+	case status == http.StatusNotFound:
+		e.Err = errNoRoute
+	}
+	if cls.Kind == provider.KindRateLimited {
+		e.RetryAfter = c.retryAfter(resp, cls.RetryAfter)
+	}
+	return e
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date, against the answer's Date when given),
+// else def.
+func (c *Client) retryAfter(resp *resty.Response, def time.Duration) time.Duration {
+	if def <= 0 {
+		def = defaultRetryAfter
+	}
+	v := strings.TrimSpace(resp.Header().Get("Retry-After"))
+	if v == "" {
+		return def
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 || secs > 1e6 {
+			return def
+		}
+		return max(time.Duration(secs*float64(time.Second)), time.Second)
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return def
+	}
+	now := c.clock.Now()
+	if d, err := http.ParseTime(resp.Header().Get("Date")); err == nil {
+		now = d
+	}
+	return max(at.Sub(now), time.Second)
+}
+
+// decodeJSON decodes an answer's body; an empty body is an error.
+func decodeJSON(raw []byte, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return errors.New("empty answer")
+	}
+	return json.Unmarshal(raw, v)
+}
+
+func (c *Client) decodeError(step string, status int, err error) *provider.Error {
+	return c.fail(step, provider.KindInternal, status, "undecodable answer", err)
+}
+
+// fail builds the error of a step. The key never gets into it, even if the provider or a
+// transport echoed it; the provider's text is cut short and cleaned of control characters.
+func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
+	e := &provider.Error{Provider: c.kind, Step: step, Kind: kind, Status: status, Reason: c.clean(reason), Err: err}
+	if err != nil && c.redact(err.Error()) != err.Error() {
+		e.Err = redactedError{msg: c.redact(err.Error()), err: err}
+	}
+	return e
+}
+
+// clean makes text from the provider fit for an error or a log line: no key, no control
+// characters, at most maxReason characters.
+func (c *Client) clean(s string) string {
+	s = c.redact(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	return truncate(strings.Join(strings.Fields(s), " "), maxReason)
+}
+
+// redact hides the key, also as a URL or a JSON string would escape it.
+func (c *Client) redact(s string) string {
+	for _, k := range c.secrets {
+		s = strings.ReplaceAll(s, k, "[redacted]")
+	}
+	return s
+}
+
+// secretForms lists key as it may be echoed back.
+func secretForms(key string) []string {
+	forms := []string{key}
+	j, _ := json.Marshal(key)
+	for _, f := range []string{url.QueryEscape(key), url.PathEscape(key), strings.Trim(string(j), `"`), strings.ReplaceAll(key, "/", `\/`)} {
+		if f != "" && !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+// redactedError shows a cleaned message but keeps the cause for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (r redactedError) Error() string { return r.msg }
+func (r redactedError) Unwrap() error { return r.err }
+
+// bodySnippet describes an answer that is not the API's JSON, without dumping pages into errors.
+func bodySnippet(resp *resty.Response) string {
+	ct := resp.Header().Get("Content-Type")
+	body := strings.TrimSpace(string(resp.Body()))
+	switch {
+	case body == "":
+		return "empty answer"
+	case strings.Contains(ct, "html") || strings.HasPrefix(body, "<"):
+		return "unexpected HTML answer"
+	default:
+		return truncate(body, maxReason)
+	}
+}
+
+// truncate cuts s to at most n characters, the last one an ellipsis when it cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for j := range s {
+		if count == n-1 {
+			i = j
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
+}
