@@ -22,6 +22,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 )
 
 const (
@@ -48,18 +49,18 @@ var _ provider.Provider = (*Client)(nil)
 
 // Client reaches one IntellectDialog account. It is safe for concurrent use.
 type Client struct {
-	http    *resty.Client
-	base    string // absolute, ends in "/"
-	key     string
-	secrets []string // the key as it may be echoed back, for redaction
-	timeout time.Duration
-	retries int
-	backoff time.Duration // first wait between retries; doubles
-	clock   bellhop.Clock
-	log     *slog.Logger
+	http     *resty.Client
+	base     string // absolute, ends in "/"
+	key      string
+	redactor apiclient.Redactor // hides the key as it may be echoed back
+	timeout  time.Duration
+	retries  int
+	backoff  time.Duration // first wait between retries; doubles
+	clock    bellhop.Clock
+	log      *slog.Logger
 
-	zone   zone
-	warned sync.Map // keys of warnings logged once
+	zone zone
+	warn apiclient.WarnOnce // warnings logged once
 
 	stopMu   sync.Mutex
 	stopPath string // the stop list's route once one answered; stopNone when neither did
@@ -101,15 +102,15 @@ func New(cfg provider.Config) (*Client, error) {
 		}
 	}
 	c := &Client{
-		base:    u.String(),
-		key:     cfg.APIKey,
-		secrets: secretForms(cfg.APIKey),
-		timeout: cfg.Timeout,
-		retries: cfg.Retries,
-		backoff: 200 * time.Millisecond,
-		clock:   cfg.Clock,
-		log:     cfg.Logger,
-		zone:    zone{lookup: make(chan struct{}, 1)},
+		base:     u.String(),
+		key:      cfg.APIKey,
+		redactor: apiclient.NewRedactor(cfg.APIKey),
+		timeout:  cfg.Timeout,
+		retries:  cfg.Retries,
+		backoff:  200 * time.Millisecond,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		zone:     zone{lookup: make(chan struct{}, 1)},
 	}
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
@@ -125,6 +126,7 @@ func New(cfg provider.Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.warn.Log = c.log
 	if strings.TrimSpace(cfg.Zone) != "" {
 		c.setZone(cfg.Zone)
 	}
@@ -140,7 +142,7 @@ func New(cfg provider.Config) (*Client, error) {
 	c.http = resty.NewWithClient(hc)
 	// Retries and timeouts are ours (per attempt, GET and DELETE only); resty stays quiet.
 	c.http.SetRetryCount(0).
-		SetLogger(quietLogger{}).
+		SetLogger(apiclient.QuietLogger{}).
 		SetResponseBodyLimit(maxBody).
 		SetHeader("Accept", "application/json").
 		SetHeader("User-Agent", "bellhop/"+Kind)
@@ -269,7 +271,7 @@ func (c *Client) LoginCode(ctx context.Context, operatorID string) (provider.Log
 		if t, ok := parseTime(lc.expires, loc); ok {
 			out.ExpiresAt = t
 		} else {
-			c.warnOnce("expires", "intellectdialog: unreadable login code expiry", "step", step, "value", c.clean(lc.expires))
+			c.warn.Warn("expires", "intellectdialog: unreadable login code expiry", "step", step, "value", c.cleanText(lc.expires))
 		}
 	}
 	return out, nil
@@ -317,7 +319,7 @@ type codeParts struct{ code, url, expires string }
 // codeFrom finds a login code in raw: a string, or an object whose "code" is one (or another
 // such object).
 func codeFrom(raw json.RawMessage, depth int) codeParts {
-	if isNull(raw) || depth > 2 {
+	if apiclient.IsNull(raw) || depth > 2 {
 		return codeParts{}
 	}
 	var s flexString
@@ -374,7 +376,7 @@ func (c *Client) SendMessage(ctx context.Context, m provider.Message) (provider.
 	var w wireSent
 	if _, err := oneOrFirst(r.data(), &w); err != nil {
 		// The provider said success: the message is on its way even if its ids are unreadable.
-		c.log.Warn("intellectdialog: unreadable answer to a send it accepted", "step", step, "error", c.clean(err.Error()))
+		c.log.Warn("intellectdialog: unreadable answer to a send it accepted", "step", step, "error", c.cleanText(err.Error()))
 	}
 	sent := provider.SentMessage{MessageID: string(w.MessageID), ChatID: string(w.ChatID), StackID: string(w.StackID)}
 	if sent.MessageID == "" && sent.StackID == "" {
@@ -476,9 +478,9 @@ func (c *Client) storedMessage(step string, w wireMessage, loc *time.Location) p
 	}
 	out, known := outgoing(string(w.Type), w.TypeName, string(w.TypeID))
 	if !known {
-		c.warnOnce("direction:"+string(w.Type)+"|"+w.TypeName+"|"+string(w.TypeID),
+		c.warn.Warn("direction:"+string(w.Type)+"|"+w.TypeName+"|"+string(w.TypeID),
 			"intellectdialog: a message of an unknown direction; taken as incoming",
-			"step", step, "type", c.clean(string(w.Type)), "type_name", c.clean(w.TypeName), "type_id", c.clean(string(w.TypeID)))
+			"step", step, "type", c.cleanText(string(w.Type)), "type_name", c.cleanText(w.TypeName), "type_id", c.cleanText(string(w.TypeID)))
 	}
 	m.Outgoing = out
 	for _, t := range []struct {
@@ -488,7 +490,7 @@ func (c *Client) storedMessage(step string, w wireMessage, loc *time.Location) p
 	}{{"delivered_at", w.DeliveredAt, &m.DeliveredAt}, {"viewed_at", w.ViewedAt, &m.ViewedAt}, {"created_at", w.CreatedAt, &m.CreatedAt}} {
 		v, ok := parseTime(string(t.raw), loc)
 		if !ok {
-			c.warnOnce("time:"+t.name, "intellectdialog: an unreadable time", "step", step, "field", t.name, "value", c.clean(string(t.raw)))
+			c.warn.Warn("time:"+t.name, "intellectdialog: an unreadable time", "step", step, "field", t.name, "value", c.cleanText(string(t.raw)))
 		}
 		*t.dst = v
 	}
@@ -599,7 +601,7 @@ func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 	c.stopMu.Lock()
 	c.stopPath = stopNone
 	c.stopMu.Unlock()
-	c.warnOnce("stoplist", "intellectdialog: the account has no stop list route (neither stoplist nor persons/stoplist); phones are taken as not stop-listed")
+	c.warn.Warn("stoplist", "intellectdialog: the account has no stop list route (neither stoplist nor persons/stoplist); phones are taken as not stop-listed")
 	return false, nil
 }
 

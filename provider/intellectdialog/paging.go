@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 )
 
 const (
@@ -69,7 +70,7 @@ func (c *Client) eachPage(ctx context.Context, step, path string, q url.Values, 
 				return c.fail(step, provider.KindInternal, r.status,
 					fmt.Sprintf("the provider repeats the first %d of %d items (it ignores offset)", offset, p.Total.n), nil)
 			}
-			c.warnOnce("same-page:"+path, "intellectdialog: the provider answered a page it had given already; it seems to ignore offset",
+			c.warn.Warn("same-page:"+path, "intellectdialog: the provider answered a page it had given already; it seems to ignore offset",
 				"step", step, "offset", offset)
 			return nil
 		}
@@ -110,7 +111,7 @@ func morePages(n, offset int, p *wirePagin) bool {
 func listItems(raw json.RawMessage) ([]json.RawMessage, error) {
 	t := bytes.TrimSpace(raw)
 	switch {
-	case isNull(t):
+	case apiclient.IsNull(t):
 		return nil, nil
 	case t[0] == '{':
 		return []json.RawMessage{t}, nil

@@ -9,16 +9,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-resty/resty/v2"
 
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 )
 
 // errNoRoute is the cause of a 404 that is not the API's answer (no error envelope): the
@@ -40,7 +38,7 @@ func (r *reply) data() json.RawMessage { return r.fields["data"] }
 // pagin returns the list's paging numbers, nil when the answer has none (or unreadable ones).
 func (r *reply) pagin() *wirePagin {
 	raw, ok := r.fields["pagin"]
-	if !ok || isNull(raw) {
+	if !ok || apiclient.IsNull(raw) {
 		return nil
 	}
 	var p wirePagin
@@ -93,17 +91,12 @@ func (c *Client) once(ctx context.Context, step, method, path string, q url.Valu
 		switch {
 		case ctx.Err() != nil:
 			reason = "cancelled"
-		case actx.Err() != nil || isTimeout(err):
+		case actx.Err() != nil || apiclient.IsTimeout(err):
 			reason = fmt.Sprintf("no answer within %s", c.timeout)
 		}
 		return nil, c.fail(step, provider.KindUnavailable, 0, reason, err)
 	}
 	return c.answer(step, resp, needBody)
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
 }
 
 // answer turns an HTTP answer into a reply or a classified *provider.Error.
@@ -141,7 +134,7 @@ func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*repl
 	}
 	if !ok {
 		if !r.enveloped {
-			reason = bodySnippet(resp)
+			reason = apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason)
 		}
 		if reason == "" || reason == "empty answer" {
 			reason = http.StatusText(status)
@@ -153,13 +146,13 @@ func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*repl
 		return r, err
 	}
 	if !r.enveloped {
-		return r, c.fail(step, provider.KindInternal, status, "undecodable answer: "+bodySnippet(resp), decodeErr)
+		return r, c.fail(step, provider.KindInternal, status, "undecodable answer: "+apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason), decodeErr)
 	}
 	// A 200 may still carry an error answer.
 	switch apiStatus {
 	case "success", "ok", "true":
 		if reason != "" {
-			c.log.Debug("intellectdialog: a successful answer carries an error text", "step", step, "error", c.clean(reason))
+			c.log.Debug("intellectdialog: a successful answer carries an error text", "step", step, "error", c.cleanText(reason))
 		}
 		return r, nil
 	case "":
@@ -176,7 +169,7 @@ func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*repl
 
 // classify makes the error of a failed answer from its HTTP status and the provider's reason.
 func (c *Client) classify(step string, resp *resty.Response, status int, reason string) *provider.Error {
-	reason = c.redact(reason)
+	reason = c.redactor.Redact(reason)
 	kind := provider.KindInvalidRequest
 	switch {
 	case status == http.StatusUnauthorized:
@@ -261,62 +254,23 @@ func (c *Client) decodeError(step string, err error) *provider.Error {
 	return c.fail(step, provider.KindInternal, http.StatusOK, "undecodable answer", err)
 }
 
+// cleanText makes text from the provider fit for an error or a log line: no key, no control
+// characters, at most maxReason characters.
+func (c *Client) cleanText(s string) string { return c.redactor.Clean(s, maxReason) }
+
 // fail builds the error of a step. The API key never gets into it, even if the provider or a
 // transport echoed it; the provider's text is cut short and cleaned of control characters.
 func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
-	e := &provider.Error{Provider: Kind, Step: step, Kind: kind, Status: status, Reason: c.clean(reason), Err: err}
-	if err != nil && c.redact(err.Error()) != err.Error() {
-		e.Err = redactedError{msg: c.redact(err.Error()), err: err}
+	e := &provider.Error{Provider: Kind, Step: step, Kind: kind, Status: status, Reason: c.cleanText(reason), Err: err}
+	if err != nil && c.redactor.Redact(err.Error()) != err.Error() {
+		e.Err = c.redactor.Error(err)
 	}
 	return e
 }
 
-// clean makes text from the provider fit for an error or a log line: no key, no control
-// characters, at most maxReason characters.
-func (c *Client) clean(s string) string {
-	s = c.redact(s)
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	return truncate(strings.Join(strings.Fields(s), " "), maxReason)
-}
-
-// redact hides the key, also as a URL or a JSON string would escape it.
-func (c *Client) redact(s string) string {
-	for _, k := range c.secrets {
-		s = strings.ReplaceAll(s, k, "[redacted]")
-	}
-	return s
-}
-
-// secretForms lists key as it may be echoed back.
-func secretForms(key string) []string {
-	forms := []string{key}
-	j, _ := json.Marshal(key)
-	escaped := []string{url.QueryEscape(key), url.PathEscape(key), strings.Trim(string(j), `"`), strings.ReplaceAll(key, "/", `\/`)}
-	for _, f := range escaped {
-		if f != "" && !slices.Contains(forms, f) {
-			forms = append(forms, f)
-		}
-	}
-	return forms
-}
-
-// redactedError shows a cleaned message but keeps the cause for errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r redactedError) Error() string { return r.msg }
-func (r redactedError) Unwrap() error { return r.err }
-
 // errorText reads the envelope's error: a string, or an object with a message.
 func errorText(raw json.RawMessage) string {
-	if isNull(raw) {
+	if apiclient.IsNull(raw) {
 		return ""
 	}
 	var s string
@@ -339,49 +293,5 @@ func errorText(raw json.RawMessage) string {
 	if t := string(bytes.TrimSpace(raw)); t == "false" || t == "[]" || t == "{}" || t == `""` {
 		return ""
 	}
-	return truncate(string(raw), maxReason)
+	return apiclient.Truncate(string(raw), maxReason)
 }
-
-// bodySnippet describes an answer that is not the API's JSON, without dumping pages into errors.
-func bodySnippet(resp *resty.Response) string {
-	ct := resp.Header().Get("Content-Type")
-	body := strings.TrimSpace(string(resp.Body()))
-	switch {
-	case body == "":
-		return "empty answer"
-	case strings.Contains(ct, "html") || strings.HasPrefix(body, "<"):
-		return "unexpected HTML answer"
-	default:
-		return truncate(body, maxReason)
-	}
-}
-
-// truncate cuts s to at most n characters, the last one an ellipsis when it cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for j := range s {
-		if count == n-1 {
-			i = j
-			break
-		}
-		count++
-	}
-	return s[:i] + "…"
-}
-
-// warnOnce logs a warning the first time key is seen; the args must hold no secret.
-func (c *Client) warnOnce(key, msg string, args ...any) {
-	if _, seen := c.warned.LoadOrStore(key, true); !seen {
-		c.log.Warn(msg, args...)
-	}
-}
-
-// quietLogger keeps resty from writing to stderr; errors come back as values.
-type quietLogger struct{}
-
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Debugf(string, ...any) {}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 )
 
 // Webhook returns the account's one webhook. The record puts url and events beside status in
@@ -28,7 +29,7 @@ func (c *Client) Webhook(ctx context.Context) (provider.Webhook, bool, error) {
 		return provider.Webhook{}, false, err
 	}
 	var w wireWebhook
-	if raw, ok := r.fields["url"]; ok && !isNull(raw) {
+	if raw, ok := r.fields["url"]; ok && !apiclient.IsNull(raw) {
 		var top struct {
 			URL    flexString  `json:"url"`
 			Events flexStrings `json:"events"`
@@ -313,7 +314,7 @@ func (p eventParser) status(ev provider.StatusEvent, word string) string {
 		return ""
 	}
 	if p.c != nil {
-		p.c.warnOnce("status:"+w, "intellectdialog: a callback with an unknown status word", "status", p.c.clean(w))
+		p.c.warn.Warn("status:"+w, "intellectdialog: a callback with an unknown status word", "status", p.c.cleanText(w))
 	}
 	return w
 }
@@ -322,7 +323,7 @@ func (p eventParser) status(ev provider.StatusEvent, word string) string {
 func (p eventParser) time(field, s string) time.Time {
 	t, ok := parseTime(s, p.loc)
 	if !ok && p.c != nil {
-		p.c.warnOnce("callback-time:"+field, "intellectdialog: a callback time it cannot read", "field", field, "value", p.c.clean(s))
+		p.c.warn.Warn("callback-time:"+field, "intellectdialog: a callback time it cannot read", "field", field, "value", p.c.cleanText(s))
 	}
 	return t
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 )
 
 // The shapes below are IntellectDialog API v2 as its public record shows them (see
@@ -196,17 +198,11 @@ type wireWebhookSet struct {
 	Events []string `json:"events"`
 }
 
-// isNull reports whether raw holds no value.
-func isNull(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || string(t) == "null"
-}
-
 // oneOrFirst decodes an object, or the first element of a list, into out; found is false for
 // an empty list or null.
 func oneOrFirst(raw json.RawMessage, out any) (found bool, err error) {
 	t := bytes.TrimSpace(raw)
-	if isNull(t) {
+	if apiclient.IsNull(t) {
 		return false, nil
 	}
 	if t[0] == '[' {

@@ -225,7 +225,7 @@ func (c *Client) setZone(name string) {
 		return
 	}
 	if _, known, _ := c.zone.get(); !known {
-		c.warnOnce("zone", "intellectdialog: unknown company time zone; times are taken as UTC",
-			"zone", c.clean(name))
+		c.warn.Warn("zone", "intellectdialog: unknown company time zone; times are taken as UTC",
+			"zone", c.cleanText(name))
 	}
 }

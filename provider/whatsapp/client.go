@@ -28,7 +28,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -36,6 +35,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 	"github.com/bellhop/bellhop/provider/safehttp"
 )
 
@@ -93,19 +93,19 @@ type Config struct {
 
 // Client reaches one WhatsApp Business account. It is safe for concurrent use.
 type Client struct {
-	kind    string
-	http    *resty.Client
-	base    string // absolute, ends in "/"
-	key     string
-	secrets []string // the key as it may be echoed back, for redaction
-	waba    string
-	number  string
-	timeout time.Duration
-	retries int
-	backoff time.Duration // first wait between retries; doubles
-	clock   bellhop.Clock
-	log     *slog.Logger
-	warned  sync.Map
+	kind     string
+	http     *resty.Client
+	base     string // absolute, ends in "/"
+	key      string
+	redactor apiclient.Redactor // hides the key as it may be echoed back
+	waba     string
+	number   string
+	timeout  time.Duration
+	retries  int
+	backoff  time.Duration // first wait between retries; doubles
+	clock    bellhop.Clock
+	log      *slog.Logger
+	warn     apiclient.WarnOnce // warnings logged once
 }
 
 // graphID is a Graph API object id: digits only, so it can never change the path it is put in.
@@ -134,10 +134,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Kind == KindCloud {
 		if !graphID.MatchString(cfg.WABAID) {
-			return nil, fmt.Errorf("%s: the WhatsApp Business Account id is required and must be digits (got %q)", cfg.Kind, truncate(cfg.WABAID, 40))
+			return nil, fmt.Errorf("%s: the WhatsApp Business Account id is required and must be digits (got %q)", cfg.Kind, apiclient.Truncate(cfg.WABAID, 40))
 		}
 		if cfg.PhoneNumberID != "" && !graphID.MatchString(cfg.PhoneNumberID) {
-			return nil, fmt.Errorf("%s: the phone number id must be digits (got %q)", cfg.Kind, truncate(cfg.PhoneNumberID, 40))
+			return nil, fmt.Errorf("%s: the phone number id must be digits (got %q)", cfg.Kind, apiclient.Truncate(cfg.PhoneNumberID, 40))
 		}
 	}
 	base, err := baseURL(cfg.Kind, cfg.BaseURL, def)
@@ -145,17 +145,17 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		kind:    cfg.Kind,
-		base:    base,
-		key:     cfg.APIKey,
-		secrets: secretForms(cfg.APIKey),
-		waba:    cfg.WABAID,
-		number:  cfg.PhoneNumberID,
-		timeout: cfg.Timeout,
-		retries: cfg.Retries,
-		backoff: 200 * time.Millisecond,
-		clock:   cfg.Clock,
-		log:     cfg.Logger,
+		kind:     cfg.Kind,
+		base:     base,
+		key:      cfg.APIKey,
+		redactor: apiclient.NewRedactor(cfg.APIKey),
+		waba:     cfg.WABAID,
+		number:   cfg.PhoneNumberID,
+		timeout:  cfg.Timeout,
+		retries:  cfg.Retries,
+		backoff:  200 * time.Millisecond,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
 	}
 	if c.timeout <= 0 {
 		c.timeout = defaultTimeout
@@ -171,6 +171,7 @@ func New(cfg Config) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.warn.Log = c.log
 	// A copy, so resty never changes the caller's client; safehttp's default policy when none
 	// is given, so that no provider call leaves the address policy.
 	hc := safehttp.Policy{}.Client()
@@ -181,7 +182,7 @@ func New(cfg Config) (*Client, error) {
 	c.http = resty.NewWithClient(hc)
 	// Retries and timeouts are ours (per attempt, GETs only); resty stays quiet.
 	c.http.SetRetryCount(0).
-		SetLogger(quietLogger{}).
+		SetLogger(apiclient.QuietLogger{}).
 		SetResponseBodyLimit(maxBody).
 		SetHeader("Accept", "application/json").
 		SetHeader("User-Agent", "bellhop/"+cfg.Kind)
@@ -199,7 +200,7 @@ func baseURL(kind, raw, def string) (string, error) {
 		if err == nil {
 			shown = u.Redacted()
 		}
-		return "", fmt.Errorf("%s: base URL %q is not an absolute http(s) URL (e.g. %s)", kind, truncate(shown, 80), def)
+		return "", fmt.Errorf("%s: base URL %q is not an absolute http(s) URL (e.g. %s)", kind, apiclient.Truncate(shown, 80), def)
 	}
 	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return "", fmt.Errorf("%s: base URL %q must not have credentials, a query or a fragment", kind, u.Redacted())
@@ -265,7 +266,7 @@ func (c *Client) PhoneNumbers(ctx context.Context) ([]PhoneNumber, error) {
 	q := url.Values{"fields": {"id,display_phone_number,verified_name,quality_rating"}}
 	err := graphList(ctx, c, step, c.waba+"/phone_numbers", q, func(w wirePhoneNumber) error {
 		if w.ID == "" {
-			c.warnOnce("number-without-id", "whatsapp: a phone number without an id; skipped", "kind", c.kind, "step", step)
+			c.warn.Warn("number-without-id", "whatsapp: a phone number without an id; skipped", "kind", c.kind, "step", step)
 			return nil
 		}
 		out = append(out, PhoneNumber{ID: string(w.ID), DisplayPhone: strings.TrimSpace(w.DisplayPhone),
@@ -421,10 +422,10 @@ func (c *Client) SendTemplate(ctx context.Context, to, name, language string, pa
 		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, reason, nil)
 	}
 	if !templateName.MatchString(name) {
-		return invalid(fmt.Sprintf("template name %q is not a template name (lower-case letters, digits and _)", truncate(name, 60)))
+		return invalid(fmt.Sprintf("template name %q is not a template name (lower-case letters, digits and _)", apiclient.Truncate(name, 60)))
 	}
 	if !languageCode.MatchString(language) {
-		return invalid(fmt.Sprintf("language %q is not a language code such as ru or en_US", truncate(language, 20)))
+		return invalid(fmt.Sprintf("language %q is not a language code such as ru or en_US", apiclient.Truncate(language, 20)))
 	}
 	tpl := &wireTemplateSend{Name: name, Language: wireLanguage{Code: language}}
 	if len(params) > 0 {
@@ -490,7 +491,7 @@ func (c *Client) send(ctx context.Context, step, to string, body wireSend, opts 
 	if derr := decodeJSON(a.body, &w); derr != nil || len(w.Messages) == 0 || w.Messages[0].ID == "" {
 		// The API said yes: the message is on its way even if its id cannot be read. An error
 		// here would invite a retry, which is a second message to the guest.
-		c.log.Warn("whatsapp: an accepted send whose answer has no message id", "kind", c.kind, "step", step, "status", a.status, "answer", c.clean(string(a.body)))
+		c.log.Warn("whatsapp: an accepted send whose answer has no message id", "kind", c.kind, "step", step, "status", a.status, "answer", c.cleanText(string(a.body)))
 		return Sent{}, nil
 	}
 	sent := Sent{MessageID: string(w.Messages[0].ID), MessageStatus: w.Messages[0].MessageStatus}
@@ -563,17 +564,3 @@ func (c *Client) SetWebhook(ctx context.Context, webhookURL string, headers map[
 	_, err = c.do(ctx, step, http.MethodPost, "v1/configs/webhook", nil, wireWebhook{URL: u.String(), Headers: headers})
 	return err
 }
-
-// warnOnce logs a warning the first time key is seen; the args must hold no secret.
-func (c *Client) warnOnce(key, msg string, args ...any) {
-	if _, seen := c.warned.LoadOrStore(key, true); !seen {
-		c.log.Warn(msg, args...)
-	}
-}
-
-// quietLogger keeps resty from writing to stderr; errors come back as values.
-type quietLogger struct{}
-
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Debugf(string, ...any) {}

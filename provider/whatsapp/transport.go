@@ -9,16 +9,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-resty/resty/v2"
 
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 	"github.com/bellhop/bellhop/provider/safehttp"
 )
 
@@ -87,17 +85,12 @@ func (c *Client) once(ctx context.Context, step, method, path string, q url.Valu
 		switch {
 		case ctx.Err() != nil:
 			reason = "cancelled"
-		case actx.Err() != nil || isTimeout(err):
+		case actx.Err() != nil || apiclient.IsTimeout(err):
 			reason = fmt.Sprintf("no answer within %s", c.timeout)
 		}
 		return nil, c.fail(step, provider.KindUnavailable, 0, reason, err)
 	}
 	return c.answer(step, method, resp)
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
 }
 
 // answer turns an HTTP answer into an *answer or a classified *provider.Error.
@@ -118,7 +111,7 @@ func (c *Client) answer(step, method string, resp *resty.Response) (*answer, err
 		case len(a.body) == 0:
 			return a, c.fail(step, provider.KindInternal, status, "empty answer", nil)
 		case !json.Valid(a.body):
-			return a, c.fail(step, provider.KindInternal, status, "undecodable answer: "+bodySnippet(resp), nil)
+			return a, c.fail(step, provider.KindInternal, status, "undecodable answer: "+apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason), nil)
 		}
 	}
 	return a, nil
@@ -132,7 +125,7 @@ func errorEnvelope(raw []byte) (env wireErrorBody, ok bool) {
 	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &top) != nil {
 		return env, false
 	}
-	if e, has := top["error"]; has && !isNull(e) {
+	if e, has := top["error"]; has && !apiclient.IsNull(e) {
 		if json.Unmarshal(e, &env) == nil {
 			return env, true
 		}
@@ -158,11 +151,6 @@ func errorEnvelope(raw []byte) (env wireErrorBody, ok bool) {
 	return env, false
 }
 
-func isNull(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || string(t) == "null"
-}
-
 // classify makes the error of a failed answer: by Meta's error code when it knows the code
 // (Meta asks for exactly that), else by the HTTP status.
 func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, enveloped bool) *provider.Error {
@@ -172,7 +160,7 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 		reason = strings.TrimSpace(env.Title)
 	}
 	if !enveloped {
-		reason = bodySnippet(resp)
+		reason = apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason)
 	}
 	if reason == "" || reason == "empty answer" {
 		reason = http.StatusText(status)
@@ -185,8 +173,8 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 			known = false // 0 is also what a sloppy proxy writes for "no code"
 		}
 		if !known {
-			c.warnOnce("code:"+strconv.Itoa(env.Code.n), "whatsapp: an error code Bellhop does not know; classified by its HTTP status",
-				"kind", c.kind, "step", step, "code", env.Code.n, "status", status, "reason", c.clean(reason))
+			c.warn.Warn("code:"+strconv.Itoa(env.Code.n), "whatsapp: an error code Bellhop does not know; classified by its HTTP status",
+				"kind", c.kind, "step", step, "code", env.Code.n, "status", status, "reason", c.cleanText(reason))
 		}
 	}
 	if !known {
@@ -207,8 +195,8 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 	e := c.fail(step, cls.Kind, status, reason, nil)
 	switch {
 	case enveloped || cls.Action != ActionNone:
-		e.Err = &APIError{Code: env.Code.n, Subcode: env.Subcode.n, Type: c.clean(env.Type), Title: e.Reason,
-			Details: c.clean(env.details()), TraceID: c.clean(env.TraceID), Action: cls.Action}
+		e.Err = &APIError{Code: env.Code.n, Subcode: env.Subcode.n, Type: c.cleanText(env.Type), Title: e.Reason,
+			Details: c.cleanText(env.details()), TraceID: c.cleanText(env.TraceID), Action: cls.Action}
 	case status == http.StatusNotFound:
 		e.Err = errNoRoute
 	}
@@ -257,84 +245,16 @@ func (c *Client) decodeError(step string, status int, err error) *provider.Error
 	return c.fail(step, provider.KindInternal, status, "undecodable answer", err)
 }
 
+// cleanText makes text from the provider fit for an error or a log line: no key, no control
+// characters, at most maxReason characters.
+func (c *Client) cleanText(s string) string { return c.redactor.Clean(s, maxReason) }
+
 // fail builds the error of a step. The key never gets into it, even if the provider or a
 // transport echoed it; the provider's text is cut short and cleaned of control characters.
 func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
-	e := &provider.Error{Provider: c.kind, Step: step, Kind: kind, Status: status, Reason: c.clean(reason), Err: err}
-	if err != nil && c.redact(err.Error()) != err.Error() {
-		e.Err = redactedError{msg: c.redact(err.Error()), err: err}
+	e := &provider.Error{Provider: c.kind, Step: step, Kind: kind, Status: status, Reason: c.cleanText(reason), Err: err}
+	if err != nil && c.redactor.Redact(err.Error()) != err.Error() {
+		e.Err = c.redactor.Error(err)
 	}
 	return e
-}
-
-// clean makes text from the provider fit for an error or a log line: no key, no control
-// characters, at most maxReason characters.
-func (c *Client) clean(s string) string {
-	s = c.redact(s)
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return ' '
-		}
-		return r
-	}, s)
-	return truncate(strings.Join(strings.Fields(s), " "), maxReason)
-}
-
-// redact hides the key, also as a URL or a JSON string would escape it.
-func (c *Client) redact(s string) string {
-	for _, k := range c.secrets {
-		s = strings.ReplaceAll(s, k, "[redacted]")
-	}
-	return s
-}
-
-// secretForms lists key as it may be echoed back.
-func secretForms(key string) []string {
-	forms := []string{key}
-	j, _ := json.Marshal(key)
-	for _, f := range []string{url.QueryEscape(key), url.PathEscape(key), strings.Trim(string(j), `"`), strings.ReplaceAll(key, "/", `\/`)} {
-		if f != "" && !slices.Contains(forms, f) {
-			forms = append(forms, f)
-		}
-	}
-	return forms
-}
-
-// redactedError shows a cleaned message but keeps the cause for errors.Is and errors.As.
-type redactedError struct {
-	msg string
-	err error
-}
-
-func (r redactedError) Error() string { return r.msg }
-func (r redactedError) Unwrap() error { return r.err }
-
-// bodySnippet describes an answer that is not the API's JSON, without dumping pages into errors.
-func bodySnippet(resp *resty.Response) string {
-	ct := resp.Header().Get("Content-Type")
-	body := strings.TrimSpace(string(resp.Body()))
-	switch {
-	case body == "":
-		return "empty answer"
-	case strings.Contains(ct, "html") || strings.HasPrefix(body, "<"):
-		return "unexpected HTML answer"
-	default:
-		return truncate(body, maxReason)
-	}
-}
-
-// truncate cuts s to at most n characters, the last one an ellipsis when it cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i, count := 0, 0
-	for j := range s {
-		if count == n-1 {
-			i = j
-			break
-		}
-		count++
-	}
-	return s[:i] + "…"
 }

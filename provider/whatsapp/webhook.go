@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/provider/internal/apiclient"
 )
 
 // SignatureHeader is the header Meta signs callbacks in: "sha256=" and the hex HMAC-SHA256 of
@@ -260,7 +261,7 @@ func ParseEvents(body []byte) ([]Event, error) {
 		return nil, fmt.Errorf("whatsapp: undecodable callback: %w", err)
 	}
 	if cb.Object != "" && cb.Object != "whatsapp_business_account" {
-		return nil, fmt.Errorf("whatsapp: a callback about %q, not a WhatsApp Business Account", truncate(cb.Object, 40))
+		return nil, fmt.Errorf("whatsapp: a callback about %q, not a WhatsApp Business Account", apiclient.Truncate(cb.Object, 40))
 	}
 	if cb.Entry == nil {
 		return nil, errors.New("whatsapp: the callback has no entry list")
@@ -272,7 +273,7 @@ func ParseEvents(body []byte) ([]Event, error) {
 				continue
 			}
 			var v wireValue
-			if isNull(ch.Value) {
+			if apiclient.IsNull(ch.Value) {
 				continue
 			}
 			if err := json.Unmarshal(ch.Value, &v); err != nil {
