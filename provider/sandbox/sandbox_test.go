@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider/internal/shape"
 	"github.com/bellhop/bellhop/provider/sandbox"
 )
 
@@ -150,70 +150,18 @@ func readFixture(t *testing.T, name string) any {
 
 var wireTimeRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$`)
 
-func jsonKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	case nil:
-		return "null"
+// wireTime checks a time field (date, *_at) of the sandbox's answers: "" or
+// "YYYY-mm-dd HH:ii:ss", as the real service writes them.
+func wireTime(key string, v any) string {
+	if s, isString := v.(string); isString && (key == "date" || strings.HasSuffix(key, "_at")) && s != "" && !wireTimeRE.MatchString(s) {
+		return fmt.Sprintf("%q is not YYYY-mm-dd HH:ii:ss", s)
 	}
-	return fmt.Sprintf("%T", v)
-}
-
-// shapeDiff lists where got's structure differs from want's: object keys (recursively), JSON
-// value types, and for arrays the first element of each. A time field (date, *_at) must be
-// "" or "YYYY-mm-dd HH:ii:ss".
-func shapeDiff(path string, want, got any) []string {
-	if jsonKind(want) != jsonKind(got) {
-		return []string{fmt.Sprintf("%s: want %s, got %s", path, jsonKind(want), jsonKind(got))}
-	}
-	var out []string
-	switch w := want.(type) {
-	case map[string]any:
-		g := got.(map[string]any)
-		for _, k := range sortedKeys(w) {
-			if _, ok := g[k]; !ok {
-				out = append(out, path+"."+k+": missing")
-				continue
-			}
-			out = append(out, shapeDiff(path+"."+k, w[k], g[k])...)
-		}
-		for _, k := range sortedKeys(g) {
-			if _, ok := w[k]; !ok {
-				out = append(out, path+"."+k+": not in the recorded answer")
-			}
-			if s, isString := g[k].(string); isString && (k == "date" || strings.HasSuffix(k, "_at")) && s != "" && !wireTimeRE.MatchString(s) {
-				out = append(out, fmt.Sprintf("%s.%s: %q is not YYYY-mm-dd HH:ii:ss", path, k, s))
-			}
-		}
-	case []any:
-		if g := got.([]any); len(w) > 0 && len(g) > 0 {
-			out = append(out, shapeDiff(path+"[0]", w[0], g[0])...)
-		}
-	}
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
+	return ""
 }
 
 func sameShape(t *testing.T, fixture string, got any) {
 	t.Helper()
-	if d := shapeDiff("$", readFixture(t, fixture), got); len(d) > 0 {
+	if d := shape.Diff("$", readFixture(t, fixture), got, wireTime); len(d) > 0 {
 		t.Errorf("answer differs from %s:\n  %s", fixture, strings.Join(d, "\n  "))
 	}
 }
@@ -221,7 +169,7 @@ func sameShape(t *testing.T, fixture string, got any) {
 func TestShapeDiffNamesThePath(t *testing.T) {
 	want := map[string]any{"response": map[string]any{"data": []any{map[string]any{"id": "1", "n": 1.0}}}}
 	got := map[string]any{"response": map[string]any{"data": []any{map[string]any{"id": 1.0, "x": ""}}}}
-	d := strings.Join(shapeDiff("$", want, got), "; ")
+	d := strings.Join(shape.Diff("$", want, got, wireTime), "; ")
 	for _, s := range []string{"$.response.data[0].id: want string, got number", "$.response.data[0].n: missing", "$.response.data[0].x: not in the recorded answer"} {
 		if !strings.Contains(d, s) {
 			t.Errorf("diff %q lacks %q", d, s)

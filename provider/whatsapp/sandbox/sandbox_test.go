@@ -9,12 +9,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider/internal/shape"
 	"github.com/bellhop/bellhop/provider/whatsapp"
 	"github.com/bellhop/bellhop/provider/whatsapp/sandbox"
 )
@@ -165,70 +165,9 @@ func readFixture(t *testing.T, name string) any {
 	return v
 }
 
-func jsonKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
-		return "object"
-	case []any:
-		return "array"
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "boolean"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-// shapeDiff lists where got's structure differs from want's: object keys (recursively), JSON
-// value types, and for arrays the first element of each.
-func shapeDiff(path string, want, got any) []string {
-	if jsonKind(want) != jsonKind(got) {
-		return []string{fmt.Sprintf("%s: want %s, got %s", path, jsonKind(want), jsonKind(got))}
-	}
-	var out []string
-	switch w := want.(type) {
-	case map[string]any:
-		g := got.(map[string]any)
-		for _, k := range sortedKeys(w) {
-			if _, ok := g[k]; !ok {
-				out = append(out, path+"."+k+": missing")
-				continue
-			}
-			out = append(out, shapeDiff(path+"."+k, w[k], g[k])...)
-		}
-		for _, k := range sortedKeys(g) {
-			if _, ok := w[k]; !ok {
-				out = append(out, path+"."+k+": not in the recorded answer")
-			}
-		}
-	case []any:
-		g := got.([]any)
-		if len(w) > 0 && len(g) > 0 {
-			out = append(out, shapeDiff(path+"[0]", w[0], g[0])...)
-		}
-		if len(w) > 0 && len(g) == 0 {
-			out = append(out, path+": empty, the recorded answer has items")
-		}
-	}
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
-
 func sameShape(t *testing.T, fixture string, got any) {
 	t.Helper()
-	if d := shapeDiff("$", readFixture(t, fixture), got); len(d) > 0 {
+	if d := shape.Diff("$", readFixture(t, fixture), got, nil); len(d) > 0 {
 		t.Errorf("answer differs from %s:\n  %s", fixture, strings.Join(d, "\n  "))
 	}
 }
@@ -236,14 +175,14 @@ func sameShape(t *testing.T, fixture string, got any) {
 func TestShapeDiffNamesThePath(t *testing.T) {
 	want := map[string]any{"data": []any{map[string]any{"id": "1", "n": 1.0}}, "paging": map[string]any{}}
 	got := map[string]any{"data": []any{map[string]any{"id": 1.0, "x": ""}}, "paging": []any{}}
-	d := strings.Join(shapeDiff("$", want, got), "; ")
+	d := strings.Join(shape.Diff("$", want, got, nil), "; ")
 	for _, s := range []string{"$.data[0].id: want string, got number", "$.data[0].n: missing",
 		"$.data[0].x: not in the recorded answer", "$.paging: want object, got array"} {
 		if !strings.Contains(d, s) {
 			t.Errorf("diff %q lacks %q", d, s)
 		}
 	}
-	if d := shapeDiff("$", map[string]any{"data": []any{1.0}}, map[string]any{"data": []any{}}); len(d) != 1 {
+	if d := shape.Diff("$", map[string]any{"data": []any{1.0}}, map[string]any{"data": []any{}}, nil); len(d) != 1 {
 		t.Errorf("an empty list passes for a recorded one: %v", d)
 	}
 }
