@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -223,4 +224,15 @@ func (b *Booking) ValidateAt(now time.Time) error {
 		}
 	}
 	return JoinInvalid(errs...)
+}
+
+// PhoneDigits keeps a phone's digits: "+7 (912) 345-67-89" → "79123456789". Providers write
+// phones without the plus or with spaces; compared by their digits they are one number.
+func PhoneDigits(phone string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, phone)
 }

@@ -157,3 +157,16 @@ func TestBookingValidateAtRefusesTheFarFuture(t *testing.T) {
 		t.Fatalf("ValidateAt = %v, want created_at and updated_at refused", err)
 	}
 }
+
+func TestPhoneDigits(t *testing.T) {
+	for in, want := range map[string]string{
+		"+7 (912) 345-67-89": "79123456789",
+		"79123456789":        "79123456789",
+		"тел. 8 912":         "8912",
+		"":                   "",
+	} {
+		if got := bellhop.PhoneDigits(in); got != want {
+			t.Errorf("PhoneDigits(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -588,18 +588,8 @@ func findSent(ctx context.Context, client provider.Provider, senderID string, si
 
 // sameDigits compares two phones by their digits ("+7 912…" and "7912…" are one number).
 func sameDigits(a, b string) bool {
-	da, db := digits(a), digits(b)
+	da, db := bellhop.PhoneDigits(a), bellhop.PhoneDigits(b)
 	return da != "" && da == db
-}
-
-func digits(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			out = append(out, s[i])
-		}
-	}
-	return string(out)
 }
 
 // Reconcile asks the provider about sent messages that had no delivery news for a while

@@ -349,7 +349,7 @@ func (c *Client) SendMessage(ctx context.Context, m provider.Message) (provider.
 	const step = "send message (POST messages)"
 	// The phone goes as digits without "+": the record shows phones as digits (person_phone
 	// "79123456789") and the API refuses more than 20 characters.
-	phone := digits(m.Phone)
+	phone := bellhop.PhoneDigits(m.Phone)
 	invalid := func(reason string) (provider.SentMessage, error) {
 		return provider.SentMessage{}, c.fail(step, provider.KindInvalidRequest, 0, reason, nil)
 	}
@@ -383,16 +383,6 @@ func (c *Client) SendMessage(ctx context.Context, m provider.Message) (provider.
 		c.log.Warn("intellectdialog: an accepted send with neither message_id nor stack_id", "step", step, "sender", m.SenderID)
 	}
 	return sent, nil
-}
-
-// digits keeps the digits of a phone.
-func digits(phone string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, phone)
 }
 
 // Messages lists the account's messages that match f, every page, oldest first. Times in the
@@ -553,7 +543,7 @@ func (c *Client) Templates(ctx context.Context, senderID string) ([]provider.Tem
 // their digits, every page, since the server may ignore the phone filter.
 func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 	const step = "check stop list (GET stoplist)"
-	want := digits(phone)
+	want := bellhop.PhoneDigits(phone)
 	if want == "" {
 		return false, c.fail(step, provider.KindInvalidRequest, 0, "phone is required", nil)
 	}
@@ -577,7 +567,7 @@ func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 				if json.Unmarshal(raw, &e) != nil {
 					continue
 				}
-				if samePhone(want, digits(string(cmp.Or(e.PersonPhone, e.Phone)))) {
+				if samePhone(want, bellhop.PhoneDigits(string(cmp.Or(e.PersonPhone, e.Phone)))) {
 					listed = true
 					return true, nil
 				}

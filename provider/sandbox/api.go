@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bellhop/bellhop"
 )
 
 // handler is an API handler for an authenticated organization.
@@ -177,7 +179,7 @@ func (s *Server) employees(w http.ResponseWriter, r *http.Request, g *org) {
 	for _, op := range g.operators {
 		e := g.wireEmployee(op)
 		if lq.in(g.createdAt) &&
-			(q.Get("phone") == "" || (e.PersonPhone != "" && e.PersonPhone == digits(q.Get("phone")))) &&
+			(q.Get("phone") == "" || (e.PersonPhone != "" && e.PersonPhone == bellhop.PhoneDigits(q.Get("phone")))) &&
 			(q.Get("email") == "" || strings.EqualFold(e.PersonEmail, q.Get("email"))) {
 			items = append(items, e)
 		}
@@ -234,7 +236,7 @@ func (req *sendRequest) check() (vars []string, reason string) {
 		return nil, "the phone field is required"
 	case utf8.RuneCountInString(phone) > maxPhone:
 		return nil, "phone must be at most 20 characters"
-	case !phoneChars.MatchString(phone) || len(digits(phone)) < 8 || len(digits(phone)) > 15:
+	case !phoneChars.MatchString(phone) || len(bellhop.PhoneDigits(phone)) < 8 || len(bellhop.PhoneDigits(phone)) > 15:
 		return nil, fmt.Sprintf("phone %q is not a phone number (8 to 15 digits)", phone)
 	case req.ProviderID == "":
 		return nil, "the provider_id field is required"
@@ -341,14 +343,14 @@ func (s *Server) accept(g *org, req *sendRequest, vars []string) (wireSent, int,
 	}
 
 	now := s.clock.Now()
-	phone := "+" + digits(string(req.Phone))
+	phone := "+" + bellhop.PhoneDigits(string(req.Phone))
 	refuse := func(status int, reason string) (wireSent, int, string, []job) {
 		body, _ := json.Marshal(errorPayload{
-			Event: EventNewError, MessageID: "", Phone: digits(phone), ErrorAt: g.wireTime(now), Detail: reason,
+			Event: EventNewError, MessageID: "", Phone: bellhop.PhoneDigits(phone), ErrorAt: g.wireTime(now), Detail: reason,
 		})
 		return wireSent{}, status, reason, []job{{orgID: g.id, event: EventNewError, key: phone, body: body}}
 	}
-	if g.stopListed(digits(phone)) {
+	if g.stopListed(bellhop.PhoneDigits(phone)) {
 		sd.stats.StopListed++
 		s.log.Info("sandbox: message to a stop-listed phone refused", "org", g.id, "sender", senderID, "mark", mark)
 		return refuse(http.StatusUnprocessableEntity, "phone "+phone+" is on the account's stop list")
@@ -408,7 +410,7 @@ func (s *Server) accept(g *org, req *sendRequest, vars []string) (wireSent, int,
 
 // newMessage records a message of a sender with a phone, in or out. Call with s.mu held.
 func (s *Server) newMessage(g *org, sd *sender, phone, text string, now time.Time) *Message {
-	d := digits(phone)
+	d := bellhop.PhoneDigits(phone)
 	m := &Message{
 		OrgID: g.id, MessageID: s.next.id(&s.next.msg), ChatID: s.chatOf(g, sd.ID, d),
 		PersonID: s.personOf(g, d).id, Phone: "+" + d, SenderID: sd.ID, Text: text,
@@ -559,7 +561,7 @@ func (s *Server) stopList(w http.ResponseWriter, r *http.Request, g *org) {
 	for _, e := range g.stoplist {
 		it := g.wireStopEntry(e)
 		if lq.in(e.createdAt) &&
-			(q.Get("phone") == "" || it.PersonPhone == digits(q.Get("phone"))) &&
+			(q.Get("phone") == "" || it.PersonPhone == bellhop.PhoneDigits(q.Get("phone"))) &&
 			(q.Get("email") == "" || (it.PersonEmail != "" && strings.EqualFold(it.PersonEmail, q.Get("email")))) {
 			items = append(items, it)
 		}

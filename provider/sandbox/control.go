@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bellhop/bellhop"
 )
 
 // Test and inspection hooks. Methods that take a sender or operator id act on every
@@ -167,7 +169,7 @@ func (s *Server) AddToStopList(orgID, phone string) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, d := s.orgs[orgID], digits(phone)
+	g, d := s.orgs[orgID], bellhop.PhoneDigits(phone)
 	if g == nil || d == "" || g.stopListed(d) {
 		return
 	}
@@ -177,7 +179,7 @@ func (s *Server) AddToStopList(orgID, phone string) {
 // Incoming records a guest's message to a sender (type from_client), as if the guest wrote
 // from phone: it shows in GET messages and is pushed to the webhook as new_message.
 func (s *Server) Incoming(orgID, senderID, phone, text string) (Message, error) {
-	switch d := digits(phone); {
+	switch d := bellhop.PhoneDigits(phone); {
 	case len(d) < 8 || len(d) > 15:
 		return Message{}, fmt.Errorf("sandbox: incoming: phone %q is not a phone number", phone)
 	case strings.TrimSpace(text) == "":
@@ -286,7 +288,7 @@ func (s *Server) ctlMessages(w http.ResponseWriter, r *http.Request) {
 	eq := func(param, v string) bool { return q.Get(param) == "" || q.Get(param) == v }
 	out := []Message{}
 	for _, m := range s.Messages() {
-		if eq("org", m.OrgID) && (q.Get("phone") == "" || digits(q.Get("phone")) == digits(m.Phone)) &&
+		if eq("org", m.OrgID) && (q.Get("phone") == "" || bellhop.PhoneDigits(q.Get("phone")) == bellhop.PhoneDigits(m.Phone)) &&
 			eq("provider_id", m.SenderID) && eq("mark", m.Mark) {
 			out = append(out, m)
 		}
@@ -364,7 +366,7 @@ func (s *Server) ctlStopList(w http.ResponseWriter, r *http.Request) {
 		Org   string `json:"org"`
 		Phone string `json:"phone"`
 	}
-	if err := decode(r, &req); err != nil || digits(req.Phone) == "" {
+	if err := decode(r, &req); err != nil || bellhop.PhoneDigits(req.Phone) == "" {
 		ctlError(w, `want {"org":"1","phone":"+79161112233"}`)
 		return
 	}

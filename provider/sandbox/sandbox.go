@@ -384,7 +384,7 @@ func (s *Server) newOrg(o Organization, createdAt time.Time) *org {
 		g.operators = append(g.operators, operator{Operator: op, personID: s.next.id(&s.next.person)})
 	}
 	for _, phone := range o.StopList {
-		if d := digits(phone); d != "" {
+		if d := bellhop.PhoneDigits(phone); d != "" {
 			g.stoplist = append(g.stoplist, stopEntry{id: s.next.id(&s.next.stop), person: s.personOf(g, d), createdAt: createdAt})
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bellhop/bellhop"
 )
 
 // The wire shapes, in one place: every answer of the API and every webhook payload is built
@@ -287,7 +289,7 @@ func (g *org) wireMessage(m *Message) wireMessage {
 	if m.Incoming {
 		typeID, typeName = typeIncomingID, typeIncomingName
 	}
-	phone := digits(m.Phone)
+	phone := bellhop.PhoneDigits(m.Phone)
 	w := wireMessage{
 		ID: m.MessageID, ExID: m.exID,
 		ProviderName: m.provider.name, ProviderID: m.provider.id,
@@ -395,15 +397,4 @@ func page[T any](items []T, lq listQuery) ([]T, pagin) {
 	lo := min(lq.offset, len(items))
 	hi := min(lo+lq.limit, len(items))
 	return append(make([]T, 0, hi-lo), items[lo:hi]...), p
-}
-
-// digits keeps a phone's digits: "+7 (912) 345-67-89" → "79123456789".
-func digits(phone string) string {
-	var b strings.Builder
-	for _, r := range phone {
-		if r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }

@@ -244,7 +244,7 @@ type PhoneNumber struct {
 
 // Phone returns the number in E.164 ("+79990000001"), "" when it shows no digits.
 func (p PhoneNumber) Phone() string {
-	if d := digits(p.DisplayPhone); d != "" {
+	if d := bellhop.PhoneDigits(p.DisplayPhone); d != "" {
 		return "+" + d
 	}
 	return ""
@@ -510,21 +510,11 @@ func recipient(to string) (phone, reason string) {
 	if strings.ContainsFunc(to, func(r rune) bool { return !strings.ContainsRune("0123456789+-(). ", r) }) {
 		return "", "the recipient's phone may hold only digits, spaces, +, -, ( and )"
 	}
-	d := digits(to)
+	d := bellhop.PhoneDigits(to)
 	if len(d) < 7 || len(d) > 15 {
 		return "", "the recipient's phone must have 7 to 15 digits with the country code"
 	}
 	return d, ""
-}
-
-// digits keeps the digits of s.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
 }
 
 // Webhook returns the callback URL set on the 360dialog number; ok is false when none is

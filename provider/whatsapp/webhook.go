@@ -17,6 +17,8 @@ import (
 
 	"github.com/bellhop/bellhop/provider"
 	"github.com/bellhop/bellhop/provider/internal/apiclient"
+
+	"github.com/bellhop/bellhop"
 )
 
 // SignatureHeader is the header Meta signs callbacks in: "sha256=" and the hex HMAC-SHA256 of
@@ -293,7 +295,7 @@ func events(waba string, v *wireValue) []Event {
 		ev := base
 		ev.Type, ev.MessageID, ev.At = EventStatus, cleanID(string(s.ID)), unixTime(string(s.Timestamp))
 		ev.Status = strings.ToLower(strings.TrimSpace(s.Status))
-		ev.Recipient = digits(string(s.RecipientID))
+		ev.Recipient = bellhop.PhoneDigits(string(s.RecipientID))
 		ev.CallbackData = cleanText(s.CallbackData)
 		setError(&ev, s.Errors)
 		if ev.MessageID != "" {
@@ -303,7 +305,7 @@ func events(waba string, v *wireValue) []Event {
 	for _, m := range v.Messages {
 		ev := base
 		ev.Type, ev.MessageID, ev.At = EventMessage, cleanID(string(m.ID)), unixTime(string(m.Timestamp))
-		ev.From, ev.MessageType = digits(string(m.From)), strings.ToLower(strings.TrimSpace(m.Type))
+		ev.From, ev.MessageType = bellhop.PhoneDigits(string(m.From)), strings.ToLower(strings.TrimSpace(m.Type))
 		switch ev.MessageType {
 		case "text":
 			ev.Text = m.Text.Body
@@ -317,7 +319,7 @@ func events(waba string, v *wireValue) []Event {
 		}
 		ev.Text = cleanText(ev.Text)
 		for _, c := range v.Contacts {
-			if digits(string(c.WAID)) == ev.From || len(v.Contacts) == 1 {
+			if bellhop.PhoneDigits(string(c.WAID)) == ev.From || len(v.Contacts) == 1 {
 				ev.Name = cleanText(c.Profile.Name)
 				break
 			}

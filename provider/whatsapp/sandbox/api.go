@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/bellhop/bellhop"
 )
 
 // graphError is Meta's error envelope:
@@ -181,7 +183,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, via string) {
 		return
 	}
 	now := s.clock.Now()
-	to := digits(req.To)
+	to := bellhop.PhoneDigits(req.To)
 
 	s.mu.Lock()
 	refuse := func(e graphError) {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/bellhop/bellhop"
 )
 
 // Messages returns the messages the sandbox accepted, oldest first.
@@ -34,7 +36,7 @@ func (s *Server) Refusals() []Refusal {
 // opens the number's 24-hour window for that guest and is pushed as a messages callback to
 // the Cloud API callback URL (signed) and, for the 360dialog key's number, to 360dialog's.
 func (s *Server) Inbound(numberID, phone, name, text string) (InboundMessage, error) {
-	from := digits(phone)
+	from := bellhop.PhoneDigits(phone)
 	switch {
 	case len(from) < 7 || len(from) > 15:
 		return InboundMessage{}, fmt.Errorf("sandbox: inbound: %q is not a phone number", phone)
@@ -82,7 +84,7 @@ func (s *Server) SetRestricted(numberID string, code int) {
 func (s *Server) SetUndeliverable(phone string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.undeliverable[digits(phone)] = true
+	s.undeliverable[bellhop.PhoneDigits(phone)] = true
 }
 
 // SetOutOfOrder makes each accepted message's statuses arrive read, sent, delivered.

@@ -324,16 +324,6 @@ func traceID() string {
 // key joins a number id and a recipient.
 func key(number, to string) string { return number + "\x00" + to }
 
-// digits keeps the digits of s.
-func digits(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return r
-		}
-		return -1
-	}, s)
-}
-
 // unix is a callback timestamp: Unix seconds as a string.
 func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bellhop/bellhop"
 )
 
 // statusStep is one status callback of a message.
@@ -163,7 +165,7 @@ func (s *Server) statusBody(m *Message, n Number, st statusStep) []byte {
 func (s *Server) envelope(n Number, member string, item map[string]any, contacts []map[string]any) []byte {
 	value := map[string]any{
 		"messaging_product": "whatsapp",
-		"metadata":          map[string]string{"display_phone_number": digits(n.DisplayPhone), "phone_number_id": n.ID},
+		"metadata":          map[string]string{"display_phone_number": bellhop.PhoneDigits(n.DisplayPhone), "phone_number_id": n.ID},
 		member:              []map[string]any{item},
 	}
 	if contacts != nil {
