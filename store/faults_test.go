@@ -72,6 +72,11 @@ func faultSuite(t *testing.T, newDSN func(t *testing.T) string) {
 		if list, err := db.ListProperties(ctx); err != nil || len(list) != 1 {
 			t.Errorf("ListProperties after a reset connection = %d properties, %v; want 1", len(list), err)
 		}
+		// The connection lost while the answer's rows are read: a passing fault, unavailable.
+		f.fail("next", 1, reset)
+		if list, err := db.ListProperties(ctx); bellhop.ErrorCode(err) != bellhop.EUnavailable {
+			t.Errorf("ListProperties losing its connection mid-read = %d properties, %v; want unavailable", len(list), err)
+		}
 		f.fail("exec", 3, reset)
 		if err := db.CreateProperty(ctx, property("b")); err != nil {
 			t.Fatalf("CreateProperty after three reset connections: %v", err)
@@ -319,7 +324,24 @@ func (c *faultConn) QueryContext(ctx context.Context, q string, args []driver.Na
 		return nil, err
 	}
 	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, q, args)
-	return rows, c.f.saw(err)
+	if err != nil {
+		return nil, c.f.saw(err)
+	}
+	return faultRows{rows, c.f}, nil
+}
+
+// faultRows can lose the connection while rows are read ("next"): the query was sent and
+// answered, the reading fails.
+type faultRows struct {
+	driver.Rows
+	f *faults
+}
+
+func (r faultRows) Next(dest []driver.Value) error {
+	if err := r.f.inject("next"); err != nil {
+		return err
+	}
+	return r.Rows.Next(dest)
 }
 
 func (c *faultConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

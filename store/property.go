@@ -75,17 +75,19 @@ func scanProperty(row scanner) (*bellhop.Property, error) {
 }
 
 // collect scans every row and closes rows.
+// A connection lost while the rows are being read (the query itself was retried when it was
+// sent) is the same passing fault: the caller sees it as unavailable (503), never internal.
 func collect[T any](rows *sql.Rows, scan func(scanner) (*T, error)) ([]*T, error) {
 	defer rows.Close()
 	var out []*T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, transientAsUnavailable(err)
 		}
 		out = append(out, v)
 	}
-	return out, rows.Err()
+	return out, transientAsUnavailable(rows.Err())
 }
 
 // affected returns how many rows a statement changed, or the error it failed with.

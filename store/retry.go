@@ -103,6 +103,14 @@ func unavailable(err error) error {
 	}
 }
 
+// transientAsUnavailable is err, or unavailable(err) when err is transient.
+func transientAsUnavailable(err error) error {
+	if err != nil && isTransient(err) {
+		return unavailable(err)
+	}
+	return err
+}
+
 // isTransient reports whether err is a failure that the same request may well not meet a
 // moment later: a lost or refused connection, a server shutting down or starting up, a
 // deadlock or serialization failure, SQLite busy or locked. A cancelled or expired context is
