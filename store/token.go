@@ -62,17 +62,12 @@ func (a *access) ListTokens(ctx context.Context, propertyID string) ([]*bellhop.
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	out := []*bellhop.Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanToken)
+	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	if out == nil {
+		out = []*bellhop.Token{}
 	}
 	return out, nil
 }
