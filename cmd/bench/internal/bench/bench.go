@@ -96,12 +96,21 @@ type Summary struct {
 	E2EMsgsPerS         float64
 	PlanPerS            float64
 	RedisBytesPerMailng float64
+	// BaselineE2EMsgsPerS is the unpaced baseline's end-to-end rate in the same run.
+	BaselineE2EMsgsPerS float64
+	// FutureRedisMBPerMillion is the Redis memory that 1,000,000 planned future mailings use;
+	// IntakeBookingsPerS is bulk intake on PostgreSQL; APIP99MS the API's p99 under a fixed
+	// load. A scenario that did not run reports -1.
+	FutureRedisMBPerMillion float64
+	IntakeBookingsPerS      float64
+	APIP99MS                float64
 }
 
 // String is the SUMMARY line.
 func (s Summary) String() string {
-	return fmt.Sprintf("SUMMARY violations=%d min_gap_ratio=%.3f p99_late_ms=%.1f cmds_per_msg=%.1f baseline_cmds_per_msg=%.1f e2e_msgs_per_s=%.0f plan_per_s=%.0f redis_bytes_per_mailing=%.0f",
-		s.Violations, s.MinGapRatio, s.P99LateMS, s.CmdsPerMsg, s.BaselineCmdsPerMsg, s.E2EMsgsPerS, s.PlanPerS, s.RedisBytesPerMailng)
+	return fmt.Sprintf("SUMMARY violations=%d min_gap_ratio=%.3f p99_late_ms=%.1f cmds_per_msg=%.1f baseline_cmds_per_msg=%.1f e2e_msgs_per_s=%.0f plan_per_s=%.0f redis_bytes_per_mailing=%.0f baseline_e2e_msgs_per_s=%.0f future_redis_mb_per_million=%.1f intake_bookings_per_s=%.0f api_p99_ms=%.2f",
+		s.Violations, s.MinGapRatio, s.P99LateMS, s.CmdsPerMsg, s.BaselineCmdsPerMsg, s.E2EMsgsPerS, s.PlanPerS, s.RedisBytesPerMailng,
+		s.BaselineE2EMsgsPerS, s.FutureRedisMBPerMillion, s.IntakeBookingsPerS, s.APIP99MS)
 }
 
 // Run runs every scenario, prints a table for each and the SUMMARY line last.
@@ -152,6 +161,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 		E2EMsgsPerS:         thr[0].Rate,
 		PlanPerS:            plan.batch.rate,
 		RedisBytesPerMailng: plan.batch.bytes,
+		BaselineE2EMsgsPerS: thr[1].Rate,
+		// Filled by their scenarios as they are added (issue 13).
+		FutureRedisMBPerMillion: -1,
+		IntakeBookingsPerS:      -1,
+		APIP99MS:                -1,
 	}
 	if !pace[0].HasGap {
 		s.MinGapRatio = 0

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-var summaryLine = regexp.MustCompile(`^SUMMARY violations=(\d+) min_gap_ratio=(-?[0-9.]+) p99_late_ms=(-?[0-9.]+) cmds_per_msg=(-?[0-9.]+) baseline_cmds_per_msg=(-?[0-9.]+) e2e_msgs_per_s=(-?[0-9.]+) plan_per_s=(-?[0-9.]+) redis_bytes_per_mailing=(-?[0-9.]+)$`)
+var summaryLine = regexp.MustCompile(`^SUMMARY violations=(\d+) min_gap_ratio=(-?[0-9.]+) p99_late_ms=(-?[0-9.]+) cmds_per_msg=(-?[0-9.]+) baseline_cmds_per_msg=(-?[0-9.]+) e2e_msgs_per_s=(-?[0-9.]+) plan_per_s=(-?[0-9.]+) redis_bytes_per_mailing=(-?[0-9.]+) baseline_e2e_msgs_per_s=(-?[0-9.]+) future_redis_mb_per_million=(-?[0-9.]+) intake_bookings_per_s=(-?[0-9.]+) api_p99_ms=(-?[0-9.]+)$`)
 
 // TestRunPrintsSummary runs every scenario at a tiny size. It checks what the bench reports,
 // never how fast anything was.
