@@ -390,8 +390,8 @@ func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integra
 		s.cfg.Logger.WarnContext(ctx, "provider address refused", "property", in.PropertyID, "provider", in.Provider, "doing", doing, "error", err)
 		return addressRefused(k, err)
 	}
-	switch provider.KindOf(err) {
-	case provider.KindUnauthorized:
+	switch provider.FailureOf(err) {
+	case provider.FailUnauthorized:
 		reason := "the key was rejected"
 		if r := shortReason(pe); r != "" {
 			reason = r
@@ -407,11 +407,11 @@ func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integra
 		s.cfg.Logger.WarnContext(ctx, "provider rejected API key", "property", in.PropertyID, "provider", in.Provider, "error", err)
 		return &bellhop.Error{Code: bellhop.EInvalidAPIKey, Err: err,
 			Message: fmt.Sprintf("%s rejected the API key: %s. Check that you copied the whole key from your %s account.", k.Title, reason, k.Title)}
-	case provider.KindUnavailable, provider.KindRateLimited, provider.KindInternal:
+	case provider.FailUnavailable, provider.FailRateLimited, provider.FailInternal:
 		s.cfg.Logger.WarnContext(ctx, "provider unavailable", "property", in.PropertyID, "provider", in.Provider, "doing", doing, "error", err)
 		return &bellhop.Error{Code: bellhop.EProviderUnavailable, Err: err,
 			Message: fmt.Sprintf("%s did not answer when Bellhop tried to %s. Nothing was changed; try again in a few minutes.", k.Title, doing)}
-	case provider.KindNotFound:
+	case provider.FailNotFound:
 		if pe != nil && pe.Status == http.StatusNotFound && doing == checkDoing {
 			// Whatever answers at the address is not the provider's API (or not its root).
 			s.cfg.Logger.WarnContext(ctx, "provider address answered 404 to the key check", "property", in.PropertyID, "provider", in.Provider, "error", err)
@@ -776,7 +776,7 @@ func (s *Service) Templates(ctx context.Context, pid, kindName string) (map[stri
 		return nil, err
 	}
 	list, err := p.Templates(ctx, in.Sender.ID)
-	if provider.KindOf(err) == provider.KindNotFound {
+	if provider.FailureOf(err) == provider.FailNotFound {
 		list, err = nil, nil
 	}
 	if err != nil {

@@ -118,7 +118,7 @@ func (s *Service) unregisterWebhook(ctx context.Context, k Kind, in *bellhop.Int
 	}
 	cur, installed, err := p.Webhook(ctx)
 	switch {
-	case provider.KindOf(err) == provider.KindUnauthorized:
+	case provider.FailureOf(err) == provider.FailUnauthorized:
 		s.cfg.Logger.WarnContext(ctx, "the provider rejects the key: the account's webhook is left as it is", "property", in.PropertyID, "provider", in.Provider)
 		return nil
 	case err != nil:

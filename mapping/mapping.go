@@ -321,7 +321,7 @@ func (s *Service) OpenChat(ctx context.Context, pid, sid string) (*Session, erro
 		return nil, err
 	}
 	code, err := p.LoginCode(ctx, m.OperatorID)
-	if provider.KindOf(err) == provider.KindNotFound {
+	if provider.FailureOf(err) == provider.FailNotFound {
 		// The cached list still has the operator: forget it, so the mapping shows it missing.
 		s.mu.Lock()
 		delete(s.cache, in.PropertyID+"/"+in.Provider)

@@ -17,7 +17,7 @@ import (
 
 // Provider is one provider account reached with one API key.
 type Provider interface {
-	// Organization returns the account the key belongs to; a bad key is a KindUnauthorized error.
+	// Organization returns the account the key belongs to; a bad key is a FailUnauthorized error.
 	Organization(ctx context.Context) (bellhop.Organization, error)
 	// Senders lists the account's sending channels (every page).
 	Senders(ctx context.Context) ([]bellhop.Sender, error)
@@ -34,7 +34,7 @@ type Provider interface {
 	// Message reads one message by the provider's id (for its delivered/viewed times).
 	Message(ctx context.Context, id string) (StoredMessage, error)
 	// Templates lists the approved-or-not message templates of a sender (official WhatsApp
-	// senders only; others answer an empty list or KindNotFound).
+	// senders only; others answer an empty list or FailNotFound).
 	Templates(ctx context.Context, senderID string) ([]Template, error)
 	// StopListed reports whether the account's stop list holds a phone (E.164).
 	StopListed(ctx context.Context, phone string) (bool, error)
@@ -133,39 +133,39 @@ type Webhook struct {
 	Events []string // new_message, new_status, new_error
 }
 
-// Kind classifies a provider failure by what the caller should do about it.
-type Kind int
+// Failure classifies a provider failure by what the caller should do about it.
+type Failure int
 
 const (
-	// KindInternal: a failure that fits no other kind (e.g. an answer that could not be decoded).
-	KindInternal Kind = iota
-	// KindUnauthorized: the API key was rejected. Do not retry; mark the key invalid.
-	KindUnauthorized
-	// KindUnavailable: network error, timeout or 5xx. Try again later; change no state.
-	KindUnavailable
-	// KindRateLimited: 429 or a rate error. Retry after RetryAfter.
-	KindRateLimited
-	// KindInvalidRequest: the provider refused the request itself (bad phone, unknown id). Do not retry.
-	KindInvalidRequest
-	// KindNotFound: the addressed object (sender, operator, webhook) does not exist.
-	KindNotFound
-	// KindSenderBlocked: the sender is banned or blocked; pause it until a person resumes it.
-	KindSenderBlocked
+	// FailInternal: a failure that fits no other kind (e.g. an answer that could not be decoded).
+	FailInternal Failure = iota
+	// FailUnauthorized: the API key was rejected. Do not retry; mark the key invalid.
+	FailUnauthorized
+	// FailUnavailable: network error, timeout or 5xx. Try again later; change no state.
+	FailUnavailable
+	// FailRateLimited: 429 or a rate error. Retry after RetryAfter.
+	FailRateLimited
+	// FailInvalidRequest: the provider refused the request itself (bad phone, unknown id). Do not retry.
+	FailInvalidRequest
+	// FailNotFound: the addressed object (sender, operator, webhook) does not exist.
+	FailNotFound
+	// FailSenderBlocked: the sender is banned or blocked; pause it until a person resumes it.
+	FailSenderBlocked
 )
 
-func (k Kind) String() string {
+func (k Failure) String() string {
 	switch k {
-	case KindUnauthorized:
+	case FailUnauthorized:
 		return "unauthorized"
-	case KindUnavailable:
+	case FailUnavailable:
 		return "unavailable"
-	case KindRateLimited:
+	case FailRateLimited:
 		return "rate_limited"
-	case KindInvalidRequest:
+	case FailInvalidRequest:
 		return "invalid_request"
-	case KindNotFound:
+	case FailNotFound:
 		return "not_found"
-	case KindSenderBlocked:
+	case FailSenderBlocked:
 		return "sender_blocked"
 	default:
 		return "internal"
@@ -177,15 +177,15 @@ func (k Kind) String() string {
 type Error struct {
 	Provider   string        // e.g. "intellectdialog"
 	Step       string        // e.g. "check key (GET companies)"
-	Kind       Kind          //
+	Failure    Failure       // what the caller should do about it
 	Status     int           // HTTP status, 0 for network errors
-	RetryAfter time.Duration // from Retry-After, for KindRateLimited
+	RetryAfter time.Duration // from Retry-After, for FailRateLimited
 	Reason     string        // the provider's message, as given
 	Err        error         // underlying cause (network error), if any
 }
 
 func (e *Error) Error() string {
-	s := fmt.Sprintf("%s: %s: %s", e.Provider, e.Step, e.Kind)
+	s := fmt.Sprintf("%s: %s: %s", e.Provider, e.Step, e.Failure)
 	if e.Status != 0 {
 		s += fmt.Sprintf(" (HTTP %d)", e.Status)
 	}
@@ -200,13 +200,13 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// KindOf returns the Kind of the *Error in err's chain, KindInternal otherwise.
-func KindOf(err error) Kind {
+// FailureOf returns the Failure of the *Error in err's chain, FailInternal otherwise.
+func FailureOf(err error) Failure {
 	var e *Error
 	if errors.As(err, &e) {
-		return e.Kind
+		return e.Failure
 	}
-	return KindInternal
+	return FailInternal
 }
 
 // AsError returns the *Error in err's chain, if any.

@@ -500,9 +500,9 @@ func (c *fakeConnector) Client(*bellhop.Integration) (provider.Provider, error) 
 
 func (c *fakeConnector) ProviderError(_ context.Context, _ *bellhop.Integration, doing string, err error) error {
 	c.mu.Lock()
-	c.errors = append(c.errors, doing+": "+provider.KindOf(err).String())
+	c.errors = append(c.errors, doing+": "+provider.FailureOf(err).String())
 	c.mu.Unlock()
-	if provider.KindOf(err) == provider.KindUnauthorized {
+	if provider.FailureOf(err) == provider.FailUnauthorized {
 		c.store.invalidate(err.Error())
 		return bellhop.Errorf(bellhop.EInvalidAPIKey, "The provider rejected the key.")
 	}
@@ -560,7 +560,7 @@ func newFakeProvider(clock *bellhop.SimulatedClock) *fakeProvider {
 }
 
 func unavailable(step string, err error) error {
-	return &provider.Error{Provider: "fake", Step: step, Kind: provider.KindUnavailable, Err: err}
+	return &provider.Error{Provider: "fake", Step: step, Failure: provider.FailUnavailable, Err: err}
 }
 
 func (p *fakeProvider) SendMessage(_ context.Context, m provider.Message) (provider.SentMessage, error) {
@@ -629,7 +629,7 @@ func (p *fakeProvider) Message(_ context.Context, id string) (provider.StoredMes
 			return m, nil
 		}
 	}
-	return provider.StoredMessage{}, &provider.Error{Provider: "fake", Step: "read a message", Kind: provider.KindNotFound}
+	return provider.StoredMessage{}, &provider.Error{Provider: "fake", Step: "read a message", Failure: provider.FailNotFound}
 }
 
 // keep puts a message on the account that Bellhop did not send.

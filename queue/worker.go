@@ -302,11 +302,11 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	// (a stop list it does not offer, an answer of another shape) does not hold every mailing
 	// back: the provider still refuses a stop-listed phone itself.
 	if listed, err := client.StopListed(ctx, d.Phone); err != nil {
-		switch provider.KindOf(err) {
-		case provider.KindUnauthorized:
+		switch provider.FailureOf(err) {
+		case provider.FailUnauthorized:
 			_ = w.cfg.Connector.ProviderError(ctx, in, "check the stop list", err)
 			return nil
-		case provider.KindUnavailable, provider.KindRateLimited:
+		case provider.FailUnavailable, provider.FailRateLimited:
 			log.WarnContext(ctx, "could not check the stop list; the send waits for the provider", "error", err)
 			return fmt.Errorf("check the stop list for delivery %s: %w", d.ID, err)
 		default:
@@ -403,14 +403,14 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 	if pe != nil && pe.Reason != "" {
 		reason = pe.Reason
 	}
-	switch provider.KindOf(err) {
-	case provider.KindInvalidRequest, provider.KindNotFound:
+	switch provider.FailureOf(err) {
+	case provider.FailInvalidRequest, provider.FailNotFound:
 		// A bad number or a refused text: sending again would fail the same way.
 		w.metrics.sends.WithLabelValues("failed").Inc()
 		log.WarnContext(ctx, "provider refused the message", "error", err)
 		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryFailed, bellhop.ReasonProviderRejected+": "+clip(reason), "", nil, finished, finished)
 		return ferr
-	case provider.KindRateLimited:
+	case provider.FailRateLimited:
 		retryAfter := time.Minute
 		if pe != nil && pe.RetryAfter > 0 {
 			retryAfter = pe.RetryAfter
@@ -428,7 +428,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 			return err
 		}
 		return &notYet{res.At}
-	case provider.KindUnauthorized:
+	case provider.FailUnauthorized:
 		// The integration becomes invalid with the provider's reason, which pauses its
 		// mailings; this delivery waits for the key to be fixed.
 		_ = w.cfg.Connector.ProviderError(ctx, in, "send a mailing", err)
@@ -436,7 +436,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 		w.metrics.sends.WithLabelValues("paused").Inc()
 		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, finished, finished)
 		return ferr
-	case provider.KindSenderBlocked:
+	case provider.FailSenderBlocked:
 		if err := w.cfg.Pacer.Pause(ctx, sender, "the provider reports the sender blocked: "+clip(reason)); err != nil {
 			return err
 		}
@@ -497,7 +497,7 @@ func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.
 	}
 	found, err := findSent(ctx, client, senderID, claimed.Add(-w.cfg.LookBack), d, text)
 	if err != nil {
-		if provider.KindOf(err) == provider.KindUnauthorized {
+		if provider.FailureOf(err) == provider.FailUnauthorized {
 			// The key was rejected: the integration becomes invalid and its mailings wait;
 			// the sweep brings this row back once a working key is activated.
 			_ = w.cfg.Connector.ProviderError(ctx, in, "look up an unconfirmed message", err)
@@ -619,7 +619,7 @@ func (w *Worker) Reconcile(ctx context.Context) (int, error) {
 		}
 		m, err := client.Message(ctx, d.ProviderMessageID)
 		if err != nil {
-			if provider.KindOf(err) == provider.KindUnauthorized || provider.KindOf(err) == provider.KindUnavailable {
+			if provider.FailureOf(err) == provider.FailUnauthorized || provider.FailureOf(err) == provider.FailUnavailable {
 				clients[key] = nil // this account answers nothing now; the next round asks again
 			}
 			w.cfg.Logger.WarnContext(ctx, "could not ask the provider about a sent message", "delivery", d.ID, "error", err)

@@ -173,7 +173,7 @@ func TestSendExactlyOnce(t *testing.T) {
 func TestSendWaitsForSettleBeforeLooking(t *testing.T) {
 	f := newFixture(t, testPacer)
 	f.prov.fates = []fate{timedOut}
-	if err := f.send(); err == nil || provider.KindOf(err) != provider.KindUnavailable {
+	if err := f.send(); err == nil || provider.FailureOf(err) != provider.FailUnavailable {
 		t.Fatalf("the timed-out attempt answered %v, want the provider's unavailable error", err)
 	}
 	ended := t0.Add(sendTimeout)
@@ -345,7 +345,7 @@ func TestSendHoldsWhatTheProviderCannotTell(t *testing.T) {
 func TestSendRejectedKeyWhileLookingUp(t *testing.T) {
 	f := newFixture(t, testPacer)
 	f.prov.fates = []fate{unreached}
-	f.prov.listErr = &provider.Error{Provider: "fake", Step: "list messages (GET messages)", Kind: provider.KindUnauthorized, Status: 401, Reason: "invalid token"}
+	f.prov.listErr = &provider.Error{Provider: "fake", Step: "list messages (GET messages)", Failure: provider.FailUnauthorized, Status: 401, Reason: "invalid token"}
 	f.run(t, 20)
 
 	want := []string{"look up an unconfirmed message: unauthorized"}

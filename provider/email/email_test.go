@@ -115,8 +115,8 @@ func TestCheckWrongPasswordIsUnauthorized(t *testing.T) {
 			if e.Code != 535 || !strings.Contains(e.Message, "username or password") {
 				t.Errorf("code %d message %q: want 535 and words about the username or password", e.Code, e.Message)
 			}
-			if provider.KindOf(err) != provider.KindUnauthorized {
-				t.Errorf("provider kind %s, want unauthorized", provider.KindOf(err))
+			if provider.FailureOf(err) != provider.FailUnauthorized {
+				t.Errorf("provider kind %s, want unauthorized", provider.FailureOf(err))
 			}
 			if sb.Stats().FailedAuth != 1 {
 				t.Errorf("the server saw %d refused sign-ins, want 1", sb.Stats().FailedAuth)
@@ -181,8 +181,8 @@ func TestCheckSettingsThatDoNotFitTheServer(t *testing.T) {
 			if !strings.Contains(strings.ToLower(e.Message), strings.ToLower(tc.words)) {
 				t.Errorf("message %q does not say %q", e.Message, tc.words)
 			}
-			if provider.KindOf(err) != provider.KindUnauthorized {
-				t.Errorf("provider kind %s: a settings problem must stop sending like a rejected key", provider.KindOf(err))
+			if provider.FailureOf(err) != provider.FailUnauthorized {
+				t.Errorf("provider kind %s: a settings problem must stop sending like a rejected key", provider.FailureOf(err))
 			}
 		})
 	}
@@ -223,8 +223,8 @@ func TestCheckUnreachableAndSlowServersAreUnavailable(t *testing.T) {
 		if time.Since(began) > time.Second {
 			t.Errorf("Check took %s after its context ended", time.Since(began))
 		}
-		if provider.KindOf(err) != provider.KindUnavailable {
-			t.Errorf("provider kind %s", provider.KindOf(err))
+		if provider.FailureOf(err) != provider.FailUnavailable {
+			t.Errorf("provider kind %s", provider.FailureOf(err))
 		}
 	})
 }
@@ -407,8 +407,8 @@ func TestSendRefusedRecipientIsUndeliverable(t *testing.T) {
 	if e.Code != 550 || e.EnhancedCode != "5.1.1" || e.Step != "recipient (RCPT TO)" {
 		t.Errorf("code %d %s at %q", e.Code, e.EnhancedCode, e.Step)
 	}
-	if provider.KindOf(err) != provider.KindInvalidRequest {
-		t.Errorf("provider kind %s: a refused address must not be retried", provider.KindOf(err))
+	if provider.FailureOf(err) != provider.FailInvalidRequest {
+		t.Errorf("provider kind %s: a refused address must not be retried", provider.FailureOf(err))
 	}
 	if n := len(sb.Messages()); n != 0 {
 		t.Errorf("%d messages kept", n)
@@ -460,7 +460,7 @@ func TestSendDroppedAfterDataIsAnUnknownOutcome(t *testing.T) {
 			if !strings.Contains(e.Message, "may or may not have been accepted") {
 				t.Errorf("message %q", e.Message)
 			}
-			if k := provider.KindOf(err); k == provider.KindUnavailable || k == provider.KindInvalidRequest {
+			if k := provider.FailureOf(err); k == provider.FailUnavailable || k == provider.FailInvalidRequest {
 				t.Errorf("provider kind %s: an unknown outcome must be neither retried blindly nor failed", k)
 			}
 			// The server did take it: this is why the caller must hold the delivery. A blind
@@ -565,18 +565,18 @@ func TestSendWithoutHTMLMakesItFromTheText(t *testing.T) {
 }
 
 func TestClassesAsProviderKinds(t *testing.T) {
-	for class, kind := range map[email.Class]provider.Kind{
-		email.ClassUnavailable:    provider.KindUnavailable,
-		email.ClassRateLimited:    provider.KindRateLimited,
-		email.ClassUnauthorized:   provider.KindUnauthorized,
-		email.ClassSettings:       provider.KindUnauthorized,
-		email.ClassUndeliverable:  provider.KindInvalidRequest,
-		email.ClassRejected:       provider.KindInvalidRequest,
-		email.ClassInvalid:        provider.KindInvalidRequest,
-		email.ClassUnknownOutcome: provider.KindInternal,
+	for class, kind := range map[email.Class]provider.Failure{
+		email.ClassUnavailable:    provider.FailUnavailable,
+		email.ClassRateLimited:    provider.FailRateLimited,
+		email.ClassUnauthorized:   provider.FailUnauthorized,
+		email.ClassSettings:       provider.FailUnauthorized,
+		email.ClassUndeliverable:  provider.FailInvalidRequest,
+		email.ClassRejected:       provider.FailInvalidRequest,
+		email.ClassInvalid:        provider.FailInvalidRequest,
+		email.ClassUnknownOutcome: provider.FailInternal,
 	} {
 		err := error(&email.Error{Step: "x", Class: class, Message: "m"})
-		if got := provider.KindOf(err); got != kind {
+		if got := provider.FailureOf(err); got != kind {
 			t.Errorf("%s: provider kind %s, want %s", class, got, kind)
 		}
 		pe, ok := provider.AsError(err)

@@ -79,25 +79,25 @@ func (c Class) String() string {
 	}
 }
 
-// Kind is the provider.Kind whose handling today fits the class best; provider.KindOf and
+// Kind is the provider.Failure whose handling today fits the class best; provider.FailureOf and
 // provider.AsError see an *Error as a *provider.Error of this kind. Settings problems count as
 // unauthorized (the integration needs a person before it sends again); undeliverable and
 // rejected ones as invalid requests (not retried); an unknown outcome as internal, which the
 // send path treats as "may have been sent" and never re-sends blindly. The channel model should
 // switch on the Class instead: undeliverable falls through to the next channel, and an unknown
 // outcome is held as unconfirmed since no SMTP server can be asked what it has.
-func (c Class) Kind() provider.Kind {
+func (c Class) Failure() provider.Failure {
 	switch c {
 	case ClassUnavailable:
-		return provider.KindUnavailable
+		return provider.FailUnavailable
 	case ClassRateLimited:
-		return provider.KindRateLimited
+		return provider.FailRateLimited
 	case ClassUnauthorized, ClassSettings:
-		return provider.KindUnauthorized
+		return provider.FailUnauthorized
 	case ClassUndeliverable, ClassRejected, ClassInvalid:
-		return provider.KindInvalidRequest
+		return provider.FailInvalidRequest
 	default:
-		return provider.KindInternal
+		return provider.FailInternal
 	}
 }
 
@@ -147,14 +147,14 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// As lets provider.KindOf and provider.AsError read an *Error as a *provider.Error, so the
-// send path's table keyed by provider.Kind handles email too.
+// As lets provider.FailureOf and provider.AsError read an *Error as a *provider.Error, so the
+// send path's table keyed by provider.Failure handles email too.
 func (e *Error) As(target any) bool {
 	p, ok := target.(**provider.Error)
 	if !ok {
 		return false
 	}
-	*p = &provider.Error{Provider: Kind, Step: e.Step, Kind: e.Class.Kind(), RetryAfter: e.RetryAfter,
+	*p = &provider.Error{Provider: Kind, Step: e.Step, Failure: e.Class.Failure(), RetryAfter: e.RetryAfter,
 		Reason: e.Message, Err: e}
 	return true
 }

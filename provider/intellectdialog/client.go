@@ -175,7 +175,7 @@ func (c *Client) company(ctx context.Context, step string) (bellhop.Organization
 		return bellhop.Organization{}, c.decodeError(step, err)
 	}
 	if !found || (w.ID == "" && w.Name == "") {
-		return bellhop.Organization{}, c.fail(step, provider.KindInternal, r.status, "the answer names no company", nil)
+		return bellhop.Organization{}, c.fail(step, provider.FailInternal, r.status, "the answer names no company", nil)
 	}
 	return bellhop.Organization{ID: string(w.ID), Name: strings.TrimSpace(w.Name), Zone: string(w.Zone)}, nil
 }
@@ -238,7 +238,7 @@ func joinNonEmpty(parts ...string) string {
 func (c *Client) LoginCode(ctx context.Context, operatorID string) (provider.LoginCode, error) {
 	const step = "get login code (POST employees/{id}/code)"
 	if strings.TrimSpace(operatorID) == "" {
-		return provider.LoginCode{}, c.fail(step, provider.KindInvalidRequest, 0, "operator id is required", nil)
+		return provider.LoginCode{}, c.fail(step, provider.FailInvalidRequest, 0, "operator id is required", nil)
 	}
 	r, err := c.do(ctx, step, http.MethodPost, "employees/"+url.PathEscape(operatorID)+"/code", nil, struct{}{}, true)
 	if err != nil {
@@ -251,7 +251,7 @@ func (c *Client) LoginCode(ctx context.Context, operatorID string) (provider.Log
 		}
 	}
 	if lc.code == "" {
-		return provider.LoginCode{}, c.fail(step, provider.KindInternal, r.status, "the answer has no code", nil)
+		return provider.LoginCode{}, c.fail(step, provider.FailInternal, r.status, "the answer has no code", nil)
 	}
 	out := provider.LoginCode{Code: lc.code, URL: lc.url}
 	if out.URL == "" {
@@ -351,7 +351,7 @@ func (c *Client) SendMessage(ctx context.Context, m provider.Message) (provider.
 	// "79123456789") and the API refuses more than 20 characters.
 	phone := bellhop.PhoneDigits(m.Phone)
 	invalid := func(reason string) (provider.SentMessage, error) {
-		return provider.SentMessage{}, c.fail(step, provider.KindInvalidRequest, 0, reason, nil)
+		return provider.SentMessage{}, c.fail(step, provider.FailInvalidRequest, 0, reason, nil)
 	}
 	switch {
 	case strings.TrimSpace(m.SenderID) == "":
@@ -434,7 +434,7 @@ func (c *Client) Messages(ctx context.Context, f provider.MessageFilter) ([]prov
 func (c *Client) Message(ctx context.Context, id string) (provider.StoredMessage, error) {
 	const step = "read message (GET messages/{id})"
 	if strings.TrimSpace(id) == "" {
-		return provider.StoredMessage{}, c.fail(step, provider.KindInvalidRequest, 0, "message id is required", nil)
+		return provider.StoredMessage{}, c.fail(step, provider.FailInvalidRequest, 0, "message id is required", nil)
 	}
 	loc, _, err := c.Location(ctx)
 	if err != nil {
@@ -450,7 +450,7 @@ func (c *Client) Message(ctx context.Context, id string) (provider.StoredMessage
 		return provider.StoredMessage{}, c.decodeError(step, err)
 	}
 	if !found {
-		return provider.StoredMessage{}, c.fail(step, provider.KindNotFound, r.status, "the answer has no message", nil)
+		return provider.StoredMessage{}, c.fail(step, provider.FailNotFound, r.status, "the answer has no message", nil)
 	}
 	return c.storedMessage(step, w, loc), nil
 }
@@ -515,7 +515,7 @@ func outgoing(typ, typeName, typeID string) (out, known bool) {
 func (c *Client) Templates(ctx context.Context, senderID string) ([]provider.Template, error) {
 	const step = "list templates (GET messages/{provider_id}/templates)"
 	if strings.TrimSpace(senderID) == "" {
-		return nil, c.fail(step, provider.KindInvalidRequest, 0, "sender id is required", nil)
+		return nil, c.fail(step, provider.FailInvalidRequest, 0, "sender id is required", nil)
 	}
 	r, err := c.do(ctx, step, http.MethodGet, "messages/"+url.PathEscape(senderID)+"/templates", nil, nil, true)
 	if err != nil {
@@ -545,7 +545,7 @@ func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 	const step = "check stop list (GET stoplist)"
 	want := bellhop.PhoneDigits(phone)
 	if want == "" {
-		return false, c.fail(step, provider.KindInvalidRequest, 0, "phone is required", nil)
+		return false, c.fail(step, provider.FailInvalidRequest, 0, "phone is required", nil)
 	}
 	c.stopMu.Lock()
 	known := c.stopPath
@@ -577,7 +577,7 @@ func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 		if errors.Is(err, errNoRoute) && known == "" {
 			continue // the server has no such route: try the next
 		}
-		if provider.KindOf(err) == provider.KindNotFound && !errors.Is(err, errNoRoute) {
+		if provider.FailureOf(err) == provider.FailNotFound && !errors.Is(err, errNoRoute) {
 			err = nil // the API's own "not found": nobody listed
 		}
 		if err != nil {

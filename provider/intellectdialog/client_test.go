@@ -134,7 +134,7 @@ func zoned(name string) func(*provider.Config) { return func(c *provider.Config)
 func noRetries(c *provider.Config)             { c.Retries = -1 }
 
 // wantError checks err is a *provider.Error of this kind, from this client, without the key.
-func wantError(t *testing.T, err error, kind provider.Kind) *provider.Error {
+func wantError(t *testing.T, err error, kind provider.Failure) *provider.Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want a %s error, got none", kind)
@@ -143,8 +143,8 @@ func wantError(t *testing.T, err error, kind provider.Kind) *provider.Error {
 	if !ok {
 		t.Fatalf("want a *provider.Error, got %T: %v", err, err)
 	}
-	if pe.Kind != kind {
-		t.Fatalf("kind = %s, want %s (%v)", pe.Kind, kind, err)
+	if pe.Failure != kind {
+		t.Fatalf("kind = %s, want %s (%v)", pe.Failure, kind, err)
 	}
 	if pe.Provider != intellectdialog.Kind || pe.Step == "" {
 		t.Fatalf("error does not say who and what failed: %+v", pe)
@@ -220,13 +220,13 @@ func TestOrganization(t *testing.T) {
 		name     string
 		body     string // "" means companies.json
 		want     bellhop.Organization
-		wantKind provider.Kind
+		wantKind provider.Failure
 	}{
 		{name: "recorded object", want: bellhop.Organization{ID: "417", Name: "Sandbox Hotels", Zone: "Europe/Moscow"}},
 		{name: "a list of one", body: `{"response":{"status":"success","data":[{"id":12,"name":"Numeric Hotel","zone":"+05:00"}]}}`,
 			want: bellhop.Organization{ID: "12", Name: "Numeric Hotel", Zone: "+05:00"}},
-		{name: "an empty list", body: `{"response":{"status":"success","data":[]}}`, wantKind: provider.KindInternal},
-		{name: "no data", body: `{"response":{"status":"success"}}`, wantKind: provider.KindInternal},
+		{name: "an empty list", body: `{"response":{"status":"success","data":[]}}`, wantKind: provider.FailInternal},
+		{name: "no data", body: `{"response":{"status":"success"}}`, wantKind: provider.FailInternal},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -358,7 +358,7 @@ func TestLoginCode(t *testing.T) {
 			a.reply("POST /employees/2/code", 200, body)
 			got, err := a.client(t, zoned("Europe/Moscow")).LoginCode(ctx, "2")
 			if c.want.Code == "" {
-				wantError(t, err, provider.KindInternal)
+				wantError(t, err, provider.FailInternal)
 				return
 			}
 			if err != nil {
@@ -381,9 +381,9 @@ func TestLoginCode(t *testing.T) {
 	a := newAPI(t)
 	a.reply("POST /employees/42/code", 200, fixture(t, "error_not_found.json"))
 	_, err := a.client(t).LoginCode(ctx, "42")
-	wantError(t, err, provider.KindNotFound)
+	wantError(t, err, provider.FailNotFound)
 	_, err = a.client(t).LoginCode(ctx, "")
-	wantError(t, err, provider.KindInvalidRequest)
+	wantError(t, err, provider.FailInvalidRequest)
 }
 
 func TestSendMessage(t *testing.T) {
@@ -444,17 +444,17 @@ func TestSendMessageRefused(t *testing.T) {
 		msg       func(provider.Message) provider.Message
 		status    int
 		fixture   string // "" means no request may be made
-		kind      provider.Kind
+		kind      provider.Failure
 		wantCalls int
 	}{
-		{name: "mark longer than 36", msg: func(m provider.Message) provider.Message { m.Mark = strings.Repeat("x", 37); return m }, kind: provider.KindInvalidRequest},
-		{name: "mark of 37 letters", msg: func(m provider.Message) provider.Message { m.Mark = strings.Repeat("ж", 37); return m }, kind: provider.KindInvalidRequest},
-		{name: "no phone", msg: func(m provider.Message) provider.Message { m.Phone = "+"; return m }, kind: provider.KindInvalidRequest},
-		{name: "phone too long", msg: func(m provider.Message) provider.Message { m.Phone = strings.Repeat("7", 21); return m }, kind: provider.KindInvalidRequest},
-		{name: "no sender", msg: func(m provider.Message) provider.Message { m.SenderID = ""; return m }, kind: provider.KindInvalidRequest},
-		{name: "no text or template", msg: func(m provider.Message) provider.Message { m.Text = ""; return m }, kind: provider.KindInvalidRequest},
-		{name: "provider validation error", status: 200, fixture: "error_validation.json", kind: provider.KindInvalidRequest, wantCalls: 1},
-		{name: "outage: never retried", status: 502, fixture: "error_server.html", kind: provider.KindUnavailable, wantCalls: 1},
+		{name: "mark longer than 36", msg: func(m provider.Message) provider.Message { m.Mark = strings.Repeat("x", 37); return m }, kind: provider.FailInvalidRequest},
+		{name: "mark of 37 letters", msg: func(m provider.Message) provider.Message { m.Mark = strings.Repeat("ж", 37); return m }, kind: provider.FailInvalidRequest},
+		{name: "no phone", msg: func(m provider.Message) provider.Message { m.Phone = "+"; return m }, kind: provider.FailInvalidRequest},
+		{name: "phone too long", msg: func(m provider.Message) provider.Message { m.Phone = strings.Repeat("7", 21); return m }, kind: provider.FailInvalidRequest},
+		{name: "no sender", msg: func(m provider.Message) provider.Message { m.SenderID = ""; return m }, kind: provider.FailInvalidRequest},
+		{name: "no text or template", msg: func(m provider.Message) provider.Message { m.Text = ""; return m }, kind: provider.FailInvalidRequest},
+		{name: "provider validation error", status: 200, fixture: "error_validation.json", kind: provider.FailInvalidRequest, wantCalls: 1},
+		{name: "outage: never retried", status: 502, fixture: "error_server.html", kind: provider.FailUnavailable, wantCalls: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -568,7 +568,7 @@ func TestMessage(t *testing.T) {
 		t.Fatal("asked GET companies although Config.Zone was given")
 	}
 	_, err = cl.Message(ctx, "1")
-	wantError(t, err, provider.KindNotFound)
+	wantError(t, err, provider.FailNotFound)
 }
 
 func TestZone(t *testing.T) {
@@ -671,7 +671,7 @@ func TestZone(t *testing.T) {
 		a.reply("GET /messages", 200, fixture(t, "messages.json"))
 		cl := a.client(t, noRetries)
 		_, err := cl.Messages(ctx, provider.MessageFilter{})
-		wantError(t, err, provider.KindUnavailable)
+		wantError(t, err, provider.FailUnavailable)
 		if len(a.requests("messages")) != 0 {
 			t.Fatal("listed messages without knowing the zone")
 		}
@@ -762,7 +762,7 @@ func TestTemplates(t *testing.T) {
 		t.Fatalf("no templates = %+v, %v", got, err)
 	}
 	_, err = cl.Templates(ctx, "9")
-	wantError(t, err, provider.KindNotFound)
+	wantError(t, err, provider.FailNotFound)
 }
 
 func TestStopListed(t *testing.T) {
@@ -856,7 +856,7 @@ func TestStopListed(t *testing.T) {
 		a := newAPI(t)
 		a.reply("GET /stoplist", 503, fixture(t, "error_server.html"))
 		_, err := a.client(t, noRetries).StopListed(ctx, "+79161112233")
-		wantError(t, err, provider.KindUnavailable)
+		wantError(t, err, provider.FailUnavailable)
 	})
 
 	t.Run("match on the third page", func(t *testing.T) {
@@ -885,7 +885,7 @@ func TestWebhook(t *testing.T) {
 		body   string // a fixture file when it ends in .json
 		want   provider.Webhook
 		ok     bool
-		kind   provider.Kind // when an error is expected
+		kind   provider.Failure // when an error is expected
 	}{
 		{name: "installed", status: 200, body: "webhook.json", ok: true,
 			want: provider.Webhook{URL: pmsURL, Events: []string{"new_message", "new_status"}}},
@@ -898,8 +898,8 @@ func TestWebhook(t *testing.T) {
 		{name: "null fields", status: 200, body: `{"response":{"status":"success","url":null,"events":null}}`},
 		{name: "not found error at 200", status: 200, body: "error_not_found.json"},
 		{name: "not found error at 404", status: 404, body: "error_not_found.json"},
-		{name: "no such route", status: 0, kind: provider.KindNotFound},
-		{name: "bad key", status: 401, body: "error_unauthorized.json", kind: provider.KindUnauthorized},
+		{name: "no such route", status: 0, kind: provider.FailNotFound},
+		{name: "bad key", status: 401, body: "error_unauthorized.json", kind: provider.FailUnauthorized},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -912,7 +912,7 @@ func TestWebhook(t *testing.T) {
 				a.reply("GET /webhooks", c.status, body)
 			}
 			got, ok, err := a.client(t).Webhook(ctx)
-			if c.kind != provider.KindInternal {
+			if c.kind != provider.FailInternal {
 				wantError(t, err, c.kind)
 				return
 			}
@@ -953,7 +953,7 @@ func TestSetAndDeleteWebhook(t *testing.T) {
 		}
 	}
 	err := cl.SetWebhook(ctx, provider.Webhook{URL: "not a url"})
-	wantError(t, err, provider.KindInvalidRequest)
+	wantError(t, err, provider.FailInvalidRequest)
 	if len(a.requests("")) != 2 {
 		t.Fatal("a bad URL was sent")
 	}
@@ -962,22 +962,22 @@ func TestSetAndDeleteWebhook(t *testing.T) {
 		name    string
 		status  int
 		body    []byte
-		wantErr provider.Kind // KindInternal: none
+		wantErr provider.Failure // FailInternal: none
 		calls   int
 	}{
-		{"deleted", 200, fixture(t, "ok.json"), provider.KindInternal, 1},
-		{"deleted, 204", 204, nil, provider.KindInternal, 1},
-		{"none installed: 404", 404, fixture(t, "error_not_found.json"), provider.KindInternal, 1},
-		{"none installed: not found at 200", 200, fixture(t, "error_not_found.json"), provider.KindInternal, 1},
-		{"outage: retried, then an error", 503, fixture(t, "error_server.html"), provider.KindUnavailable, 2},
-		{"bad key", 401, fixture(t, "error_unauthorized.json"), provider.KindUnauthorized, 1},
+		{"deleted", 200, fixture(t, "ok.json"), provider.FailInternal, 1},
+		{"deleted, 204", 204, nil, provider.FailInternal, 1},
+		{"none installed: 404", 404, fixture(t, "error_not_found.json"), provider.FailInternal, 1},
+		{"none installed: not found at 200", 200, fixture(t, "error_not_found.json"), provider.FailInternal, 1},
+		{"outage: retried, then an error", 503, fixture(t, "error_server.html"), provider.FailUnavailable, 2},
+		{"bad key", 401, fixture(t, "error_unauthorized.json"), provider.FailUnauthorized, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := newAPI(t)
 			d.reply("DELETE /webhooks", c.status, c.body)
 			err := d.client(t, func(cfg *provider.Config) { cfg.Retries = 1 }).DeleteWebhook(ctx)
-			if c.wantErr == provider.KindInternal {
+			if c.wantErr == provider.FailInternal {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -1002,37 +1002,37 @@ func TestErrorShapes(t *testing.T) {
 		status     int
 		header     map[string]string
 		body       string // a fixture file when it ends in .json or .html
-		kind       provider.Kind
+		kind       provider.Failure
 		why        string // in the error's Reason
 		retryAfter time.Duration
 	}{
-		{name: "error envelope at 200: the key", status: 200, body: "error_unauthorized.json", kind: provider.KindUnauthorized, why: "Неверный ключ API"},
-		{name: "error envelope at 200: not found", status: 200, body: "error_not_found.json", kind: provider.KindNotFound, why: "Запись не найдена"},
-		{name: "error envelope at 200: validation", status: 200, body: "error_validation.json", kind: provider.KindInvalidRequest, why: "Поле phone"},
-		{name: "error envelope at 200: banned", status: 200, body: `{"response":{"status":"error","error":"provider is banned by WhatsApp"}}`, kind: provider.KindSenderBlocked},
-		{name: "error object", status: 200, body: `{"response":{"status":"error","error":{"message":"Company not found"}}}`, kind: provider.KindNotFound, why: "Company not found"},
-		{name: "error status without text", status: 200, body: `{"response":{"status":"error"}}`, kind: provider.KindInvalidRequest, why: `status "error"`},
-		{name: "401", status: 401, body: "error_unauthorized.json", kind: provider.KindUnauthorized, why: "Неверный ключ API"},
-		{name: "401 empty", status: 401, kind: provider.KindUnauthorized, why: "Unauthorized"},
-		{name: "403 the key", status: 403, body: "error_unauthorized.json", kind: provider.KindUnauthorized},
-		{name: "403 blocked", status: 403, body: `{"response":{"status":"error","error":"sender 1 is blocked"}}`, kind: provider.KindSenderBlocked},
-		{name: "404 envelope", status: 404, body: "error_not_found.json", kind: provider.KindNotFound, why: "Запись не найдена"},
-		{name: "404 bare", status: 404, body: "404 page not found", kind: provider.KindNotFound},
-		{name: "422", status: 422, body: "error_validation.json", kind: provider.KindInvalidRequest},
-		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "120"}, kind: provider.KindRateLimited, retryAfter: 120 * time.Second},
+		{name: "error envelope at 200: the key", status: 200, body: "error_unauthorized.json", kind: provider.FailUnauthorized, why: "Неверный ключ API"},
+		{name: "error envelope at 200: not found", status: 200, body: "error_not_found.json", kind: provider.FailNotFound, why: "Запись не найдена"},
+		{name: "error envelope at 200: validation", status: 200, body: "error_validation.json", kind: provider.FailInvalidRequest, why: "Поле phone"},
+		{name: "error envelope at 200: banned", status: 200, body: `{"response":{"status":"error","error":"provider is banned by WhatsApp"}}`, kind: provider.FailSenderBlocked},
+		{name: "error object", status: 200, body: `{"response":{"status":"error","error":{"message":"Company not found"}}}`, kind: provider.FailNotFound, why: "Company not found"},
+		{name: "error status without text", status: 200, body: `{"response":{"status":"error"}}`, kind: provider.FailInvalidRequest, why: `status "error"`},
+		{name: "401", status: 401, body: "error_unauthorized.json", kind: provider.FailUnauthorized, why: "Неверный ключ API"},
+		{name: "401 empty", status: 401, kind: provider.FailUnauthorized, why: "Unauthorized"},
+		{name: "403 the key", status: 403, body: "error_unauthorized.json", kind: provider.FailUnauthorized},
+		{name: "403 blocked", status: 403, body: `{"response":{"status":"error","error":"sender 1 is blocked"}}`, kind: provider.FailSenderBlocked},
+		{name: "404 envelope", status: 404, body: "error_not_found.json", kind: provider.FailNotFound, why: "Запись не найдена"},
+		{name: "404 bare", status: 404, body: "404 page not found", kind: provider.FailNotFound},
+		{name: "422", status: 422, body: "error_validation.json", kind: provider.FailInvalidRequest},
+		{name: "429 seconds", status: 429, header: map[string]string{"Retry-After": "120"}, kind: provider.FailRateLimited, retryAfter: 120 * time.Second},
 		{name: "429 date", status: 429, header: map[string]string{"Date": date.Format(http.TimeFormat), "Retry-After": date.Add(90 * time.Second).Format(http.TimeFormat)},
-			kind: provider.KindRateLimited, retryAfter: 90 * time.Second},
-		{name: "429 without Retry-After", status: 429, kind: provider.KindRateLimited, retryAfter: 60 * time.Second},
-		{name: "500 envelope", status: 500, body: `{"response":{"status":"error","error":"Internal error"}}`, kind: provider.KindUnavailable, why: "Internal error"},
-		{name: "502 HTML page", status: 502, header: map[string]string{"Content-Type": "text/html"}, body: "error_server.html", kind: provider.KindUnavailable, why: "unexpected HTML answer"},
-		{name: "503 empty", status: 503, kind: provider.KindUnavailable, why: "Service Unavailable"},
-		{name: "200 HTML page", status: 200, header: map[string]string{"Content-Type": "text/html"}, body: "error_server.html", kind: provider.KindInternal, why: "unexpected HTML answer"},
-		{name: "200 empty", status: 200, kind: provider.KindInternal, why: "empty answer"},
-		{name: "200 truncated JSON", status: 200, body: companies[:len(companies)/2], kind: provider.KindInternal, why: "undecodable"},
-		{name: "200 not JSON", status: 200, body: "hello", kind: provider.KindInternal, why: "hello"},
-		{name: "200 without envelope", status: 200, body: `{"id":"417","name":"Sandbox Hotels"}`, kind: provider.KindInternal},
-		{name: "200 data of the wrong shape", status: 200, body: `{"response":{"status":"success","data":"x"}}`, kind: provider.KindInternal},
-		{name: "long reason with control characters and the key", status: 200, body: string(longBody), kind: provider.KindInvalidRequest, why: "[redacted]"},
+			kind: provider.FailRateLimited, retryAfter: 90 * time.Second},
+		{name: "429 without Retry-After", status: 429, kind: provider.FailRateLimited, retryAfter: 60 * time.Second},
+		{name: "500 envelope", status: 500, body: `{"response":{"status":"error","error":"Internal error"}}`, kind: provider.FailUnavailable, why: "Internal error"},
+		{name: "502 HTML page", status: 502, header: map[string]string{"Content-Type": "text/html"}, body: "error_server.html", kind: provider.FailUnavailable, why: "unexpected HTML answer"},
+		{name: "503 empty", status: 503, kind: provider.FailUnavailable, why: "Service Unavailable"},
+		{name: "200 HTML page", status: 200, header: map[string]string{"Content-Type": "text/html"}, body: "error_server.html", kind: provider.FailInternal, why: "unexpected HTML answer"},
+		{name: "200 empty", status: 200, kind: provider.FailInternal, why: "empty answer"},
+		{name: "200 truncated JSON", status: 200, body: companies[:len(companies)/2], kind: provider.FailInternal, why: "undecodable"},
+		{name: "200 not JSON", status: 200, body: "hello", kind: provider.FailInternal, why: "hello"},
+		{name: "200 without envelope", status: 200, body: `{"id":"417","name":"Sandbox Hotels"}`, kind: provider.FailInternal},
+		{name: "200 data of the wrong shape", status: 200, body: `{"response":{"status":"success","data":"x"}}`, kind: provider.FailInternal},
+		{name: "long reason with control characters and the key", status: 200, body: string(longBody), kind: provider.FailInvalidRequest, why: "[redacted]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -1109,7 +1109,7 @@ func TestRetries(t *testing.T) {
 				t.Fatalf("err = %v after %d calls, want error %v after %d calls", err, n, c.wantErr, c.wantCalls)
 			}
 			if err != nil {
-				wantError(t, err, provider.KindUnavailable)
+				wantError(t, err, provider.FailUnavailable)
 			}
 		})
 	}
@@ -1182,7 +1182,7 @@ func TestKeyNeverInErrors(t *testing.T) {
 				t.Fatalf("reason reveals the key: %+v", pe)
 			}
 			if pe.Status == http.StatusUnauthorized || pe.Status == http.StatusOK {
-				if pe.Kind != provider.KindUnauthorized || !strings.Contains(pe.Reason, "[redacted]") {
+				if pe.Failure != provider.FailUnauthorized || !strings.Contains(pe.Reason, "[redacted]") {
 					t.Fatalf("a rejected key = %+v", pe)
 				}
 			}
@@ -1282,7 +1282,7 @@ func TestPaging(t *testing.T) {
 			a.on("GET /messages", pagedList(items, c.pageSize, c.withPagin))
 			got, err := a.client(t, zoned("Europe/Moscow")).Messages(ctx, provider.MessageFilter{MaxPages: c.maxPages})
 			if c.wantErr {
-				wantError(t, err, provider.KindInternal)
+				wantError(t, err, provider.FailInternal)
 			} else if err != nil {
 				t.Fatal(err)
 			}
@@ -1322,7 +1322,7 @@ func TestPaging(t *testing.T) {
 			pagedList(items, 20, true)(w, r)
 		})
 		got, err := a.client(t, zoned("UTC")).Messages(ctx, provider.MessageFilter{})
-		wantError(t, err, provider.KindInternal)
+		wantError(t, err, provider.FailInternal)
 		if len(got) != 20 || len(a.requests("messages")) != 2 {
 			t.Fatalf("%d messages after %d requests", len(got), len(a.requests("messages")))
 		}

@@ -67,7 +67,7 @@ func (c *Client) eachPage(ctx context.Context, step, path string, q url.Values, 
 			// The server ignores offset. Without a total the list may well be whole; with one
 			// that says there is more, the rest cannot be read.
 			if p != nil && p.Total.set && offset < p.Total.n {
-				return c.fail(step, provider.KindInternal, r.status,
+				return c.fail(step, provider.FailInternal, r.status,
 					fmt.Sprintf("the provider repeats the first %d of %d items (it ignores offset)", offset, p.Total.n), nil)
 			}
 			c.warn.Warn("same-page:"+path, "intellectdialog: the provider answered a page it had given already; it seems to ignore offset",
@@ -84,7 +84,7 @@ func (c *Client) eachPage(ctx context.Context, step, path string, q url.Values, 
 			return nil
 		}
 		if page >= maxPages {
-			return c.fail(step, provider.KindInternal, r.status,
+			return c.fail(step, provider.FailInternal, r.status,
 				fmt.Sprintf("the list goes on past %d pages (%d items read); narrow the request", maxPages, offset), nil)
 		}
 	}

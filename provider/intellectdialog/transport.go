@@ -59,7 +59,7 @@ func (c *Client) do(ctx context.Context, step, method, path string, q url.Values
 	wait := c.backoff
 	for attempt := 1; ; attempt++ {
 		r, err := c.once(ctx, step, method, path, q, body, needBody)
-		if err == nil || attempt >= attempts || provider.KindOf(err) != provider.KindUnavailable || ctx.Err() != nil {
+		if err == nil || attempt >= attempts || provider.FailureOf(err) != provider.FailUnavailable || ctx.Err() != nil {
 			return r, err
 		}
 		// Full jitter: a wait between wait/2 and wait, then double it.
@@ -94,7 +94,7 @@ func (c *Client) once(ctx context.Context, step, method, path string, q url.Valu
 		case actx.Err() != nil || apiclient.IsTimeout(err):
 			reason = fmt.Sprintf("no answer within %s", c.timeout)
 		}
-		return nil, c.fail(step, provider.KindUnavailable, 0, reason, err)
+		return nil, c.fail(step, provider.FailUnavailable, 0, reason, err)
 	}
 	return c.answer(step, resp, needBody)
 }
@@ -109,7 +109,7 @@ func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*repl
 		if !needBody { // e.g. 204 to a DELETE
 			return r, nil
 		}
-		return r, c.fail(step, provider.KindInternal, status, "empty answer", nil)
+		return r, c.fail(step, provider.FailInternal, status, "empty answer", nil)
 	}
 
 	var env struct {
@@ -146,7 +146,7 @@ func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*repl
 		return r, err
 	}
 	if !r.enveloped {
-		return r, c.fail(step, provider.KindInternal, status, "undecodable answer: "+apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason), decodeErr)
+		return r, c.fail(step, provider.FailInternal, status, "undecodable answer: "+apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason), decodeErr)
 	}
 	// A 200 may still carry an error answer.
 	switch apiStatus {
@@ -170,24 +170,24 @@ func (c *Client) answer(step string, resp *resty.Response, needBody bool) (*repl
 // classify makes the error of a failed answer from its HTTP status and the provider's reason.
 func (c *Client) classify(step string, resp *resty.Response, status int, reason string) *provider.Error {
 	reason = c.redactor.Redact(reason)
-	kind := provider.KindInvalidRequest
+	kind := provider.FailInvalidRequest
 	switch {
 	case status == http.StatusUnauthorized:
-		kind = provider.KindUnauthorized
+		kind = provider.FailUnauthorized
 	case status == http.StatusTooManyRequests:
-		kind = provider.KindRateLimited
+		kind = provider.FailRateLimited
 	case status == http.StatusNotFound:
-		kind = provider.KindNotFound
+		kind = provider.FailNotFound
 	case status == http.StatusRequestTimeout || status >= 500:
-		kind = provider.KindUnavailable
+		kind = provider.FailUnavailable
 	case status == http.StatusForbidden:
-		if k, ok := kindOfReason(reason); ok && k == provider.KindSenderBlocked {
+		if k, ok := kindOfReason(reason); ok && k == provider.FailSenderBlocked {
 			kind = k
 		} else {
-			kind = provider.KindUnauthorized
+			kind = provider.FailUnauthorized
 		}
 	case status >= 400:
-		if k, ok := kindOfReason(reason); ok && (k == provider.KindSenderBlocked || k == provider.KindUnauthorized) {
+		if k, ok := kindOfReason(reason); ok && (k == provider.FailSenderBlocked || k == provider.FailUnauthorized) {
 			kind = k
 		}
 	default: // an error answer with a 2xx (or 3xx) status: only the reason tells
@@ -196,7 +196,7 @@ func (c *Client) classify(step string, resp *resty.Response, status int, reason 
 		}
 	}
 	e := c.fail(step, kind, status, reason, nil)
-	if kind == provider.KindRateLimited {
+	if kind == provider.FailRateLimited {
 		e.RetryAfter = c.retryAfter(resp)
 	}
 	return e
@@ -205,17 +205,17 @@ func (c *Client) classify(step string, resp *resty.Response, status int, reason 
 // reasonWords maps words of a provider's error text (English or Russian) to a kind, most
 // specific first.
 var reasonWords = []struct {
-	kind  provider.Kind
+	kind  provider.Failure
 	words []string
 }{
-	{provider.KindSenderBlocked, []string{"banned", "blocked", "заблокирован", "забанен", "бан "}},
-	{provider.KindUnauthorized, []string{"key", "token", "unauthori", "unauthenticated", "forbidden", "access denied", "credential", "ключ", "токен", "авториз"}},
-	{provider.KindRateLimited, []string{"rate limit", "too many", "слишком много"}},
-	{provider.KindNotFound, []string{"not found", "unknown", "does not exist", "не найден"}},
-	{provider.KindUnavailable, []string{"try again", "temporar", "unavailable", "maintenance", "timeout", "timed out", "попробуйте позже"}},
+	{provider.FailSenderBlocked, []string{"banned", "blocked", "заблокирован", "забанен", "бан "}},
+	{provider.FailUnauthorized, []string{"key", "token", "unauthori", "unauthenticated", "forbidden", "access denied", "credential", "ключ", "токен", "авториз"}},
+	{provider.FailRateLimited, []string{"rate limit", "too many", "слишком много"}},
+	{provider.FailNotFound, []string{"not found", "unknown", "does not exist", "не найден"}},
+	{provider.FailUnavailable, []string{"try again", "temporar", "unavailable", "maintenance", "timeout", "timed out", "попробуйте позже"}},
 }
 
-func kindOfReason(reason string) (provider.Kind, bool) {
+func kindOfReason(reason string) (provider.Failure, bool) {
 	r := strings.ToLower(reason)
 	for _, rw := range reasonWords {
 		for _, w := range rw.words {
@@ -251,7 +251,7 @@ func (c *Client) retryAfter(resp *resty.Response) time.Duration {
 }
 
 func (c *Client) decodeError(step string, err error) *provider.Error {
-	return c.fail(step, provider.KindInternal, http.StatusOK, "undecodable answer", err)
+	return c.fail(step, provider.FailInternal, http.StatusOK, "undecodable answer", err)
 }
 
 // cleanText makes text from the provider fit for an error or a log line: no key, no control
@@ -260,8 +260,8 @@ func (c *Client) cleanText(s string) string { return c.redactor.Clean(s, maxReas
 
 // fail builds the error of a step. The API key never gets into it, even if the provider or a
 // transport echoed it; the provider's text is cut short and cleaned of control characters.
-func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
-	e := &provider.Error{Provider: Kind, Step: step, Kind: kind, Status: status, Reason: c.cleanText(reason), Err: err}
+func (c *Client) fail(step string, kind provider.Failure, status int, reason string, err error) *provider.Error {
+	e := &provider.Error{Provider: Kind, Step: step, Failure: kind, Status: status, Reason: c.cleanText(reason), Err: err}
 	if err != nil && c.redactor.Redact(err.Error()) != err.Error() {
 		e.Err = c.redactor.Error(err)
 	}

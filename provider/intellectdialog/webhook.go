@@ -22,7 +22,7 @@ import (
 func (c *Client) Webhook(ctx context.Context) (provider.Webhook, bool, error) {
 	const step = "read webhook (GET webhooks)"
 	r, err := c.do(ctx, step, http.MethodGet, "webhooks", nil, nil, false)
-	if provider.KindOf(err) == provider.KindNotFound && !errors.Is(err, errNoRoute) {
+	if provider.FailureOf(err) == provider.FailNotFound && !errors.Is(err, errNoRoute) {
 		return provider.Webhook{}, false, nil
 	}
 	if err != nil {
@@ -65,7 +65,7 @@ func (c *Client) SetWebhook(ctx context.Context, w provider.Webhook) error {
 	const step = "set webhook (POST webhooks)"
 	u, err := url.Parse(strings.TrimSpace(w.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c.fail(step, provider.KindInvalidRequest, 0, "the webhook URL must be an absolute http(s) URL", nil)
+		return c.fail(step, provider.FailInvalidRequest, 0, "the webhook URL must be an absolute http(s) URL", nil)
 	}
 	events := w.Events
 	if len(events) == 0 {
@@ -78,7 +78,7 @@ func (c *Client) SetWebhook(ctx context.Context, w provider.Webhook) error {
 // DeleteWebhook removes the account's webhook; none being installed is no error.
 func (c *Client) DeleteWebhook(ctx context.Context) error {
 	_, err := c.do(ctx, "delete webhook (DELETE webhooks)", http.MethodDelete, "webhooks", nil, nil, false)
-	if provider.KindOf(err) == provider.KindNotFound {
+	if provider.FailureOf(err) == provider.FailNotFound {
 		return nil
 	}
 	return err

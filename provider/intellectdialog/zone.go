@@ -197,17 +197,17 @@ func (c *Client) Location(ctx context.Context) (loc *time.Location, known bool, 
 	select {
 	case c.zone.lookup <- struct{}{}:
 	case <-ctx.Done():
-		return time.UTC, false, c.fail("read time zone (GET companies)", provider.KindUnavailable, 0, "cancelled", ctx.Err())
+		return time.UTC, false, c.fail("read time zone (GET companies)", provider.FailUnavailable, 0, "cancelled", ctx.Err())
 	}
 	defer func() { <-c.zone.lookup }()
 	if loc, known, ok := c.zone.get(); ok { // another call found it while this one waited
 		return loc, known, nil
 	}
 	org, err := c.company(ctx, "read time zone (GET companies)")
-	switch kind := provider.KindOf(err); {
+	switch kind := provider.FailureOf(err); {
 	case err == nil:
 		c.setZone(org.Zone)
-	case kind == provider.KindUnavailable || kind == provider.KindRateLimited || kind == provider.KindUnauthorized:
+	case kind == provider.FailUnavailable || kind == provider.FailRateLimited || kind == provider.FailUnauthorized:
 		return time.UTC, false, err
 	default:
 		// The account answered but names no zone we can use: UTC, and the caller is told so.

@@ -221,7 +221,7 @@ func (c *Client) Kind() string { return c.kind }
 func (c *Client) BaseURL() string { return c.base }
 
 // CheckCredentials checks the key: the Cloud API lists one phone number of the business account
-// (a bad token is error 190, KindUnauthorized; a WABA the token may not see is an error too);
+// (a bad token is error 190, FailUnauthorized; a WABA the token may not see is an error too);
 // 360dialog lists the templates.
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	if c.kind == KindDialog360 {
@@ -260,7 +260,7 @@ func (p PhoneNumber) Sender(kind string) bellhop.Sender {
 func (c *Client) PhoneNumbers(ctx context.Context) ([]PhoneNumber, error) {
 	const step = "list numbers (GET {waba-id}/phone_numbers)"
 	if c.kind == KindDialog360 {
-		return nil, c.fail(step, provider.KindInvalidRequest, 0, "a 360dialog key belongs to one number: the API lists no numbers", nil)
+		return nil, c.fail(step, provider.FailInvalidRequest, 0, "a 360dialog key belongs to one number: the API lists no numbers", nil)
 	}
 	var out []PhoneNumber
 	q := url.Values{"fields": {"id,display_phone_number,verified_name,quality_rating"}}
@@ -397,11 +397,11 @@ func (c *Client) SendText(ctx context.Context, to, text string, opts ...SendOpti
 	const step = "send text (POST messages)"
 	switch {
 	case strings.TrimSpace(text) == "":
-		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, "text is required", nil)
+		return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, "text is required", nil)
 	case !utf8.ValidString(text) || strings.ContainsRune(text, 0):
-		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, "text is not valid UTF-8 or contains NUL", nil)
+		return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, "text is not valid UTF-8 or contains NUL", nil)
 	case utf8.RuneCountInString(text) > MaxTextLength:
-		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, fmt.Sprintf("text is longer than %d characters", MaxTextLength), nil)
+		return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, fmt.Sprintf("text is longer than %d characters", MaxTextLength), nil)
 	}
 	return c.send(ctx, step, to, wireSend{Type: "text", Text: &wireText{Body: text}}, opts)
 }
@@ -419,7 +419,7 @@ var (
 func (c *Client) SendTemplate(ctx context.Context, to, name, language string, params []string, opts ...SendOption) (Sent, error) {
 	const step = "send template (POST messages)"
 	invalid := func(reason string) (Sent, error) {
-		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, reason, nil)
+		return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, reason, nil)
 	}
 	if !templateName.MatchString(name) {
 		return invalid(fmt.Sprintf("template name %q is not a template name (lower-case letters, digits and _)", apiclient.Truncate(name, 60)))
@@ -466,10 +466,10 @@ func (c *Client) send(ctx context.Context, step, to string, body wireSend, opts 
 	}
 	phone, reason := recipient(to)
 	if reason != "" {
-		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, reason, nil)
+		return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, reason, nil)
 	}
 	if len(o.callbackData) > MaxCallbackData || !utf8.ValidString(o.callbackData) {
-		return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, fmt.Sprintf("callback data is longer than %d bytes or not UTF-8", MaxCallbackData), nil)
+		return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, fmt.Sprintf("callback data is longer than %d bytes or not UTF-8", MaxCallbackData), nil)
 	}
 	path := "messages"
 	if c.kind == KindCloud {
@@ -478,7 +478,7 @@ func (c *Client) send(ctx context.Context, step, to string, body wireSend, opts 
 			from = c.number
 		}
 		if !graphID.MatchString(from) {
-			return Sent{}, c.fail(step, provider.KindInvalidRequest, 0, "no sender: choose the phone number to send from", nil)
+			return Sent{}, c.fail(step, provider.FailInvalidRequest, 0, "no sender: choose the phone number to send from", nil)
 		}
 		path = from + "/messages"
 	}
@@ -522,10 +522,10 @@ func recipient(to string) (phone, reason string) {
 func (c *Client) Webhook(ctx context.Context) (webhookURL string, ok bool, err error) {
 	const step = "read webhook (GET v1/configs/webhook)"
 	if c.kind != KindDialog360 {
-		return "", false, c.fail(step, provider.KindInvalidRequest, 0, "the Cloud API's webhook is set in the Meta app, not through the API", nil)
+		return "", false, c.fail(step, provider.FailInvalidRequest, 0, "the Cloud API's webhook is set in the Meta app, not through the API", nil)
 	}
 	a, err := c.do(ctx, step, http.MethodGet, "v1/configs/webhook", nil, nil)
-	if provider.KindOf(err) == provider.KindNotFound && !errors.Is(err, errNoRoute) {
+	if provider.FailureOf(err) == provider.FailNotFound && !errors.Is(err, errNoRoute) {
 		return "", false, nil
 	}
 	if err != nil {
@@ -545,11 +545,11 @@ func (c *Client) Webhook(ctx context.Context) (webhookURL string, ok bool, err e
 func (c *Client) SetWebhook(ctx context.Context, webhookURL string, headers map[string]string) error {
 	const step = "set webhook (POST v1/configs/webhook)"
 	if c.kind != KindDialog360 {
-		return c.fail(step, provider.KindInvalidRequest, 0, "the Cloud API's webhook is set in the Meta app, not through the API", nil)
+		return c.fail(step, provider.FailInvalidRequest, 0, "the Cloud API's webhook is set in the Meta app, not through the API", nil)
 	}
 	u, err := url.Parse(strings.TrimSpace(webhookURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c.fail(step, provider.KindInvalidRequest, 0, "the webhook URL must be an absolute http(s) URL", nil)
+		return c.fail(step, provider.FailInvalidRequest, 0, "the webhook URL must be an absolute http(s) URL", nil)
 	}
 	_, err = c.do(ctx, step, http.MethodPost, "v1/configs/webhook", nil, wireWebhook{URL: u.String(), Headers: headers})
 	return err

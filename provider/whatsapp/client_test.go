@@ -124,7 +124,7 @@ func newClient(t *testing.T, cfg whatsapp.Config, opts ...func(*whatsapp.Config)
 func noRetries(c *whatsapp.Config) { c.Retries = -1 }
 
 // wantError checks err is a *provider.Error of this kind, from this client, without a secret.
-func wantError(t *testing.T, err error, kind provider.Kind) *provider.Error {
+func wantError(t *testing.T, err error, kind provider.Failure) *provider.Error {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want a %s error, got none", kind)
@@ -133,8 +133,8 @@ func wantError(t *testing.T, err error, kind provider.Kind) *provider.Error {
 	if !ok {
 		t.Fatalf("want a *provider.Error, got %T: %v", err, err)
 	}
-	if pe.Kind != kind {
-		t.Fatalf("kind = %s, want %s (%v)", pe.Kind, kind, err)
+	if pe.Failure != kind {
+		t.Fatalf("kind = %s, want %s (%v)", pe.Failure, kind, err)
 	}
 	if (pe.Provider != whatsapp.KindCloud && pe.Provider != whatsapp.KindDialog360) || pe.Step == "" {
 		t.Fatalf("error does not say who and what failed: %+v", pe)
@@ -225,7 +225,7 @@ func TestDefaultClientKeepsToPublicHTTPS(t *testing.T) {
 	c := newClient(t, whatsapp.Config{Kind: whatsapp.KindCloud, WABAID: testWABA,
 		Config: provider.Config{BaseURL: a.url + "/v26.0/", APIKey: testToken}})
 	err := c.CheckCredentials(ctx)
-	wantError(t, err, provider.KindInvalidRequest)
+	wantError(t, err, provider.FailInvalidRequest)
 	var refused *safehttp.RefusedError
 	if !errors.As(err, &refused) {
 		t.Fatalf("want the address policy's refusal in the chain, got %v", err)
@@ -242,14 +242,14 @@ func TestCheckCredentials(t *testing.T) {
 		route    string
 		status   int
 		fixture  string
-		wantKind provider.Kind // KindInternal means no error
-		auth     string        // the header the request must carry, "name: value"
+		wantKind provider.Failure // FailInternal means no error
+		auth     string           // the header the request must carry, "name: value"
 	}{
-		{"cloud token good", false, "GET /v26.0/" + testWABA + "/phone_numbers", 200, "phone_numbers.json", provider.KindInternal, "Authorization: Bearer " + testToken},
-		{"cloud token bad (190)", false, "GET /v26.0/" + testWABA + "/phone_numbers", 401, "error_190.json", provider.KindUnauthorized, ""},
-		{"cloud WABA unknown (100)", false, "GET /v26.0/" + testWABA + "/phone_numbers", 400, "error_100.json", provider.KindInvalidRequest, ""},
-		{"360dialog key good", true, "GET /v1/configs/templates", 200, "dialog360_templates.json", provider.KindInternal, "D360-API-KEY: " + testKey},
-		{"360dialog key bad", true, "GET /v1/configs/templates", 401, "dialog360_error_unauthorized.json", provider.KindUnauthorized, ""},
+		{"cloud token good", false, "GET /v26.0/" + testWABA + "/phone_numbers", 200, "phone_numbers.json", provider.FailInternal, "Authorization: Bearer " + testToken},
+		{"cloud token bad (190)", false, "GET /v26.0/" + testWABA + "/phone_numbers", 401, "error_190.json", provider.FailUnauthorized, ""},
+		{"cloud WABA unknown (100)", false, "GET /v26.0/" + testWABA + "/phone_numbers", 400, "error_100.json", provider.FailInvalidRequest, ""},
+		{"360dialog key good", true, "GET /v1/configs/templates", 200, "dialog360_templates.json", provider.FailInternal, "D360-API-KEY: " + testKey},
+		{"360dialog key bad", true, "GET /v1/configs/templates", 401, "dialog360_error_unauthorized.json", provider.FailUnauthorized, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -260,13 +260,13 @@ func TestCheckCredentials(t *testing.T) {
 				cl = a.d360(t)
 			}
 			err := cl.CheckCredentials(ctx)
-			if c.wantKind == provider.KindInternal {
+			if c.wantKind == provider.FailInternal {
 				if err != nil {
 					t.Fatal(err)
 				}
 			} else {
 				wantError(t, err, c.wantKind)
-				if c.wantKind == provider.KindUnauthorized && whatsapp.ActionOf(err) != whatsapp.ActionFixCredentials {
+				if c.wantKind == provider.FailUnauthorized && whatsapp.ActionOf(err) != whatsapp.ActionFixCredentials {
 					t.Fatalf("action = %s, want fix_credentials", whatsapp.ActionOf(err))
 				}
 				return
@@ -346,7 +346,7 @@ func TestPhoneNumbers(t *testing.T) {
 
 	// 360dialog lists no numbers, without asking.
 	_, err = a.d360(t).PhoneNumbers(ctx)
-	wantError(t, err, provider.KindInvalidRequest)
+	wantError(t, err, provider.FailInvalidRequest)
 	if n := len(a.requests()); n != 2 {
 		t.Fatalf("360dialog PhoneNumbers made a request")
 	}
@@ -472,7 +472,7 @@ func TestPagingRefusesTruncatedLists(t *testing.T) {
 			})
 			got, err := a.cloud(t).PhoneNumbers(ctx)
 			if c.want < 0 {
-				pe := wantError(t, err, provider.KindInternal)
+				pe := wantError(t, err, provider.FailInternal)
 				if !strings.Contains(pe.Error(), c.reason) {
 					t.Fatalf("error %q lacks %q", pe, c.reason)
 				}
@@ -490,7 +490,7 @@ func TestPagingRefusesTruncatedLists(t *testing.T) {
 		_, _ = w.Write([]byte(`{"count":1,"limit":1,"offset":0,"total":3,"waba_templates":[{"id":"a","name":"x","language":"en","status":"approved","components":[]}]}`))
 	})
 	_, err := a.d360(t).Templates(ctx)
-	if pe := wantError(t, err, provider.KindInternal); !strings.Contains(pe.Reason, "ignores offset") {
+	if pe := wantError(t, err, provider.FailInternal); !strings.Contains(pe.Reason, "ignores offset") {
 		t.Fatalf("reason = %q", pe.Reason)
 	}
 	// One that pages properly is read whole.
@@ -625,7 +625,7 @@ func TestSendRefusedBeforeAsking(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			a := newAPI(t)
-			pe := wantError(t, c.send(a.cloud(t)), provider.KindInvalidRequest)
+			pe := wantError(t, c.send(a.cloud(t)), provider.FailInvalidRequest)
 			if !strings.Contains(pe.Reason, c.reason) {
 				t.Fatalf("reason %q lacks %q", pe.Reason, c.reason)
 			}
@@ -639,7 +639,7 @@ func TestSendRefusedBeforeAsking(t *testing.T) {
 	a := newAPI(t)
 	c := a.cloud(t, func(c *whatsapp.Config) { c.PhoneNumberID = "" })
 	_, err := c.SendText(ctx, "79123456789", "x")
-	if pe := wantError(t, err, provider.KindInvalidRequest); !strings.Contains(pe.Reason, "no sender") {
+	if pe := wantError(t, err, provider.FailInvalidRequest); !strings.Contains(pe.Reason, "no sender") {
 		t.Fatalf("reason = %q", pe.Reason)
 	}
 }
@@ -650,25 +650,25 @@ func TestErrorCodes(t *testing.T) {
 	cases := []struct {
 		fixture     string
 		status      int
-		kind        provider.Kind
+		kind        provider.Failure
 		action      whatsapp.Action
 		code        int
 		retryAfter  time.Duration
 		fallThrough bool
 	}{
-		{"error_190.json", 401, provider.KindUnauthorized, whatsapp.ActionFixCredentials, 190, 0, false},
-		{"error_130429.json", 400, provider.KindRateLimited, whatsapp.ActionBackOff, 130429, 2 * time.Second, false},
-		{"error_131056.json", 400, provider.KindRateLimited, whatsapp.ActionSlowDownRecipient, 131056, whatsapp.RecipientGap, false},
-		{"error_131026.json", 400, provider.KindInvalidRequest, whatsapp.ActionFallThrough, 131026, 0, true},
-		{"error_131047.json", 400, provider.KindInvalidRequest, whatsapp.ActionUseTemplate, 131047, 0, true},
-		{"error_132000.json", 400, provider.KindInvalidRequest, whatsapp.ActionFixTemplate, 132000, 0, false},
-		{"error_132001.json", 404, provider.KindInvalidRequest, whatsapp.ActionFixTemplate, 132001, 0, false},
-		{"error_368.json", 403, provider.KindSenderBlocked, whatsapp.ActionPauseSender, 368, 0, false},
-		{"error_131031.json", 403, provider.KindSenderBlocked, whatsapp.ActionPauseSender, 131031, 0, false},
-		{"error_100.json", 400, provider.KindInvalidRequest, whatsapp.ActionNone, 100, 0, false},
+		{"error_190.json", 401, provider.FailUnauthorized, whatsapp.ActionFixCredentials, 190, 0, false},
+		{"error_130429.json", 400, provider.FailRateLimited, whatsapp.ActionBackOff, 130429, 2 * time.Second, false},
+		{"error_131056.json", 400, provider.FailRateLimited, whatsapp.ActionSlowDownRecipient, 131056, whatsapp.RecipientGap, false},
+		{"error_131026.json", 400, provider.FailInvalidRequest, whatsapp.ActionFallThrough, 131026, 0, true},
+		{"error_131047.json", 400, provider.FailInvalidRequest, whatsapp.ActionUseTemplate, 131047, 0, true},
+		{"error_132000.json", 400, provider.FailInvalidRequest, whatsapp.ActionFixTemplate, 132000, 0, false},
+		{"error_132001.json", 404, provider.FailInvalidRequest, whatsapp.ActionFixTemplate, 132001, 0, false},
+		{"error_368.json", 403, provider.FailSenderBlocked, whatsapp.ActionPauseSender, 368, 0, false},
+		{"error_131031.json", 403, provider.FailSenderBlocked, whatsapp.ActionPauseSender, 131031, 0, false},
+		{"error_100.json", 400, provider.FailInvalidRequest, whatsapp.ActionNone, 100, 0, false},
 		// The code decides, not the status: the same body with another status reads the same.
-		{"error_131047.json", 500, provider.KindInvalidRequest, whatsapp.ActionUseTemplate, 131047, 0, true},
-		{"error_368.json", 400, provider.KindSenderBlocked, whatsapp.ActionPauseSender, 368, 0, false},
+		{"error_131047.json", 500, provider.FailInvalidRequest, whatsapp.ActionUseTemplate, 131047, 0, true},
+		{"error_368.json", 400, provider.FailSenderBlocked, whatsapp.ActionPauseSender, 368, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s %d", c.fixture, c.status), func(t *testing.T) {
@@ -722,7 +722,7 @@ func TestAnswersThatAreNotTheAPIs(t *testing.T) {
 		status      int
 		body        []byte
 		header      map[string]string
-		kind        provider.Kind // KindInternal with ok: no error
+		kind        provider.Failure // FailInternal with ok: no error
 		ok          bool
 		reason      string
 		wantReqs    int
@@ -730,21 +730,21 @@ func TestAnswersThatAreNotTheAPIs(t *testing.T) {
 		wantMessage string // ok sends: the message id
 	}{
 		{name: "HTML 502 on a list: retried", status: 502, body: html, header: map[string]string{"Content-Type": "text/html"},
-			kind: provider.KindUnavailable, reason: "unexpected HTML answer", wantReqs: 3},
+			kind: provider.FailUnavailable, reason: "unexpected HTML answer", wantReqs: 3},
 		{name: "HTML 502 on a send: not retried", send: true, status: 502, body: html, header: map[string]string{"Content-Type": "text/html"},
-			kind: provider.KindUnavailable, reason: "unexpected HTML answer", wantReqs: 1},
-		{name: "HTML 404: wrong base URL", status: 404, body: []byte("<html>Not Found</html>"), kind: provider.KindNotFound, reason: "unexpected HTML answer", wantReqs: 1},
-		{name: "empty 200 on a list", status: 200, body: nil, kind: provider.KindInternal, reason: "empty answer", wantReqs: 1},
-		{name: "cut-off 200 on a list", status: 200, body: fixture(t, "phone_numbers.json")[:60], kind: provider.KindInternal, reason: "undecodable", wantReqs: 1},
-		{name: "cut-off error body", status: 400, body: fixture(t, "error_131047.json")[:50], kind: provider.KindInvalidRequest, wantReqs: 1},
-		{name: "empty 401", status: 401, body: nil, kind: provider.KindUnauthorized, reason: "Unauthorized", wantReqs: 1},
+			kind: provider.FailUnavailable, reason: "unexpected HTML answer", wantReqs: 1},
+		{name: "HTML 404: wrong base URL", status: 404, body: []byte("<html>Not Found</html>"), kind: provider.FailNotFound, reason: "unexpected HTML answer", wantReqs: 1},
+		{name: "empty 200 on a list", status: 200, body: nil, kind: provider.FailInternal, reason: "empty answer", wantReqs: 1},
+		{name: "cut-off 200 on a list", status: 200, body: fixture(t, "phone_numbers.json")[:60], kind: provider.FailInternal, reason: "undecodable", wantReqs: 1},
+		{name: "cut-off error body", status: 400, body: fixture(t, "error_131047.json")[:50], kind: provider.FailInvalidRequest, wantReqs: 1},
+		{name: "empty 401", status: 401, body: nil, kind: provider.FailUnauthorized, reason: "Unauthorized", wantReqs: 1},
 		{name: "429 without an envelope", status: 429, body: []byte("slow down"), header: map[string]string{"Retry-After": "7"},
-			kind: provider.KindRateLimited, reason: "slow down", wantReqs: 1},
-		{name: "an error envelope with 200", status: 200, body: fixture(t, "error_190.json"), kind: provider.KindUnauthorized, wantReqs: 1},
+			kind: provider.FailRateLimited, reason: "slow down", wantReqs: 1},
+		{name: "an error envelope with 200", status: 200, body: fixture(t, "error_190.json"), kind: provider.FailUnauthorized, wantReqs: 1},
 		{name: "an unknown code", send: true, status: 400, body: []byte(`{"error":{"message":"(#999999) Something new","type":"OAuthException","code":999999,"fbtrace_id":"x"}}`),
-			kind: provider.KindInvalidRequest, reason: "Something new", wantReqs: 1, wantLogged: "999999"},
+			kind: provider.FailInvalidRequest, reason: "Something new", wantReqs: 1, wantLogged: "999999"},
 		{name: "an unknown code with 503", status: 503, body: []byte(`{"error":{"message":"(#999998) Busy","code":999998}}`),
-			kind: provider.KindUnavailable, reason: "Busy", wantReqs: 3},
+			kind: provider.FailUnavailable, reason: "Busy", wantReqs: 3},
 		{name: "empty 200 on a send: accepted", send: true, status: 200, body: nil, ok: true, wantReqs: 1, wantLogged: "no message id"},
 		{name: "cut-off 200 on a send: accepted", send: true, status: 200, body: fixture(t, "send_text.json")[:70], ok: true, wantReqs: 1, wantLogged: "no message id"},
 	}
@@ -784,7 +784,7 @@ func TestAnswersThatAreNotTheAPIs(t *testing.T) {
 				if strings.Contains(pe.Error(), "<html") || strings.Contains(pe.Error(), "<center>") {
 					t.Fatalf("a page in the error: %v", pe)
 				}
-				if c.kind == provider.KindRateLimited && pe.RetryAfter != 7*time.Second {
+				if c.kind == provider.FailRateLimited && pe.RetryAfter != 7*time.Second {
 					t.Fatalf("retry after %s", pe.RetryAfter)
 				}
 				if c.status == 404 && !strings.Contains(pe.Error(), "check the base URL") {
@@ -819,7 +819,7 @@ func TestRetries(t *testing.T) {
 	// With retries off it is not.
 	n = 0
 	_, err := a.cloud(t, noRetries).PhoneNumbers(ctx)
-	wantError(t, err, provider.KindUnavailable)
+	wantError(t, err, provider.FailUnavailable)
 	if n != 1 {
 		t.Fatalf("%d attempts with retries off", n)
 	}
@@ -839,14 +839,14 @@ func TestRetries(t *testing.T) {
 	short := func(c *whatsapp.Config) { c.Timeout = 100 * time.Millisecond }
 	start := time.Now()
 	_, err = slow.cloud(t, short).SendText(ctx, "79123456789", "Hello")
-	if pe := wantError(t, err, provider.KindUnavailable); !strings.Contains(pe.Reason, "no answer within") {
+	if pe := wantError(t, err, provider.FailUnavailable); !strings.Contains(pe.Reason, "no answer within") {
 		t.Fatalf("reason = %q", pe.Reason)
 	}
 	if len(slow.requests()) != 1 || time.Since(start) > 2*time.Second {
 		t.Fatalf("%d requests in %s", len(slow.requests()), time.Since(start))
 	}
 	_, err = slow.cloud(t, short).PhoneNumbers(ctx)
-	wantError(t, err, provider.KindUnavailable)
+	wantError(t, err, provider.FailUnavailable)
 	if got := len(slow.requests()); got != 4 {
 		t.Fatalf("%d requests, want 1 send and 3 list attempts", got)
 	}
@@ -855,7 +855,7 @@ func TestRetries(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	_, err = slow.cloud(t).PhoneNumbers(cctx)
-	if pe := wantError(t, err, provider.KindUnavailable); pe.Reason != "cancelled" {
+	if pe := wantError(t, err, provider.FailUnavailable); pe.Reason != "cancelled" {
 		t.Fatalf("reason = %q", pe.Reason)
 	}
 }
@@ -934,7 +934,7 @@ func Test360Webhook(t *testing.T) {
 	}
 
 	cloud := a.cloud(t)
-	wantError(t, cloud.SetWebhook(ctx, "https://bellhop.example.com/x", nil), provider.KindInvalidRequest)
+	wantError(t, cloud.SetWebhook(ctx, "https://bellhop.example.com/x", nil), provider.FailInvalidRequest)
 	_, _, err = cloud.Webhook(ctx)
-	wantError(t, err, provider.KindInvalidRequest)
+	wantError(t, err, provider.FailInvalidRequest)
 }

@@ -8,13 +8,13 @@ import (
 	"github.com/bellhop/bellhop/provider"
 )
 
-// Action is what the caller should do about a failed send, beyond what its provider.Kind says.
+// Action is what the caller should do about a failed send, beyond what its provider.Failure says.
 // It distinguishes failures one Kind lumps together: a recipient WhatsApp cannot reach (try the
 // next channel) and a refused request (fix it) are both "do not retry".
 type Action int
 
 const (
-	// ActionNone: nothing specific; act on the provider.Kind.
+	// ActionNone: nothing specific; act on the provider.Failure.
 	ActionNone Action = iota
 	// ActionBackOff: the number's (or the app's) throughput was exceeded (130429). Retry after
 	// RetryAfter; push the sender's next slot back.
@@ -83,9 +83,9 @@ func (a Action) advice() string {
 
 // Class is how Bellhop treats one of Meta's error codes.
 type Class struct {
-	Kind   provider.Kind
+	Kind   provider.Failure
 	Action Action
-	// RetryAfter is the wait before a retry, for KindRateLimited (the API sends no Retry-After).
+	// RetryAfter is the wait before a retry, for FailRateLimited (the API sends no Retry-After).
 	RetryAfter time.Duration
 }
 
@@ -102,50 +102,50 @@ const (
 // the rest are from Meta's published error-code table.
 var codes = map[int]Class{
 	// Authorization.
-	190: {provider.KindUnauthorized, ActionFixCredentials, 0}, // access token expired or invalid
-	0:   {provider.KindUnauthorized, ActionFixCredentials, 0}, // AuthException (only with an HTTP 401/403: see classify)
-	10:  {provider.KindUnauthorized, ActionFixCredentials, 0}, // permission denied
-	102: {provider.KindUnauthorized, ActionFixCredentials, 0}, // API session
+	190: {provider.FailUnauthorized, ActionFixCredentials, 0}, // access token expired or invalid
+	0:   {provider.FailUnauthorized, ActionFixCredentials, 0}, // AuthException (only with an HTTP 401/403: see classify)
+	10:  {provider.FailUnauthorized, ActionFixCredentials, 0}, // permission denied
+	102: {provider.FailUnauthorized, ActionFixCredentials, 0}, // API session
 
 	// Throughput.
-	130429: {provider.KindRateLimited, ActionBackOff, numberBackOff},
-	131056: {provider.KindRateLimited, ActionSlowDownRecipient, recipientBackOff},
-	4:      {provider.KindRateLimited, ActionBackOff, appBackOff},  // app's call rate
-	80007:  {provider.KindRateLimited, ActionBackOff, appBackOff},  // WABA's call rate
-	131048: {provider.KindRateLimited, ActionBackOff, spamBackOff}, // spam rate limit (quality)
+	130429: {provider.FailRateLimited, ActionBackOff, numberBackOff},
+	131056: {provider.FailRateLimited, ActionSlowDownRecipient, recipientBackOff},
+	4:      {provider.FailRateLimited, ActionBackOff, appBackOff},  // app's call rate
+	80007:  {provider.FailRateLimited, ActionBackOff, appBackOff},  // WABA's call rate
+	131048: {provider.FailRateLimited, ActionBackOff, spamBackOff}, // spam rate limit (quality)
 
 	// The recipient cannot be reached on WhatsApp: permanent for this channel only.
-	131026: {provider.KindInvalidRequest, ActionFallThrough, 0}, // undeliverable
-	131050: {provider.KindInvalidRequest, ActionFallThrough, 0}, // recipient stopped marketing messages
-	130497: {provider.KindInvalidRequest, ActionFallThrough, 0}, // no messaging to the recipient's country
+	131026: {provider.FailInvalidRequest, ActionFallThrough, 0}, // undeliverable
+	131050: {provider.FailInvalidRequest, ActionFallThrough, 0}, // recipient stopped marketing messages
+	130497: {provider.FailInvalidRequest, ActionFallThrough, 0}, // no messaging to the recipient's country
 
 	// The 24-hour customer service window.
-	131047: {provider.KindInvalidRequest, ActionUseTemplate, 0},
+	131047: {provider.FailInvalidRequest, ActionUseTemplate, 0},
 
 	// Templates.
-	132000: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // parameter count mismatch
-	132001: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // no such template in that language
-	132005: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // text too long with its parameters
-	132007: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // format policy
-	132012: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // parameter format
-	132015: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // template paused
-	132016: {provider.KindInvalidRequest, ActionFixTemplate, 0}, // template disabled
+	132000: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // parameter count mismatch
+	132001: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // no such template in that language
+	132005: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // text too long with its parameters
+	132007: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // format policy
+	132012: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // parameter format
+	132015: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // template paused
+	132016: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // template disabled
 
 	// The account is restricted.
-	368:    {provider.KindSenderBlocked, ActionPauseSender, 0},
-	131031: {provider.KindSenderBlocked, ActionPauseSender, 0},
+	368:    {provider.FailSenderBlocked, ActionPauseSender, 0},
+	131031: {provider.FailSenderBlocked, ActionPauseSender, 0},
 
 	// Temporary on Meta's side.
-	1:      {provider.KindUnavailable, ActionNone, 0},
-	2:      {provider.KindUnavailable, ActionNone, 0},
-	131000: {provider.KindUnavailable, ActionNone, 0},
-	131016: {provider.KindUnavailable, ActionNone, 0},
+	1:      {provider.FailUnavailable, ActionNone, 0},
+	2:      {provider.FailUnavailable, ActionNone, 0},
+	131000: {provider.FailUnavailable, ActionNone, 0},
+	131016: {provider.FailUnavailable, ActionNone, 0},
 
 	// The request itself.
-	100:    {provider.KindInvalidRequest, ActionNone, 0},
-	131008: {provider.KindInvalidRequest, ActionNone, 0}, // required parameter missing
-	131009: {provider.KindInvalidRequest, ActionNone, 0}, // parameter value not valid
-	131051: {provider.KindInvalidRequest, ActionNone, 0}, // unsupported message type
+	100:    {provider.FailInvalidRequest, ActionNone, 0},
+	131008: {provider.FailInvalidRequest, ActionNone, 0}, // required parameter missing
+	131009: {provider.FailInvalidRequest, ActionNone, 0}, // parameter value not valid
+	131051: {provider.FailInvalidRequest, ActionNone, 0}, // unsupported message type
 }
 
 // Classify returns how Bellhop treats a Meta error code, whether it came in an API answer or in
@@ -153,7 +153,7 @@ var codes = map[int]Class{
 // then goes by the HTTP status (an answer) or treats it as a failure to look at (a callback).
 func Classify(code int) (c Class, ok bool) {
 	if code >= 200 && code <= 299 { // API permission
-		return Class{Kind: provider.KindUnauthorized, Action: ActionFixCredentials}, true
+		return Class{Kind: provider.FailUnauthorized, Action: ActionFixCredentials}, true
 	}
 	c, ok = codes[code]
 	return c, ok
@@ -161,7 +161,7 @@ func Classify(code int) (c Class, ok bool) {
 
 // APIError is Meta's error envelope as the API answered it:
 // {"error":{"message","type","code","error_subcode","error_data":{"details"},"fbtrace_id"}}.
-// It is the Err of the *provider.Error a call returns, so both errors.As and provider.KindOf
+// It is the Err of the *provider.Error a call returns, so both errors.As and provider.FailureOf
 // work on what the client returns.
 type APIError struct {
 	Code    int    // Meta's error code; 0 when the answer had none

@@ -43,7 +43,7 @@ func graphList[T any](ctx context.Context, c *Client, step, path string, q url.V
 			return c.decodeError(step, a.status, err)
 		}
 		if p.Data == nil {
-			return c.fail(step, provider.KindInternal, a.status, "the answer has no data list", nil)
+			return c.fail(step, provider.FailInternal, a.status, "the answer has no data list", nil)
 		}
 		for _, raw := range *p.Data {
 			var v T
@@ -65,11 +65,11 @@ func graphList[T any](ctx context.Context, c *Client, step, path string, q url.V
 		}
 		switch {
 		case after == "":
-			return c.fail(step, provider.KindInternal, a.status, "the answer names a next page but no cursor to it", nil)
+			return c.fail(step, provider.FailInternal, a.status, "the answer names a next page but no cursor to it", nil)
 		case seen[after]:
-			return c.fail(step, provider.KindInternal, a.status, "the provider repeats a page cursor: the list cannot be read whole", nil)
+			return c.fail(step, provider.FailInternal, a.status, "the provider repeats a page cursor: the list cannot be read whole", nil)
 		case page >= maxPages:
-			return c.fail(step, provider.KindInternal, a.status, fmt.Sprintf("the list goes on past %d pages", maxPages), nil)
+			return c.fail(step, provider.FailInternal, a.status, fmt.Sprintf("the list goes on past %d pages", maxPages), nil)
 		}
 		seen[after] = true
 		pq.Set("after", after)
@@ -93,7 +93,7 @@ func (c *Client) templates360(ctx context.Context) ([]*wireTemplate, error) {
 			return nil, c.decodeError(step, a.status, err)
 		}
 		if w.Templates == nil {
-			return nil, c.fail(step, provider.KindInternal, a.status, "the answer has no waba_templates list", nil)
+			return nil, c.fail(step, provider.FailInternal, a.status, "the answer has no waba_templates list", nil)
 		}
 		fresh := 0
 		for _, t := range *w.Templates {
@@ -114,7 +114,7 @@ func (c *Client) templates360(ctx context.Context) ([]*wireTemplate, error) {
 			return out, nil
 		case fresh == 0:
 			if w.Total.set && offset < w.Total.n {
-				return nil, c.fail(step, provider.KindInternal, a.status, "the provider repeats a page (it ignores offset): the list cannot be read whole", nil)
+				return nil, c.fail(step, provider.FailInternal, a.status, "the provider repeats a page (it ignores offset): the list cannot be read whole", nil)
 			}
 			return out, nil
 		case w.Total.set && offset >= w.Total.n:
@@ -122,7 +122,7 @@ func (c *Client) templates360(ctx context.Context) ([]*wireTemplate, error) {
 		case !w.Total.set && n < d360PageSize && (!w.Limit.set || n < w.Limit.n):
 			return out, nil
 		case page >= maxPages:
-			return nil, c.fail(step, provider.KindInternal, a.status, fmt.Sprintf("the list goes on past %d pages", maxPages), nil)
+			return nil, c.fail(step, provider.FailInternal, a.status, fmt.Sprintf("the list goes on past %d pages", maxPages), nil)
 		}
 	}
 }

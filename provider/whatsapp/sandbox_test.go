@@ -37,7 +37,7 @@ func TestAgainstSandbox(t *testing.T) {
 	}
 	bad := newClient(t, whatsapp.Config{Kind: whatsapp.KindCloud, WABAID: sandbox.DefaultWABAID,
 		Config: provider.Config{BaseURL: sandbox.CloudBaseURL(srv.URL), APIKey: "expired", HTTPClient: private}})
-	if err := bad.CheckCredentials(ctx); provider.KindOf(err) != provider.KindUnauthorized || whatsapp.ActionOf(err) != whatsapp.ActionFixCredentials {
+	if err := bad.CheckCredentials(ctx); provider.FailureOf(err) != provider.FailUnauthorized || whatsapp.ActionOf(err) != whatsapp.ActionFixCredentials {
 		t.Fatalf("a bad token: %v", err)
 	}
 
@@ -66,7 +66,7 @@ func TestAgainstSandbox(t *testing.T) {
 		t.Fatalf("sent = %+v, %v", sent, err)
 	}
 	_, err = cloud.SendTemplate(ctx, "79123456789", welcome.Name, welcome.Language, []string{"Anna", "Sandbox Hotels", "3 December"}, send)
-	if pe, _ := provider.AsError(err); pe == nil || pe.Kind != provider.KindRateLimited || pe.RetryAfter != whatsapp.RecipientGap ||
+	if pe, _ := provider.AsError(err); pe == nil || pe.Failure != provider.FailRateLimited || pe.RetryAfter != whatsapp.RecipientGap ||
 		whatsapp.ActionOf(err) != whatsapp.ActionSlowDownRecipient {
 		t.Fatalf("a second message to the guest at once: %v", err)
 	}
@@ -109,7 +109,7 @@ func TestAgainstSandbox(t *testing.T) {
 	sb.SetRestricted(sandbox.NumberReception, 131031)
 	clock.Advance(whatsapp.RecipientGap)
 	_, err = cloud.SendText(ctx, "79123456789", "Hello again", send)
-	if provider.KindOf(err) != provider.KindSenderBlocked || whatsapp.ActionOf(err) != whatsapp.ActionPauseSender {
+	if provider.FailureOf(err) != provider.FailSenderBlocked || whatsapp.ActionOf(err) != whatsapp.ActionPauseSender {
 		t.Fatalf("a locked account: %v", err)
 	}
 	sb.SetRestricted(sandbox.NumberReception, 0)
@@ -138,7 +138,7 @@ func TestAgainstSandbox(t *testing.T) {
 		t.Fatalf("the sandbox kept %d messages", got)
 	}
 	sb.SetOutage(503)
-	if err := d360.CheckCredentials(ctx); provider.KindOf(err) != provider.KindUnavailable {
+	if err := d360.CheckCredentials(ctx); provider.FailureOf(err) != provider.FailUnavailable {
 		t.Fatalf("an outage: %v", err)
 	}
 }

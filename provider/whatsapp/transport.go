@@ -43,7 +43,7 @@ func (c *Client) do(ctx context.Context, step, method, path string, q url.Values
 	wait := c.backoff
 	for attempt := 1; ; attempt++ {
 		a, err := c.once(ctx, step, method, path, q, body)
-		if err == nil || attempt >= attempts || provider.KindOf(err) != provider.KindUnavailable || ctx.Err() != nil {
+		if err == nil || attempt >= attempts || provider.FailureOf(err) != provider.FailUnavailable || ctx.Err() != nil {
 			return a, err
 		}
 		// Full jitter: a wait between wait/2 and wait, then double it.
@@ -79,7 +79,7 @@ func (c *Client) once(ctx context.Context, step, method, path string, q url.Valu
 		var refused *safehttp.RefusedError
 		if errors.As(err, &refused) {
 			// The address policy will refuse it every time: not a temporary failure.
-			return nil, c.fail(step, provider.KindInvalidRequest, 0, refused.Error(), err)
+			return nil, c.fail(step, provider.FailInvalidRequest, 0, refused.Error(), err)
 		}
 		reason := "no answer"
 		switch {
@@ -88,7 +88,7 @@ func (c *Client) once(ctx context.Context, step, method, path string, q url.Valu
 		case actx.Err() != nil || apiclient.IsTimeout(err):
 			reason = fmt.Sprintf("no answer within %s", c.timeout)
 		}
-		return nil, c.fail(step, provider.KindUnavailable, 0, reason, err)
+		return nil, c.fail(step, provider.FailUnavailable, 0, reason, err)
 	}
 	return c.answer(step, method, resp)
 }
@@ -109,9 +109,9 @@ func (c *Client) answer(step, method string, resp *resty.Response) (*answer, err
 		// answer is judged by its caller (a send must not turn into a retry).
 		switch {
 		case len(a.body) == 0:
-			return a, c.fail(step, provider.KindInternal, status, "empty answer", nil)
+			return a, c.fail(step, provider.FailInternal, status, "empty answer", nil)
 		case !json.Valid(a.body):
-			return a, c.fail(step, provider.KindInternal, status, "undecodable answer: "+apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason), nil)
+			return a, c.fail(step, provider.FailInternal, status, "undecodable answer: "+apiclient.BodySnippet(resp.Header().Get("Content-Type"), resp.Body(), maxReason), nil)
 		}
 	}
 	return a, nil
@@ -180,15 +180,15 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 	if !known {
 		switch {
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
-			cls = Class{Kind: provider.KindUnauthorized, Action: ActionFixCredentials}
+			cls = Class{Kind: provider.FailUnauthorized, Action: ActionFixCredentials}
 		case status == http.StatusTooManyRequests:
-			cls = Class{Kind: provider.KindRateLimited, Action: ActionBackOff, RetryAfter: defaultRetryAfter}
+			cls = Class{Kind: provider.FailRateLimited, Action: ActionBackOff, RetryAfter: defaultRetryAfter}
 		case status == http.StatusNotFound:
-			cls = Class{Kind: provider.KindNotFound}
+			cls = Class{Kind: provider.FailNotFound}
 		case status == http.StatusRequestTimeout || status >= 500:
-			cls = Class{Kind: provider.KindUnavailable}
+			cls = Class{Kind: provider.FailUnavailable}
 		default: // other 4xx, or an error envelope with a 2xx
-			cls = Class{Kind: provider.KindInvalidRequest}
+			cls = Class{Kind: provider.FailInvalidRequest}
 		}
 	}
 
@@ -200,7 +200,7 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 	case status == http.StatusNotFound:
 		e.Err = errNoRoute
 	}
-	if cls.Kind == provider.KindRateLimited {
+	if cls.Kind == provider.FailRateLimited {
 		e.RetryAfter = c.retryAfter(resp, cls.RetryAfter)
 	}
 	return e
@@ -242,7 +242,7 @@ func decodeJSON(raw []byte, v any) error {
 }
 
 func (c *Client) decodeError(step string, status int, err error) *provider.Error {
-	return c.fail(step, provider.KindInternal, status, "undecodable answer", err)
+	return c.fail(step, provider.FailInternal, status, "undecodable answer", err)
 }
 
 // cleanText makes text from the provider fit for an error or a log line: no key, no control
@@ -251,8 +251,8 @@ func (c *Client) cleanText(s string) string { return c.redactor.Clean(s, maxReas
 
 // fail builds the error of a step. The key never gets into it, even if the provider or a
 // transport echoed it; the provider's text is cut short and cleaned of control characters.
-func (c *Client) fail(step string, kind provider.Kind, status int, reason string, err error) *provider.Error {
-	e := &provider.Error{Provider: c.kind, Step: step, Kind: kind, Status: status, Reason: c.cleanText(reason), Err: err}
+func (c *Client) fail(step string, kind provider.Failure, status int, reason string, err error) *provider.Error {
+	e := &provider.Error{Provider: c.kind, Step: step, Failure: kind, Status: status, Reason: c.cleanText(reason), Err: err}
 	if err != nil && c.redactor.Redact(err.Error()) != err.Error() {
 		e.Err = c.redactor.Error(err)
 	}

@@ -229,7 +229,7 @@ func TestParseEventsEdges(t *testing.T) {
 				if evs[0].Type != whatsapp.EventError || evs[0].ErrorCode != 131031 {
 					t.Fatalf("events = %+v", evs)
 				}
-				if c, ok := evs[0].Class(); !ok || c.Kind != provider.KindSenderBlocked {
+				if c, ok := evs[0].Class(); !ok || c.Kind != provider.FailSenderBlocked {
 					t.Fatalf("class = %+v", c)
 				}
 			}},
