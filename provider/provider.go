@@ -4,7 +4,6 @@
 package provider
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,41 +14,28 @@ import (
 	"github.com/bellhop/bellhop"
 )
 
-// Provider is one provider account reached with one API key.
+// Provider is a client that does everything IntellectDialog does: every optional interface
+// of a Kind's client at once.
 type Provider interface {
-	// Organization returns the account the key belongs to; a bad key is a FailUnauthorized error.
-	Organization(ctx context.Context) (bellhop.Organization, error)
-	// Senders lists the account's sending channels (every page).
-	Senders(ctx context.Context) ([]bellhop.Sender, error)
-	// Operators lists the account's users who answer chats (every page).
-	Operators(ctx context.Context) ([]bellhop.Operator, error)
-	// LoginCode asks for a one-time sign-in for an operator.
-	LoginCode(ctx context.Context, operatorID string) (LoginCode, error)
-	// SendMessage sends one text or template. Message.Mark labels the message so that it can
-	// be found again in Messages; the provider does NOT deduplicate by it: a second call with
-	// the same mark is a second message to the guest.
-	SendMessage(ctx context.Context, m Message) (SentMessage, error)
-	// Messages lists the account's messages that match f, every page, oldest first.
-	Messages(ctx context.Context, f MessageFilter) ([]StoredMessage, error)
-	// Message reads one message by the provider's id (for its delivered/viewed times).
-	Message(ctx context.Context, id string) (StoredMessage, error)
-	// Templates lists the approved-or-not message templates of a sender (official WhatsApp
-	// senders only; others answer an empty list or FailNotFound).
-	Templates(ctx context.Context, senderID string) ([]Template, error)
-	// StopListed reports whether the account's stop list holds a phone (E.164).
-	StopListed(ctx context.Context, phone string) (bool, error)
-	// Webhook returns the account's one installed webhook; ok is false when none is.
-	Webhook(ctx context.Context) (w Webhook, ok bool, err error)
-	// SetWebhook installs w as the account's webhook, replacing whatever was there.
-	SetWebhook(ctx context.Context, w Webhook) error
-	// DeleteWebhook removes the account's webhook.
-	DeleteWebhook(ctx context.Context) error
+	Client
+	SenderLister
+	OperatorDirectory
+	TemplateLister
+	Finder
+	StopLister
+	WebhookInstaller
 }
 
 // Config is what a client needs to reach one account. Zero values mean defaults.
 type Config struct {
 	BaseURL string // API root including the version, e.g. https://api.intellectdialog.com/v2/
 	APIKey  string
+	// Credentials are the integration's fields as its Kind declares them (secrets unsealed);
+	// kinds with one key read APIKey.
+	Credentials Credentials
+	// AllowPrivate lets the client reach loopback and private addresses (SMTP hosts; HTTP
+	// clients get it through HTTPClient's dialer).
+	AllowPrivate bool
 	// Zone is the account's time zone as the provider names it (IntellectDialog's company
 	// "zone"); the provider reads and writes times in it. Empty: the client asks once.
 	Zone    string
@@ -70,11 +56,16 @@ type LoginCode struct {
 
 // Message is one outgoing message: a Text, or a Template with its Vars.
 type Message struct {
-	Phone    string // E.164
+	Phone    string // E.164, for kinds whose Address is phone
+	Email    string // for kinds whose Address is email
+	ChatID   string // for kinds whose Address is chat
 	SenderID string
 	Text     string
-	Template string   // an approved WhatsApp template's name (official WhatsApp senders)
-	Vars     []string // the template's variables, in order
+	// Subject and HTML are an email's (HTML made from the same template as Text).
+	Subject, HTML string
+	Template      string   // an approved WhatsApp template's name (official WhatsApp senders)
+	Language      string   // the template's language as the provider lists it ("ru", "en_US")
+	Vars          []string // the template's variables (body parameters), in order
 	// Mark labels the message (at most 36 characters) so it can be found in Messages.
 	Mark string
 	// OperatorID sends the message under an operator's name (IntellectDialog employee_id).
@@ -151,6 +142,10 @@ const (
 	FailNotFound
 	// FailSenderBlocked: the sender is banned or blocked; pause it until a person resumes it.
 	FailSenderBlocked
+	// FailUnreachable: this channel cannot reach this recipient (not on WhatsApp, a mailbox
+	// that does not exist, outside the customer window with no template): permanent for the
+	// channel and the guest, so a mailing falls through to its next channel.
+	FailUnreachable
 )
 
 func (k Failure) String() string {
@@ -167,6 +162,8 @@ func (k Failure) String() string {
 		return "not_found"
 	case FailSenderBlocked:
 		return "sender_blocked"
+	case FailUnreachable:
+		return "unreachable"
 	default:
 		return "internal"
 	}
@@ -180,8 +177,17 @@ type Error struct {
 	Failure    Failure       // what the caller should do about it
 	Status     int           // HTTP status, 0 for network errors
 	RetryAfter time.Duration // from Retry-After, for FailRateLimited
-	Reason     string        // the provider's message, as given
-	Err        error         // underlying cause (network error), if any
+	// Recipient says a FailRateLimited is about one recipient (Cloud API 131056), not the
+	// sender: only messages to that recipient wait.
+	Recipient bool
+	// Unsent says the message surely did not leave (a refused connection, an SMTP error
+	// before DATA): a FailUnavailable send may simply be retried. Without it the outcome is
+	// unknown and the send path asks the provider (Finder) or holds the row unconfirmed.
+	Unsent bool
+	// Code is the provider's own error code, when it gives one (Meta's 131026).
+	Code   string
+	Reason string // the provider's message, as given
+	Err    error  // underlying cause (network error), if any
 }
 
 func (e *Error) Error() string {
@@ -227,4 +233,11 @@ type StatusEvent struct {
 	DeliveredAt time.Time
 	ViewedAt    time.Time
 	At          time.Time
+	// Code is the provider's error code of a failed status; FallThrough says the failure is
+	// permanent for this channel and recipient (a mailing tries its next channel).
+	Code        string
+	FallThrough bool
+	// Text of an inbound message (new_message); Inbound marks one.
+	Text    string
+	Inbound bool
 }
