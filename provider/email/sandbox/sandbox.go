@@ -176,6 +176,10 @@ func (s *Server) Close() error {
 	}
 	close(s.done)
 	err := s.smtp.Close()
+	// go-smtp closes only the listeners its Serve has registered: a Close that comes before
+	// the serving goroutine got there would leave Accept waiting for ever. Closing ours too
+	// ends it either way.
+	_ = s.listener.Close()
 	<-s.served
 	return err
 }
