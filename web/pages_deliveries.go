@@ -4,14 +4,12 @@ import (
 	"net/http"
 
 	"github.com/bellhop/bellhop"
-	"github.com/bellhop/bellhop/queue"
-	"github.com/bellhop/bellhop/queue/pacer"
 )
 
 // pacerCard is a sender's pacing state on the Deliveries tab.
 type pacerCard struct {
 	Kind, Sender string
-	State        pacer.State
+	State        *bellhop.Pace
 	FreeNow      bool // the next message may go at once
 	Interval     string
 	Error        string
@@ -45,19 +43,18 @@ func (p *pages) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) 
 	}
 	data.Deliveries = ds
 	for _, kind := range p.s.cfg.Connector.KindNames() {
-		in, err := p.s.cfg.Connector.Integration(ctx, v.Property.ID, kind)
-		if err != nil || in.Sender == nil || p.s.cfg.Pacer == nil {
-			continue // nothing is paced until a sender is chosen
+		if p.s.cfg.Pacing == nil {
+			break
 		}
-		c := pacerCard{Kind: kind, Sender: in.Sender.Label()}
-		st, err := p.s.cfg.Pacer.State(ctx, queue.SenderKey(in))
-		if err != nil {
-			c.Error = p.errText(r, v, err)
-		} else {
-			c.State, c.Interval = st, st.Interval.String()
-			c.FreeNow = !st.NextFree.After(p.s.cfg.Clock.Now())
+		pc, err := p.s.cfg.Pacing.Pace(ctx, v.Property.ID, kind)
+		switch bellhop.ErrorCode(err) {
+		case "":
+			data.Pacers = append(data.Pacers, pacerCard{Kind: kind, Sender: pc.Sender.Label(), State: pc,
+				Interval: pc.Interval.String(), FreeNow: !pc.NextFree.After(p.s.cfg.Clock.Now())})
+		case bellhop.EInternal, bellhop.EUnavailable:
+			data.Pacers = append(data.Pacers, pacerCard{Kind: kind, Sender: kind, State: &bellhop.Pace{}, Error: p.errText(r, v, err)})
 		}
-		data.Pacers = append(data.Pacers, c)
+		// Otherwise nothing is paced yet: no sender is chosen, or the kind is not the property's.
 	}
 	v.Data = data
 	p.render(w, r, http.StatusOK, "deliveries", v)

@@ -166,12 +166,9 @@ func (p *pages) switchIntegration(w http.ResponseWriter, r *http.Request, v *vie
 func (p *pages) resumeSender(w http.ResponseWriter, r *http.Request, v *view) {
 	ctx := r.Context()
 	back := "/p/" + v.Property.ID + "/deliveries"
-	in, err := p.s.cfg.Connector.Integration(ctx, v.Property.ID, r.PathValue("provider"))
-	if err == nil && in.Sender == nil {
+	_, err := p.s.cfg.Pacing.Resume(ctx, v.Property.ID, r.PathValue("provider"), "web:"+v.Session.Actor)
+	if bellhop.ErrorCode(err) == bellhop.ENotReady {
 		err = bellhop.Errorf(bellhop.ENotReady, "%s", tr(v.Lang, "pacer.no_sender"))
-	}
-	if err == nil {
-		err = p.s.resumeSender(ctx, in, "web:"+v.Session.Actor)
 	}
 	if err != nil {
 		p.done(w, r, "error", p.errText(r, v, err), back)

@@ -18,7 +18,6 @@ import (
 	"github.com/bellhop/bellhop/connector"
 	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/mapping"
-	"github.com/bellhop/bellhop/queue/pacer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -26,8 +25,6 @@ import (
 // Store is the storage the API reads and writes directly.
 type Store interface {
 	CreateProperty(ctx context.Context, p *bellhop.Property) error
-	// SetPacerGroup sets with whom an integration shares its sender's pace ("" for none).
-	SetPacerGroup(ctx context.Context, pid, provider, group string, at time.Time) error
 	GetProperty(ctx context.Context, id string) (*bellhop.Property, error)
 	UpdateProperty(ctx context.Context, p *bellhop.Property) error
 	UpsertStaff(ctx context.Context, s *bellhop.Staff) (bool, error)
@@ -48,7 +45,7 @@ type Config struct {
 	Connector *connector.Service
 	Mapping   *mapping.Service
 	Mailings  *mailings.Service
-	Pacer     *pacer.Pacer
+	Pacing    Pacing
 	Clock     bellhop.Clock // default: system clock
 	Logger    *slog.Logger  // default: slog.Default()
 	// Ready lists the dependencies /readyz checks, by name.

@@ -171,8 +171,14 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	if m.listener != nil {
+		pacing, err := queue.NewPacing(queue.PacingConfig{
+			Pacer: m.Pacer, Integrations: m.Connector, Store: db, Waker: m.Mailings, Clock: m.Clock, Logger: m.Logger,
+		})
+		if err != nil {
+			return err
+		}
 		api := web.New(web.Config{
-			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacer: m.Pacer, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
+			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacing: pacing, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
 			PublicURL: m.Config.PublicURL, Relay: m.Queue,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
