@@ -90,9 +90,14 @@ type Integration struct {
 	StatusReason     string            `json:"status_reason,omitempty"`
 	OrganizationID   string            `json:"organization_id,omitempty"`
 	OrganizationName string            `json:"organization_name,omitempty"`
-	// Sender is the chosen sending channel, nil until one is chosen.
+	// Sender is the chosen sending channel, nil until one is chosen. With a pool it is the
+	// pool's first sender.
 	Sender *Sender `json:"sender"`
-	Active bool    `json:"active"`
+	// Pool is every sender of a pool of senders of one type, in the order chosen, Sender
+	// first; empty when the integration sends from Sender alone. Each guest hears from one
+	// number of the pool; new guests are spread by the numbers' free capacity.
+	Pool   []Sender `json:"pool,omitempty"`
+	Active bool     `json:"active"`
 	// SealedWebhookSecret authenticates the provider's callbacks for this integration.
 	SealedWebhookSecret []byte     `json:"-"`
 	CheckedAt           *time.Time `json:"checked_at"`
@@ -119,6 +124,18 @@ type Integration struct {
 	// paces it for this property alone. Written by its own update (SetPacerGroup), which a
 	// save of the integration leaves alone.
 	PacerGroup string `json:"pacer_group,omitempty"`
+}
+
+// Senders returns the senders the integration sends from: its pool, or its one sender (none
+// until one is chosen).
+func (in *Integration) Senders() []Sender {
+	switch {
+	case len(in.Pool) > 0:
+		return in.Pool
+	case in.Sender != nil:
+		return []Sender{*in.Sender}
+	}
+	return nil
 }
 
 // WebhookMode is what activation did with another system's webhook on the provider account.

@@ -40,6 +40,9 @@ type Store interface {
 	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
 	// DeliveryByMessageID finds a property's delivery by the provider's message id.
 	DeliveryByMessageID(ctx context.Context, pid, messageID string) (*bellhop.Delivery, error)
+	// CountPending counts a property's scheduled sends planned before until, per kind and
+	// slot of time, from an index (store.CountPending).
+	CountPending(ctx context.Context, pid string, until time.Time, slot time.Duration) ([]bellhop.PendingCount, error)
 }
 
 // Scheduler queues the sends of scheduled deliveries (the queue package). It must tolerate
@@ -56,6 +59,9 @@ type Config struct {
 	Scheduler Scheduler
 	Clock     bellhop.Clock // default: system clock
 	Logger    *slog.Logger  // default: slog.Default()
+	// Pacing tells the capacity view and the preview how fast each sender sends; nil leaves
+	// the capacity view unavailable and the preview without realistic send times.
+	Pacing Pacing
 	// SendingMethods are the provider kinds a mailing may be sent through (the connector's
 	// kinds); a mailing naming another is refused. Empty accepts any well-formed name.
 	SendingMethods []string

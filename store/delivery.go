@@ -256,3 +256,54 @@ func (a *access) DeliveryByMessageID(ctx context.Context, pid, messageID string)
 	}
 	return a.GetDelivery(ctx, id)
 }
+
+// CountPending counts property pid's scheduled sends planned before until, per kind and slot
+// of the given length (slots start at multiples of it since the Unix epoch, so a whole minute
+// length keeps local quarter hours and hours whole). It reads the deliveries_pending index,
+// not the rows.
+func (a *access) CountPending(ctx context.Context, pid string, until time.Time, slot time.Duration) ([]bellhop.PendingCount, error) {
+	if slot < time.Minute {
+		return nil, fmt.Errorf("count pending sends: a slot of %s is too short", slot)
+	}
+	us := slot.Microseconds()
+	rows, err := a.queryRows(ctx, "count-pending", us, pid, toMicros(until))
+	if err != nil {
+		return nil, fmt.Errorf("count pending sends of property %q: %w", pid, err)
+	}
+	defer rows.Close()
+	var out []bellhop.PendingCount
+	for rows.Next() {
+		var kind string
+		var n, count int64
+		if err := rows.Scan(&kind, &n, &count); err != nil {
+			return nil, fmt.Errorf("count pending sends of property %q: %w", pid, err)
+		}
+		out = append(out, bellhop.PendingCount{Kind: bellhop.MailingKind(kind), Slot: fromMicros(n * us), Count: int(count)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count pending sends of property %q: %w", pid, err)
+	}
+	return out, nil
+}
+
+// GuestSender returns the number of property pid's pool (of a provider kind) that first sent
+// to the guest whose phone has these digits; "" when none has.
+func (a *access) GuestSender(ctx context.Context, pid, provider, digits string) (string, error) {
+	var id string
+	err := a.queryRow(ctx, "guest-sender", pid, provider, digits).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read the number that sends to a guest of property %q: %w", pid, err)
+	}
+	return id, nil
+}
+
+// PinGuestSender records that a number of the pool sent to the guest; the first record stays.
+func (a *access) PinGuestSender(ctx context.Context, pid, provider, digits, senderID string, at time.Time) error {
+	if _, err := a.exec(ctx, "pin-guest-sender", pid, provider, digits, senderID, toMicros(dbTime(at))); err != nil {
+		return fmt.Errorf("record the number that sent to a guest of property %q: %w", pid, err)
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -50,13 +51,21 @@ func (a *access) SaveIntegration(ctx context.Context, in *bellhop.Integration) e
 			sender[i] = sql.NullString{String: v, Valid: true}
 		}
 	}
+	pool := ""
+	if len(in.Pool) > 0 {
+		b, err := json.Marshal(in.Pool)
+		if err != nil {
+			return fmt.Errorf("save integration %q of property %q: its pool: %w", in.Provider, in.PropertyID, err)
+		}
+		pool = string(b)
+	}
 	var created int64
 	err := a.queryRow(ctx, "save-integration",
 		in.PropertyID, in.Provider, blob(in.SealedKey), in.KeyHint, in.BaseURL, string(in.Status), in.StatusReason,
 		in.OrganizationID, in.OrganizationName, sender[0], sender[1], sender[2], sender[3],
 		in.Active, blob(in.SealedWebhookSecret), nullMicros(in.CheckedAt), nullMicros(in.ActivatedAt),
 		toMicros(in.CreatedAt), toMicros(in.UpdatedAt),
-		in.OrganizationZone, string(in.WebhookMode), blob(in.SealedPreviousWebhook), in.PacerGroup,
+		in.OrganizationZone, string(in.WebhookMode), blob(in.SealedPreviousWebhook), in.PacerGroup, pool,
 	).Scan(&created)
 	if isForeignKeyViolation(err) {
 		return propertyNotFound(in.PropertyID)
@@ -74,14 +83,19 @@ func scanIntegration(row scanner) (*bellhop.Integration, error) {
 	var sid, stype, sname, sphone sql.NullString
 	var checked, activated, forwardFailed, unreadableAt sql.NullInt64
 	var created, updated int64
-	var mode string
+	var mode, pool string
 	err := row.Scan(&in.PropertyID, &in.Provider, &in.SealedKey, &in.KeyHint, &in.BaseURL, &status, &in.StatusReason,
 		&in.OrganizationID, &in.OrganizationName, &sid, &stype, &sname, &sphone,
 		&in.Active, &in.SealedWebhookSecret, &checked, &activated, &created, &updated,
 		&in.OrganizationZone, &mode, &in.SealedPreviousWebhook, &in.ForwardFailures, &in.ForwardLastError,
-		&forwardFailed, &in.UnreadableCallback, &unreadableAt, &in.PacerGroup)
+		&forwardFailed, &in.UnreadableCallback, &unreadableAt, &in.PacerGroup, &pool)
 	if err != nil {
 		return nil, err
+	}
+	if pool != "" {
+		if err := json.Unmarshal([]byte(pool), &in.Pool); err != nil {
+			return nil, fmt.Errorf("the sender pool of integration %q: %w", in.Provider, err)
+		}
 	}
 	in.WebhookMode = bellhop.WebhookMode(mode)
 	in.SealedPreviousWebhook = nonEmpty(in.SealedPreviousWebhook)

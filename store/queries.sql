@@ -105,7 +105,7 @@ SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_rea
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
        active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
        organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
-       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group, sender_pool
 FROM integrations
 WHERE property_id = ? AND provider = ?;
 
@@ -114,7 +114,7 @@ SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_rea
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
        active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
        organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
-       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group, sender_pool
 FROM integrations
 WHERE property_id = ?
 ORDER BY provider;
@@ -125,8 +125,8 @@ ORDER BY provider;
 INSERT INTO integrations (property_id, provider, sealed_key, key_hint, base_url, status, status_reason,
                           organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
                           active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
-                          organization_zone, webhook_mode, sealed_previous_webhook, pacer_group)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          organization_zone, webhook_mode, sealed_previous_webhook, pacer_group, sender_pool)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (property_id, provider) DO UPDATE
 SET sealed_key = excluded.sealed_key,
     key_hint = excluded.key_hint,
@@ -146,7 +146,8 @@ SET sealed_key = excluded.sealed_key,
     updated_at = excluded.updated_at,
     organization_zone = excluded.organization_zone,
     webhook_mode = excluded.webhook_mode,
-    sealed_previous_webhook = excluded.sealed_previous_webhook
+    sealed_previous_webhook = excluded.sealed_previous_webhook,
+    sender_pool = excluded.sender_pool
 RETURNING created_at;
 
 -- name: note-forward-failure
@@ -475,3 +476,21 @@ SET last_send_end = CASE
 UPDATE integrations
 SET pacer_group = ?, updated_at = ?
 WHERE property_id = ? AND provider = ?;
+
+-- name: count-pending
+-- A property's scheduled sends planned before a time, counted per kind and time slot (planned
+-- time divided by the slot's length, in µs) from the deliveries_pending index alone.
+SELECT kind, planned_at / ? AS slot, COUNT(*)
+FROM deliveries
+WHERE property_id = ? AND status = 'scheduled' AND planned_at < ?
+GROUP BY kind, slot;
+
+-- name: guest-sender
+-- The number of a pool that first sent to a guest.
+SELECT sender_id FROM guest_senders WHERE property_id = ? AND provider = ? AND phone = ?;
+
+-- name: pin-guest-sender
+-- The first number that sent to a guest keeps the guest; a later one changes nothing.
+INSERT INTO guest_senders (property_id, provider, phone, sender_id, first_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (property_id, provider, phone) DO NOTHING;

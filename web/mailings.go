@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"io"
 	"net/http"
@@ -55,7 +56,35 @@ func (s *Server) handleGetBooking(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleListMailings(w http.ResponseWriter, r *http.Request) {
 	list, err := s.cfg.Mailings.ListMailings(r.Context(), r.PathValue("pid"), r.URL.Query().Get("sending_method"))
-	s.answer(w, r, map[string]any{"mailings": list, "placeholders": mailings.Placeholders()}, err)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mailings": list, "placeholders": mailings.Placeholders(),
+		"warnings": s.capacityWarnings(r.Context(), r.PathValue("pid"))})
+}
+
+// capacityWarnings are the days in the coming week when a sender cannot keep up with what is
+// planned. They come with the mailings as a courtesy: when they cannot be worked out (Redis
+// does not answer), the mailings still come, without them.
+func (s *Server) capacityWarnings(ctx context.Context, pid string) []mailings.CapacityWarning {
+	rep, err := s.cfg.Mailings.Capacity(ctx, pid, 7)
+	if err != nil {
+		s.log(ctx).WarnContext(ctx, "capacity warnings could not be worked out", "property", pid, "error", err)
+		return []mailings.CapacityWarning{}
+	}
+	return rep.Warnings
+}
+
+// handleCapacity answers the sends planned per sender and day against what each can send.
+func (s *Server) handleCapacity(w http.ResponseWriter, r *http.Request) {
+	days, err := intParam(r.URL.Query(), "days", 1, 90, 7)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	rep, err := s.cfg.Mailings.Capacity(r.Context(), r.PathValue("pid"), days)
+	s.answer(w, r, rep, err)
 }
 
 func (s *Server) handleGetMailing(w http.ResponseWriter, r *http.Request) {

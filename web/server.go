@@ -127,6 +127,7 @@ func (s *Server) routes() {
 	m.Handle("GET "+pp+"/bookings/{bid}", s.auth("", s.handleGetBooking))
 	m.Handle("GET "+pp+"/mailings", s.auth(bellhop.RoleAdmin, s.handleListMailings))
 	m.Handle("GET "+pp+"/mailings/preview", s.auth(bellhop.RoleAdmin, s.handlePreview))
+	m.Handle("GET "+pp+"/capacity", s.auth("", s.handleCapacity))
 	m.Handle("GET "+pp+"/mailings/{kind}", s.auth(bellhop.RoleAdmin, s.handleGetMailing))
 	m.Handle("PATCH "+pp+"/mailings/{kind}", s.auth(bellhop.RoleAdmin, s.handlePatchMailing))
 	m.Handle("GET "+pp+"/deliveries", s.auth("", s.handleListDeliveries))

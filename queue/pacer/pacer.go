@@ -168,6 +168,9 @@ type State struct {
 	// DailyCap is today's cap, warm-up included; 0 means none.
 	DailyCap int
 	Interval time.Duration
+	// WarmupDay is which day of its warm-up the sender is in today: 0 on the day of its first
+	// reservation (or before any), 1 the next day, and so on.
+	WarmupDay int
 }
 
 // Reserve gives the message its slot, or returns the one it already holds.
@@ -344,6 +347,9 @@ func (p *Pacer) State(ctx context.Context, sender string) (State, error) {
 		Sender: sender, NextFree: micro(res[1]), Waiting: toInt(res[2]),
 		Paused: toInt(res[4]) == 1, PauseReason: toString(res[5]), SentToday: toInt(res[6]),
 		DailyCap: toInt(res[7]), Sending: toString(res[8]), Interval: c.set.Interval,
+	}
+	if len(res) > 9 {
+		st.WarmupDay = max(toInt(res[9]), 0)
 	}
 	if us := toInt(res[3]); us != 0 {
 		st.LastSendAt = time.UnixMicro(int64(us))

@@ -133,9 +133,15 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
 	}
+	// The database is the pacer's memory, Redis its cache: a sender whose Redis keys are lost
+	// is rebuilt from the database before it may send again.
+	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db})
+	if err != nil {
+		return fmt.Errorf("pacer: %w", err)
+	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
 	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger,
-		SendingMethods: slices.Sorted(maps.Keys(m.Kinds))})
+		Pacing: queue.Paces{Pacer: m.Pacer}, SendingMethods: slices.Sorted(maps.Keys(m.Kinds))})
 	if err != nil {
 		return err
 	}
@@ -145,12 +151,6 @@ func (m *Main) Open(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
-	}
-	// The database is the pacer's memory, Redis its cache: a sender whose Redis keys are lost
-	// is rebuilt from the database before it may send again.
-	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db})
-	if err != nil {
-		return fmt.Errorf("pacer: %w", err)
 	}
 	if m.Role == RoleWorker || m.Role == RoleAll {
 		wc := queue.Config{

@@ -1,5 +1,6 @@
 -- State: read only. Returns {'ok', next free slot, waiting, last send start, paused,
--- reason, sent today, today's cap, message in flight}.
+-- reason, sent today, today's cap, message in flight, today's day of the warm-up (0 = the
+-- sender's first day, or no reservation yet)}.
 local s = lost() or stale()
 if s then return s end
 local st = load()
@@ -11,4 +12,4 @@ if capped then limit = cap_for(st, A.today.no) end
 local paused = 0
 if st.paused then paused = 1 end
 return {'ok', c, redis.call('ZCARD', K_WAIT), st.send_start or 0, paused, st.reason or '',
-  sent, limit, st.lease or ''}
+  sent, limit, st.lease or '', A.today.no - (st.first or A.today.no)}
