@@ -9,12 +9,12 @@ import (
 	"github.com/bellhop/bellhop/queue/pacer"
 )
 
-// Paces reads each sender's pace from the pacer for the capacity view and the preview
+// SenderPaces reads each sender's pace from the pacer for the capacity view and the preview
 // (mailings.Pacing).
-type Paces struct{ Pacer *pacer.Pacer }
+type SenderPaces struct{ Pacer *pacer.Pacer }
 
 // Paces returns the pace of each sender of the integration (its pool, or its one sender).
-func (p Paces) Paces(ctx context.Context, in *bellhop.Integration) ([]mailings.SenderPace, error) {
+func (p SenderPaces) Paces(ctx context.Context, in *bellhop.Integration) ([]mailings.SenderPace, error) {
 	senders := in.Senders()
 	out := make([]mailings.SenderPace, 0, len(senders))
 	for _, sd := range senders {

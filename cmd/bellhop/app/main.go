@@ -141,7 +141,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
 	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger,
-		Pacing: queue.Paces{Pacer: m.Pacer}, SendingMethods: slices.Sorted(maps.Keys(m.Kinds))})
+		Pacing: queue.SenderPaces{Pacer: m.Pacer}, SendingMethods: slices.Sorted(maps.Keys(m.Kinds))})
 	if err != nil {
 		return err
 	}
