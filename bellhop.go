@@ -124,6 +124,12 @@ type Integration struct {
 	// paces it for this property alone. Written by its own update (SetPacerGroup), which a
 	// save of the integration leaves alone.
 	PacerGroup string `json:"pacer_group,omitempty"`
+	// Settings are the kind's non-secret fields other than base_url (host, port, waba_id,
+	// from_address, …) by name, as the kind declares them.
+	Settings map[string]string `json:"settings,omitempty"`
+	// SealedCredentials are the kind's secret fields other than api_key (access_token,
+	// app_secret, password) as one JSON object, sealed like the key; never returned.
+	SealedCredentials []byte `json:"-"`
 }
 
 // Senders returns the senders the integration sends from: its pool, or its one sender (none
@@ -156,12 +162,16 @@ type Organization struct {
 	Zone string `json:"zone,omitempty"`
 }
 
-// Sender is a provider's sending channel: a WhatsApp number, a Telegram bot, …
+// Sender is a provider's sending channel: a WhatsApp number, a Telegram bot, a mail account
+// (its ID is the from address), …
 type Sender struct {
 	ID    string `json:"id"`
 	Type  string `json:"type"`
 	Name  string `json:"name"`
 	Phone string `json:"phone,omitempty"`
+	// Quality is the provider's quality rating of the number (WhatsApp Business: GREEN,
+	// YELLOW, RED, UNKNOWN); "" where the provider rates none. Listed live, not stored.
+	Quality string `json:"quality,omitempty"`
 }
 
 // Label is how a person picks the sender: "whatsapp · Reception (+79990000001)".

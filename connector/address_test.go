@@ -66,15 +66,21 @@ func newService(t *testing.T, addresses safehttp.Policy) *connector.Service {
 	s, err := connector.New(connector.Config{
 		Store: &memStore{ins: map[string]*bellhop.Integration{}}, Sealer: sealer, Addresses: addresses,
 		ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler),
-		Kinds: map[string]connector.Kind{intellectdialog.Kind: {
-			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
-			New: func(c provider.Config) (provider.Provider, error) { c.Retries = -1; return intellectdialog.New(c) },
-		}},
+		Kinds: noRetries(intellectdialog.Channel()),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// noRetries registers kinds whose clients never retry, so a test sees each request once.
+func noRetries(kinds ...provider.Kind) *provider.Registry {
+	for i := range kinds {
+		open := kinds[i].Open
+		kinds[i].Open = func(c provider.Config) (provider.Client, error) { c.Retries = -1; return open(c) }
+	}
+	return provider.NewRegistry(kinds...)
 }
 
 func fieldOf(err error) string {
@@ -123,8 +129,7 @@ func TestCheckRefusesSavedPrivateAddress(t *testing.T) {
 	st := &memStore{ins: map[string]*bellhop.Integration{}}
 	sealer, _ := connector.NewSealer(bytes.Repeat([]byte{7}, 32))
 	cfg := connector.Config{Store: st, Sealer: sealer, Addresses: safehttp.Policy{AllowPrivate: true}, Logger: slog.New(slog.DiscardHandler),
-		Kinds: map[string]connector.Kind{intellectdialog.Kind: {Name: intellectdialog.Kind, Title: "IntellectDialog",
-			New: func(c provider.Config) (provider.Provider, error) { c.Retries = -1; return intellectdialog.New(c) }}}}
+		Kinds: noRetries(intellectdialog.Channel())}
 	before, _ := connector.New(cfg)
 	if _, err := before.SetKey(ctx, "p", intellectdialog.Kind, connector.KeyInput{APIKey: "some-key", BaseURL: srv.URL + "/v2/"}); err != nil {
 		t.Fatal(err)

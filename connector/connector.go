@@ -1,5 +1,6 @@
-// Package connector manages a property's integrations with messaging providers: the sealed API
-// key and its check against the provider, the choice of sender, and activation.
+// Package connector manages a property's channels (integrations of the kinds in a
+// provider.Registry): their sealed credentials and the check against the provider, the choice
+// of sender, activation with the webhook, and the provider's callbacks.
 package connector
 
 import (
@@ -12,7 +13,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -30,24 +30,14 @@ type Store interface {
 	NoteUnreadableCallback(ctx context.Context, pid, provider, body string, at time.Time) error
 }
 
-// Kind is one provider kind Bellhop can talk to.
-type Kind struct {
-	Name           string // e.g. "intellectdialog"
-	Title          string // e.g. "IntellectDialog", for messages people read
-	DefaultBaseURL string
-	New            func(provider.Config) (provider.Provider, error)
-	// ParseEvents reads one of the provider's webhook callbacks (one or several events);
-	// zone is the account's time zone as the provider names it ("" when unknown).
-	ParseEvents func(body []byte, zone string) ([]provider.StatusEvent, error)
-}
-
 // ActivateHook runs after an integration is activated and saved (e.g. to create mailings).
 type ActivateHook func(ctx context.Context, in *bellhop.Integration) error
 
 // Config wires a Service. Zero values mean defaults where one is given.
 type Config struct {
-	Store  Store
-	Kinds  map[string]Kind
+	Store Store
+	// Kinds are the channel kinds Bellhop knows (provider/channels.Registry).
+	Kinds  *provider.Registry
 	Sealer *Sealer
 	Clock  bellhop.Clock // default: system clock
 	Logger *slog.Logger  // default: slog.Default()
@@ -61,6 +51,16 @@ type Config struct {
 	// Addresses says which provider addresses (base_url) may be saved and called; the zero
 	// value allows https to public hosts only (BELLHOP_ALLOW_PRIVATE_PROVIDERS allows more).
 	Addresses safehttp.Policy
+	// Report applies one status event of an authenticated callback to the property's
+	// deliveries; changed says it moved one. Nil: callbacks are read and dropped.
+	Report func(ctx context.Context, pid string, ev provider.StatusEvent) (changed bool, err error)
+	// Relay passes a callback on, unchanged, to the webhook activation replaced (forward mode).
+	Relay Relay
+}
+
+// Relay passes a provider callback on, unchanged, to the webhook Bellhop's replaced.
+type Relay interface {
+	Forward(ctx context.Context, pid, provider string, body []byte, contentType string) error
 }
 
 // Service is the integration manager.
@@ -79,8 +79,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Sealer == nil {
 		return nil, errors.New("connector: Sealer is required")
 	}
-	if len(cfg.Kinds) == 0 {
-		return nil, errors.New("connector: at least one provider Kind is required")
+	if cfg.Kinds == nil || len(cfg.Kinds.Names()) == 0 {
+		return nil, errors.New("connector: at least one channel kind is required")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = bellhop.SystemClock{}
@@ -95,46 +95,59 @@ func New(cfg Config) (*Service, error) {
 	return &Service{cfg: cfg, http: cfg.Addresses.Client()}, nil
 }
 
-// View is an integration as the API shows it: the stored state plus what a person needs to
-// act on it. It holds no secret.
+// View is an integration as the API shows it: the stored state, the kind's declaration and what
+// a person needs to act on it. It holds no secret: secret fields show as hints only.
 type View struct {
 	*bellhop.Integration
-	Configured bool `json:"configured"`
+	Title      string                `json:"title"`
+	Address    provider.Address      `json:"address"`
+	Caps       provider.Capabilities `json:"capabilities"`
+	Pacing     provider.Pacing       `json:"pacing"`
+	Fields     []provider.Field      `json:"fields"`
+	Configured bool                  `json:"configured"`
+	// Hints name the secret fields that are set, each with a hint ("…9f3a", or "…").
+	Hints map[string]string `json:"hints"`
 	// Missing lists what activation still needs: "verified_key", "sender".
 	Missing []string `json:"missing"`
 	// PreviousWebhook is the webhook activation replaced on the provider account (query
 	// values hidden); WebhookMode says whether callbacks are forwarded to it.
 	PreviousWebhook string `json:"previous_webhook,omitempty"`
+	// Callback is what the manager pastes into the provider's console, for kinds whose
+	// callbacks are registered there (Meta's app: URL and verify token).
+	Callback *CallbackSetup `json:"callback,omitempty"`
 }
 
-func (s *Service) view(in *bellhop.Integration) *View {
-	v := &View{Integration: in, Configured: len(in.SealedKey) > 0, Missing: missing(in), PreviousWebhook: s.PreviousWebhookURL(in)}
+// CallbackSetup is a callback registration a person makes in the provider's console.
+type CallbackSetup struct {
+	URL         string `json:"url"`
+	VerifyToken string `json:"verify_token,omitempty"`
+}
+
+func (s *Service) view(k *provider.Kind, in *bellhop.Integration) *View {
+	v := &View{Integration: in, Title: k.Title, Address: k.Address, Caps: k.Caps, Pacing: k.Pacing, Fields: k.Fields,
+		Configured: configured(k, in), Hints: s.hints(k, in), Missing: missing(k, in), PreviousWebhook: s.PreviousWebhookURL(in)}
+	if k.Callbacks != nil && k.Callbacks.Manual && s.cfg.PublicURL != "" {
+		if secret, err := s.WebhookSecret(in); err == nil {
+			v.Callback = &CallbackSetup{URL: s.webhookBase(in), VerifyToken: secret}
+		}
+	}
 	return v
 }
 
-func missing(in *bellhop.Integration) []string {
+func missing(k *provider.Kind, in *bellhop.Integration) []string {
 	m := []string{}
 	if in.Status != bellhop.StatusVerified {
 		m = append(m, "verified_key")
 	}
-	if in.Sender == nil {
+	if in.Sender == nil && k.Caps.Senders {
 		m = append(m, "sender")
 	}
 	return m
 }
 
-// kind returns the provider kind or a not_found error listing the known ones.
-func (s *Service) kind(name string) (Kind, error) {
-	k, ok := s.cfg.Kinds[name]
-	if !ok {
-		names := make([]string, 0, len(s.cfg.Kinds))
-		for n := range s.cfg.Kinds {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return Kind{}, bellhop.Errorf(bellhop.ENotFound, "Unknown provider %q; Bellhop knows: %s.", name, strings.Join(names, ", "))
-	}
-	return k, nil
+// kind returns the channel kind or a not_found error listing the known ones.
+func (s *Service) kind(name string) (*provider.Kind, error) {
+	return s.cfg.Kinds.Lookup(name)
 }
 
 // property loads the property and checks its subscription includes the contact center.
@@ -151,20 +164,20 @@ func (s *Service) property(ctx context.Context, pid string) (*bellhop.Property, 
 }
 
 // load returns the property's integration of a kind, which must exist.
-func (s *Service) load(ctx context.Context, pid, kindName string) (Kind, *bellhop.Integration, error) {
+func (s *Service) load(ctx context.Context, pid, kindName string) (*provider.Kind, *bellhop.Integration, error) {
 	k, err := s.kind(kindName)
 	if err != nil {
-		return Kind{}, nil, err
+		return nil, nil, err
 	}
 	if _, err := s.property(ctx, pid); err != nil {
-		return Kind{}, nil, err
+		return nil, nil, err
 	}
 	in, err := s.cfg.Store.GetIntegration(ctx, pid, kindName)
 	if bellhop.IsNotFound(err) {
-		return k, nil, bellhop.Errorf(bellhop.ENotFound, "%s is not connected yet: enter the API key first.", k.Title)
+		return k, nil, bellhop.Errorf(bellhop.ENotFound, "%s is not connected yet: enter the %s first.", k.Title, lowerLabel(primaryField(k)))
 	}
 	if err != nil {
-		return Kind{}, nil, fmt.Errorf("load integration: %w", err)
+		return nil, nil, fmt.Errorf("load integration: %w", err)
 	}
 	return k, in, nil
 }
@@ -172,19 +185,49 @@ func (s *Service) load(ctx context.Context, pid, kindName string) (Kind, *bellho
 // Get returns the integration. A property that has not connected the provider yet gets an
 // empty, unconfigured view rather than an error, so a page can show the empty form.
 func (s *Service) Get(ctx context.Context, pid, kindName string) (*View, error) {
-	_, in, err := s.loadOrEmpty(ctx, pid, kindName)
+	k, in, err := s.loadOrEmpty(ctx, pid, kindName)
 	if err != nil {
 		return nil, err
 	}
-	return s.view(in), nil
+	return s.view(k, in), nil
+}
+
+// List shows every kind for a property: the ones it connected with their state, the others
+// empty, so a page or a PMS sees what it can connect and what each kind can do.
+func (s *Service) List(ctx context.Context, pid string) ([]*View, error) {
+	if _, err := s.property(ctx, pid); err != nil {
+		return nil, err
+	}
+	stored, err := s.cfg.Store.ListIntegrations(ctx, pid)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations: %w", err)
+	}
+	byKind := map[string]*bellhop.Integration{}
+	for _, in := range stored {
+		byKind[in.Provider] = in
+	}
+	out := []*View{}
+	for _, k := range s.cfg.Kinds.All() {
+		in := byKind[k.Name]
+		if in == nil {
+			in = s.empty(k, pid)
+		}
+		out = append(out, s.view(k, in))
+	}
+	return out, nil
+}
+
+// empty is a fresh, unsaved integration of a kind.
+func (s *Service) empty(k *provider.Kind, pid string) *bellhop.Integration {
+	return &bellhop.Integration{PropertyID: pid, Provider: k.Name, BaseURL: k.DefaultBaseURL, Status: bellhop.StatusUnverified}
 }
 
 // loadOrEmpty is load, except that a property which has not connected the provider yet gets
 // a fresh, unsaved integration instead of not_found.
-func (s *Service) loadOrEmpty(ctx context.Context, pid, kindName string) (Kind, *bellhop.Integration, error) {
+func (s *Service) loadOrEmpty(ctx context.Context, pid, kindName string) (*provider.Kind, *bellhop.Integration, error) {
 	k, in, err := s.load(ctx, pid, kindName)
-	if bellhop.IsNotFound(err) && k.Name != "" {
-		return k, &bellhop.Integration{PropertyID: pid, Provider: kindName, BaseURL: k.DefaultBaseURL, Status: bellhop.StatusUnverified}, nil
+	if bellhop.IsNotFound(err) && k != nil {
+		return k, s.empty(k, pid), nil
 	}
 	return k, in, err
 }
@@ -195,62 +238,8 @@ type KeyInput struct {
 	BaseURL string `json:"base_url,omitempty" validate:"omitempty,max=500,http_url"`
 }
 
-// SetKey stores a new API key (and optionally base URL). A changed key or base URL makes the
-// integration unverified and inactive until it is checked and activated again.
-func (s *Service) SetKey(ctx context.Context, pid, kindName string, input KeyInput) (*View, error) {
-	input.APIKey = strings.TrimSpace(input.APIKey)
-	input.BaseURL = strings.TrimSpace(input.BaseURL)
-	if err := bellhop.Validate(input); err != nil {
-		return nil, err
-	}
-	k, in, err := s.loadOrEmpty(ctx, pid, kindName)
-	if err != nil {
-		return nil, err
-	}
-	if input.BaseURL != "" {
-		if err := s.cfg.Addresses.CheckURL(input.BaseURL); err != nil {
-			return nil, addressRefused(k, err)
-		}
-	}
-	now := s.cfg.Clock.Now().UTC()
-	if in.CreatedAt.IsZero() {
-		in.CreatedAt = now
-	}
-	baseURL := in.BaseURL
-	if input.BaseURL != "" {
-		baseURL = normaliseBaseURL(input.BaseURL)
-	}
-	same := baseURL == in.BaseURL && len(in.SealedKey) > 0
-	if same {
-		old, err := s.cfg.Sealer.Open(in.SealedKey, keyAD(in))
-		same = err == nil && string(old) == input.APIKey
-	}
-	if !same {
-		sealed, err := s.cfg.Sealer.Seal([]byte(input.APIKey), keyAD(in))
-		if err != nil {
-			return nil, err
-		}
-		in.SealedKey = sealed
-		in.KeyHint = hint(input.APIKey)
-		in.BaseURL = baseURL
-		in.Status = bellhop.StatusUnverified
-		in.StatusReason = ""
-		in.CheckedAt = nil
-		if in.Active {
-			in.Active = false
-			in.StatusReason = "The API key changed: check it and activate the integration again."
-		}
-	}
-	in.UpdatedAt = now
-	if err := s.cfg.Store.SaveIntegration(ctx, in); err != nil {
-		return nil, fmt.Errorf("save integration: %w", err)
-	}
-	s.cfg.Logger.InfoContext(ctx, "integration key saved", "property", pid, "provider", kindName, "key_hint", in.KeyHint, "changed", !same)
-	return s.view(in), nil
-}
-
 // addressRefused is the answer to a base_url the address policy does not allow.
-func addressRefused(k Kind, err error) error {
+func addressRefused(k *provider.Kind, err error) error {
 	reason := "it is not an address Bellhop may call"
 	var re *safehttp.RefusedError
 	if errors.As(err, &re) {
@@ -273,43 +262,38 @@ func normaliseBaseURL(u string) string {
 	return u
 }
 
-func keyAD(in *bellhop.Integration) []byte {
-	return []byte(in.PropertyID + "/" + in.Provider + "/api_key")
-}
-
-func webhookAD(in *bellhop.Integration) []byte {
-	return []byte(in.PropertyID + "/" + in.Provider + "/webhook_secret")
-}
-
-// hint shows the last four characters of a key, and nothing of a short one.
-func hint(key string) string {
-	if len(key) < 12 {
-		return "…"
+// client opens the integration's credentials and returns a client of its kind.
+func (s *Service) client(k *provider.Kind, in *bellhop.Integration) (provider.Client, error) {
+	if !configured(k, in) {
+		return nil, bellhop.Errorf(bellhop.ENotReady, "Enter the %s %s first.", k.Title, lowerLabel(primaryField(k)))
 	}
-	return "…" + key[len(key)-4:]
-}
-
-// client opens the integration's API key and returns a provider client.
-func (s *Service) client(k Kind, in *bellhop.Integration) (provider.Provider, error) {
-	if len(in.SealedKey) == 0 {
-		return nil, bellhop.Errorf(bellhop.ENotReady, "Enter the %s API key first.", k.Title)
-	}
-	key, err := s.cfg.Sealer.Open(in.SealedKey, keyAD(in))
+	c, err := s.credentials(k, in)
 	if err != nil {
-		return nil, fmt.Errorf("open API key of %s/%s: %w", in.PropertyID, in.Provider, err)
+		return nil, err
 	}
-	return k.New(provider.Config{BaseURL: in.BaseURL, APIKey: string(key), Zone: in.OrganizationZone,
-		Timeout: s.cfg.ProviderTimeout, HTTPClient: s.http, Logger: s.cfg.Logger.With("provider", in.Provider, "property", in.PropertyID), Clock: s.cfg.Clock})
+	return k.Open(s.config(in, c))
 }
 
-// Client returns a provider client for an integration, for other packages that call the
-// provider on its behalf (chat sessions, sends).
-func (s *Service) Client(in *bellhop.Integration) (provider.Provider, error) {
+// Open returns the client of an integration's kind: provider.Client and the optional
+// interfaces its kind's capabilities promise.
+func (s *Service) Open(in *bellhop.Integration) (provider.Client, error) {
 	k, err := s.kind(in.Provider)
 	if err != nil {
 		return nil, err
 	}
 	return s.client(k, in)
+}
+
+// Client returns a provider client for an integration, for other packages that call the
+// provider on its behalf (chat sessions, sends), as a provider.Provider: what its kind lacks
+// answers as a kind without it would (see Widen). New code should use Open and the
+// capabilities.
+func (s *Service) Client(in *bellhop.Integration) (provider.Provider, error) {
+	c, err := s.Open(in)
+	if err != nil {
+		return nil, err
+	}
+	return Widen(c), nil
 }
 
 // CheckResult is the outcome of a key check.
@@ -333,11 +317,11 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 	}
 	org, err := p.Organization(ctx)
 	if err != nil {
-		return nil, s.providerError(ctx, k, in, checkDoing, err)
+		return nil, s.providerError(ctx, k, in, checkDoing(k), err)
 	}
-	senders, err := p.Senders(ctx)
+	senders, err := s.senders(ctx, k, in, p)
 	if err != nil {
-		return nil, s.providerError(ctx, k, in, "list the senders", err)
+		return nil, err
 	}
 	now := s.cfg.Clock.Now().UTC()
 	if in.OrganizationID != "" && in.OrganizationID != org.ID {
@@ -352,6 +336,7 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 	in.CheckedAt = &now
 	in.UpdatedAt = now
 	res := &CheckResult{Senders: senders}
+	// An account that is its own one sender (a mail account, a 360dialog number) is chosen.
 	if in.Sender == nil && len(senders) == 1 {
 		sd := senders[0]
 		in.Sender = &sd
@@ -367,7 +352,7 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 		return nil, fmt.Errorf("save integration: %w", err)
 	}
 	s.cfg.Logger.InfoContext(ctx, "integration key verified", "property", pid, "provider", kindName, "organization", org.Name, "senders", len(senders))
-	res.View = s.view(in)
+	res.View = s.view(k, in)
 	return res, nil
 }
 
@@ -382,7 +367,7 @@ func findSender(senders []bellhop.Sender, id string) (bellhop.Sender, bool) {
 // providerError turns a provider failure into an error a property manager can act on. A rejected
 // key is recorded on the integration; other failures leave it unchanged. The provider's own
 // words reach the message only as a short, cleaned reason.
-func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integration, doing string, err error) error {
+func (s *Service) providerError(ctx context.Context, k *provider.Kind, in *bellhop.Integration, doing string, err error) error {
 	pe, _ := provider.AsError(err)
 	var refused *safehttp.RefusedError
 	if errors.As(err, &refused) {
@@ -392,7 +377,14 @@ func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integra
 	}
 	switch provider.FailureOf(err) {
 	case provider.FailUnauthorized:
-		reason := "the key was rejected"
+		f := primaryField(k)
+		if pe != nil && pe.Field != "" {
+			if ff, ok := k.Field(pe.Field); ok {
+				f = ff
+			}
+		}
+		label := lowerLabel(f)
+		reason := "the " + label + " was rejected"
 		if r := shortReason(pe); r != "" {
 			reason = r
 		}
@@ -404,15 +396,19 @@ func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integra
 		if serr := s.cfg.Store.SaveIntegration(ctx, in); serr != nil {
 			return fmt.Errorf("save rejected key state: %w (after %v)", serr, err)
 		}
-		s.cfg.Logger.WarnContext(ctx, "provider rejected API key", "property", in.PropertyID, "provider", in.Provider, "error", err)
-		return &bellhop.Error{Code: bellhop.EInvalidAPIKey, Err: err,
-			Message: fmt.Sprintf("%s rejected the API key: %s. Check that you copied the whole key from your %s account.", k.Title, reason, k.Title)}
+		s.cfg.Logger.WarnContext(ctx, "provider rejected the credentials", "property", in.PropertyID, "provider", in.Provider, "field", f.Name, "error", err)
+		msg := fmt.Sprintf("%s rejected the %s: %s. Check that you copied the whole %s from your %s account.", k.Title, label, reason, label, k.Title)
+		if !f.Secret {
+			msg = fmt.Sprintf("%s did not accept the %s: %s. Check the %s and save it again.", k.Title, label, reason, label)
+		}
+		return &bellhop.Error{Code: bellhop.EInvalidAPIKey, Err: err, Message: msg,
+			Fields: []bellhop.FieldError{{Field: f.Name, Message: reason}}}
 	case provider.FailUnavailable, provider.FailRateLimited, provider.FailInternal:
 		s.cfg.Logger.WarnContext(ctx, "provider unavailable", "property", in.PropertyID, "provider", in.Provider, "doing", doing, "error", err)
 		return &bellhop.Error{Code: bellhop.EProviderUnavailable, Err: err,
 			Message: fmt.Sprintf("%s did not answer when Bellhop tried to %s. Nothing was changed; try again in a few minutes.", k.Title, doing)}
 	case provider.FailNotFound:
-		if pe != nil && pe.Status == http.StatusNotFound && doing == checkDoing {
+		if pe != nil && pe.Status == http.StatusNotFound && doing == checkDoing(k) {
 			// Whatever answers at the address is not the provider's API (or not its root).
 			s.cfg.Logger.WarnContext(ctx, "provider address answered 404 to the key check", "property", in.PropertyID, "provider", in.Provider, "error", err)
 			example := k.DefaultBaseURL
@@ -434,8 +430,8 @@ func (s *Service) providerError(ctx context.Context, k Kind, in *bellhop.Integra
 		Message: fmt.Sprintf("%s refused to %s: %s.", k.Title, doing, reason)}
 }
 
-// checkDoing is what a key check is doing, in providerError's words.
-const checkDoing = "check the API key"
+// checkDoing is what a check is doing, in providerError's words: "check the API key".
+func checkDoing(k *provider.Kind) string { return "check the " + lowerLabel(primaryField(k)) }
 
 // maxShownReason bounds the provider's words in a message people read.
 const maxShownReason = 120
@@ -485,14 +481,14 @@ func (s *Service) Senders(ctx context.Context, pid, kindName string) (*SendersRe
 }
 
 // liveSenders asks the provider for its senders; the client comes back for further calls.
-func (s *Service) liveSenders(ctx context.Context, k Kind, in *bellhop.Integration) (provider.Provider, []bellhop.Sender, error) {
+func (s *Service) liveSenders(ctx context.Context, k *provider.Kind, in *bellhop.Integration) (provider.Client, []bellhop.Sender, error) {
 	p, err := s.client(k, in)
 	if err != nil {
 		return nil, nil, err
 	}
-	senders, err := p.Senders(ctx)
+	senders, err := s.senders(ctx, k, in, p)
 	if err != nil {
-		return nil, nil, s.providerError(ctx, k, in, "list the senders", err)
+		return nil, nil, err
 	}
 	return p, senders, nil
 }
@@ -530,7 +526,7 @@ func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input 
 		return nil, fmt.Errorf("save integration: %w", err)
 	}
 	s.cfg.Logger.InfoContext(ctx, "integration sender chosen", "property", pid, "provider", kindName, "sender", sd.ID)
-	return s.view(in), nil
+	return s.view(k, in), nil
 }
 
 // ActivateOptions say what to do with a webhook another system installed on the provider
@@ -555,29 +551,23 @@ func (s *Service) Activate(ctx context.Context, pid, kindName string, opts Activ
 	if err != nil {
 		return nil, err
 	}
-	if m := missing(in); len(m) > 0 {
+	if m := missing(k, in); len(m) > 0 {
 		return nil, notReady(k, in, m)
 	}
 	p, senders, err := s.liveSenders(ctx, k, in)
 	if err != nil {
 		return nil, err
 	}
-	sd, ok := findSender(senders, in.Sender.ID)
-	if !ok {
-		return nil, bellhop.Errorf(bellhop.ESenderMissing,
-			"The chosen sender %q is no longer offered by %s. Choose another sender, then activate.", in.Sender.Label(), k.Title)
+	if k.Caps.Senders {
+		sd, ok := findSender(senders, in.Sender.ID)
+		if !ok {
+			return nil, bellhop.Errorf(bellhop.ESenderMissing,
+				"The chosen sender %q is no longer offered by %s. Choose another sender, then activate.", in.Sender.Label(), k.Title)
+		}
+		in.Sender = &sd
 	}
-	in.Sender = &sd
-	if len(in.SealedWebhookSecret) == 0 {
-		secret := make([]byte, 24)
-		if _, err := rand.Read(secret); err != nil {
-			return nil, fmt.Errorf("make webhook secret: %w", err)
-		}
-		sealed, err := s.cfg.Sealer.Seal([]byte(hex.EncodeToString(secret)), webhookAD(in))
-		if err != nil {
-			return nil, err
-		}
-		in.SealedWebhookSecret = sealed
+	if err := s.ensureWebhookSecret(in); err != nil {
+		return nil, err
 	}
 	if err := s.registerWebhook(ctx, k, in, p, opts); err != nil {
 		return nil, err
@@ -595,24 +585,26 @@ func (s *Service) Activate(ctx context.Context, pid, kindName string, opts Activ
 			return nil, fmt.Errorf("after activation: %w", err)
 		}
 	}
-	s.cfg.Logger.InfoContext(ctx, "integration activated", "property", pid, "provider", kindName, "sender", in.Sender.ID)
-	return s.view(in), nil
+	s.cfg.Logger.InfoContext(ctx, "integration activated", "property", pid, "provider", kindName, "sender", in.Sender.Label())
+	return s.view(k, in), nil
 }
 
-func notReady(k Kind, in *bellhop.Integration, m []string) error {
+func notReady(k *provider.Kind, in *bellhop.Integration, m []string) error {
 	var parts []string
 	e := &bellhop.Error{Code: bellhop.ENotReady}
 	for _, what := range m {
 		switch what {
 		case "verified_key":
-			msg := "the API key has not been checked: click Check integration"
-			if len(in.SealedKey) == 0 {
-				msg = "no API key has been entered"
+			f := primaryField(k)
+			label := lowerLabel(f)
+			msg := "the " + label + " has not been checked: click Check integration"
+			if !configured(k, in) {
+				msg = "no " + label + " has been entered"
 			} else if in.Status == bellhop.StatusInvalid {
-				msg = fmt.Sprintf("%s rejected the API key (%s): enter a valid key and check it", k.Title, in.StatusReason)
+				msg = fmt.Sprintf("%s rejected the %s (%s): enter a valid one and check it", k.Title, label, in.StatusReason)
 			}
 			parts = append(parts, msg)
-			e.Fields = append(e.Fields, bellhop.FieldError{Field: "api_key", Message: msg})
+			e.Fields = append(e.Fields, bellhop.FieldError{Field: f.Name, Message: msg})
 		case "sender":
 			msg := "no sender is chosen: pick the phone number that sends"
 			parts = append(parts, msg)
@@ -627,13 +619,35 @@ func (s *Service) webhookBase(in *bellhop.Integration) string {
 	return fmt.Sprintf("%s/webhooks/%s/%s", s.cfg.PublicURL, url.PathEscape(in.Provider), url.PathEscape(in.PropertyID))
 }
 
-// WebhookURL is the callback URL the provider is given, carrying the integration's secret.
+// WebhookURL is the callback URL the provider is given; for kinds whose callbacks prove
+// themselves by the URL (Callbacks.URLSecret) it carries the integration's secret.
 func (s *Service) WebhookURL(in *bellhop.Integration) (string, error) {
 	secret, err := s.WebhookSecret(in)
 	if err != nil {
 		return "", err
 	}
+	if k, ok := s.cfg.Kinds.Get(in.Provider); ok && (k.Callbacks == nil || !k.Callbacks.URLSecret) {
+		return s.webhookBase(in), nil
+	}
 	return s.webhookBase(in) + "?secret=" + url.QueryEscape(secret), nil
+}
+
+// ensureWebhookSecret gives the integration its webhook secret once; it stays while the
+// integration does (a manager pastes it into a provider console as the verify token).
+func (s *Service) ensureWebhookSecret(in *bellhop.Integration) error {
+	if len(in.SealedWebhookSecret) > 0 {
+		return nil
+	}
+	secret := make([]byte, 24)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("make webhook secret: %w", err)
+	}
+	sealed, err := s.cfg.Sealer.Seal([]byte(hex.EncodeToString(secret)), webhookAD(in))
+	if err != nil {
+		return err
+	}
+	in.SealedWebhookSecret = sealed
+	return nil
 }
 
 // WebhookSecret opens the integration's webhook secret.
@@ -657,7 +671,7 @@ func (s *Service) Deactivate(ctx context.Context, pid, kindName string) (*View, 
 		return nil, err
 	}
 	if !in.Active && in.WebhookMode == "" {
-		return s.view(in), nil
+		return s.view(k, in), nil
 	}
 	if err := s.unregisterWebhook(ctx, k, in); err != nil {
 		return nil, err
@@ -668,7 +682,7 @@ func (s *Service) Deactivate(ctx context.Context, pid, kindName string) (*View, 
 		return nil, fmt.Errorf("save integration: %w", err)
 	}
 	s.cfg.Logger.InfoContext(ctx, "integration deactivated", "property", pid, "provider", kindName)
-	return s.view(in), nil
+	return s.view(k, in), nil
 }
 
 // Integration returns a property's integration of a provider kind for other packages that act
@@ -679,8 +693,9 @@ func (s *Service) Integration(ctx context.Context, pid, kindName string) (*bellh
 	return in, err
 }
 
-// Primary returns the integration that serves a property's chats: the active one, else the
-// one with a key. A property with none is not_ready, saying to connect a provider first.
+// Primary returns the integration that serves a property's chats (of a kind with operators):
+// the active one, else the configured one. A property with none is not_ready, saying to
+// connect a provider first.
 func (s *Service) Primary(ctx context.Context, pid string) (*bellhop.Integration, error) {
 	if _, err := s.property(ctx, pid); err != nil {
 		return nil, err
@@ -689,27 +704,28 @@ func (s *Service) Primary(ctx context.Context, pid string) (*bellhop.Integration
 	if err != nil {
 		return nil, fmt.Errorf("list integrations: %w", err)
 	}
-	var configured *bellhop.Integration
+	var ready *bellhop.Integration
 	for _, in := range list {
-		if _, known := s.cfg.Kinds[in.Provider]; !known {
+		k, known := s.cfg.Kinds.Get(in.Provider)
+		if !known || !k.Caps.Operators {
 			continue
 		}
 		if in.Active {
 			return in, nil
 		}
-		if configured == nil && len(in.SealedKey) > 0 {
-			configured = in
+		if ready == nil && configured(k, in) {
+			ready = in
 		}
 	}
-	if configured == nil {
+	if ready == nil {
 		return nil, bellhop.Errorf(bellhop.ENotReady, "No messaging provider is connected yet: enter the provider's API key on the Contact Center page first.")
 	}
-	return configured, nil
+	return ready, nil
 }
 
 // Title is how people call a provider kind ("IntellectDialog").
 func (s *Service) Title(kindName string) string {
-	if k, ok := s.cfg.Kinds[kindName]; ok {
+	if k, ok := s.cfg.Kinds.Get(kindName); ok {
 		return k.Title
 	}
 	return kindName
@@ -725,30 +741,13 @@ func (s *Service) ProviderError(ctx context.Context, in *bellhop.Integration, do
 	return s.providerError(ctx, k, in, doing, err)
 }
 
-// ParseEvents reads a webhook callback of a provider kind.
-func (s *Service) ParseEvents(in *bellhop.Integration, body []byte) ([]provider.StatusEvent, error) {
-	kindName := in.Provider
-	k, err := s.kind(kindName)
-	if err != nil {
-		return nil, err
-	}
-	if k.ParseEvents == nil {
-		return nil, bellhop.Errorf(bellhop.ENotFound, "%s sends no callbacks Bellhop reads.", k.Title)
-	}
-	evs, err := k.ParseEvents(body, in.OrganizationZone)
-	if err != nil {
-		return nil, &bellhop.Error{Code: bellhop.EInvalid, Message: "The callback could not be read.", Err: err}
-	}
-	return evs, nil
-}
-
 // unreadableCap bounds the callback kept for diagnosis.
 const unreadableCap = 4 << 10
 
-// NoteUnreadableCallback keeps the last callback no parser could read on the integration, cut
+// noteUnreadableCallback keeps the last callback no parser could read on the integration, cut
 // to 4 KiB and made printable, so a person (or support) can see what the provider sends.
-// Callbacks are authenticated by the URL's secret, which is never part of the body.
-func (s *Service) NoteUnreadableCallback(ctx context.Context, in *bellhop.Integration, body []byte, at time.Time) error {
+// Only authenticated callbacks get here; no secret is part of the body.
+func (s *Service) noteUnreadableCallback(ctx context.Context, in *bellhop.Integration, body []byte, at time.Time) error {
 	if len(body) > unreadableCap {
 		body = body[:unreadableCap]
 	}
@@ -775,7 +774,11 @@ func (s *Service) Templates(ctx context.Context, pid, kindName string) (map[stri
 	if err != nil {
 		return nil, err
 	}
-	list, err := p.Templates(ctx, in.Sender.ID)
+	tl, ok := p.(provider.TemplateLister)
+	if !ok {
+		return map[string]any{"sender": in.Sender, "templates": []provider.Template{}}, nil
+	}
+	list, err := tl.Templates(ctx, in.Sender.ID)
 	if provider.FailureOf(err) == provider.FailNotFound {
 		list, err = nil, nil
 	}
@@ -786,4 +789,17 @@ func (s *Service) Templates(ctx context.Context, pid, kindName string) (map[stri
 		list = []provider.Template{}
 	}
 	return map[string]any{"sender": in.Sender, "templates": list}, nil
+}
+
+// senders lists a client's senders; a kind without any has none.
+func (s *Service) senders(ctx context.Context, k *provider.Kind, in *bellhop.Integration, p provider.Client) ([]bellhop.Sender, error) {
+	sl, ok := p.(provider.SenderLister)
+	if !ok {
+		return []bellhop.Sender{}, nil
+	}
+	senders, err := sl.Senders(ctx)
+	if err != nil {
+		return nil, s.providerError(ctx, k, in, "list the senders", err)
+	}
+	return senders, nil
 }

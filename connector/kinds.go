@@ -1,12 +1,10 @@
 package connector
 
-import (
-	"maps"
-	"slices"
-)
+import "github.com/bellhop/bellhop/provider"
 
-// KindNames lists the provider kinds the service knows, sorted, so that a page can show a
+// KindNames lists the channel kinds the service knows, sorted, so that a page can show a
 // card for each.
-func (s *Service) KindNames() []string {
-	return slices.Sorted(maps.Keys(s.cfg.Kinds))
-}
+func (s *Service) KindNames() []string { return s.cfg.Kinds.Names() }
+
+// Kinds is the registry of channel kinds the service works from.
+func (s *Service) Kinds() *provider.Registry { return s.cfg.Kinds }

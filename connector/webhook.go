@@ -17,15 +17,22 @@ import (
 // webhookEvents are the callbacks Bellhop asks for: statuses, errors and guests' messages.
 var webhookEvents = []string{"new_message", "new_status", "new_error"}
 
-// registerWebhook makes the provider call Bellhop back for this integration. An IntellectDialog
-// account has exactly one webhook, and POST webhooks replaces it: so the installed one is read
+// registerWebhook makes the provider call Bellhop back for this integration, for kinds whose
+// webhook is set through their API (Caps.Webhook; for others the manager registers the URL in
+// the provider's console, or there are no callbacks). An IntellectDialog account (and a
+// 360dialog number) has exactly one webhook, and POST webhooks replaces it: so the installed one is read
 // first. None, or Bellhop's own (perhaps with an older secret): Bellhop's is set. Another
 // system's (often the PMS's own): activation stops with webhook_in_use naming it, unless opts
 // say to replace it or to forward to it; either way the old one is kept, sealed (its URL may
 // carry that system's secret), so deactivation can put it back.
-func (s *Service) registerWebhook(ctx context.Context, k Kind, in *bellhop.Integration, p provider.Provider, opts ActivateOptions) error {
-	if s.cfg.PublicURL == "" {
+func (s *Service) registerWebhook(ctx context.Context, k *provider.Kind, in *bellhop.Integration, c provider.Client, opts ActivateOptions) error {
+	p, ok := c.(provider.WebhookInstaller)
+	if s.cfg.PublicURL == "" || !k.Caps.Webhook || !ok {
 		return nil
+	}
+	secret, err := s.WebhookSecret(in)
+	if err != nil {
+		return err
 	}
 	u, err := s.WebhookURL(in)
 	if err != nil {
@@ -83,7 +90,7 @@ func (s *Service) registerWebhook(ctx context.Context, k Kind, in *bellhop.Integ
 				"that system keeps working.", k.Title, shown),
 			Details: map[string]any{"webhook_url": shown, "events": cur.Events}}
 	}
-	if err := p.SetWebhook(ctx, provider.Webhook{URL: u, Events: webhookEvents}); err != nil {
+	if err := p.SetWebhook(ctx, provider.Webhook{URL: u, Events: webhookEvents, Secret: secret}); err != nil {
 		return s.providerError(ctx, k, in, "install Bellhop's webhook", err)
 	}
 	s.cfg.Logger.InfoContext(ctx, "provider webhook installed", "property", in.PropertyID, "provider", in.Provider,
@@ -108,13 +115,17 @@ func chosenMode(opts ActivateOptions, cur bellhop.WebhookMode) bellhop.WebhookMo
 // back; with none, Bellhop's own is removed. A webhook that is no longer Bellhop's (someone
 // changed it since) is left alone. A rejected key cannot touch the account: the integration is
 // switched off anyway.
-func (s *Service) unregisterWebhook(ctx context.Context, k Kind, in *bellhop.Integration) error {
-	if s.cfg.PublicURL == "" || len(in.SealedKey) == 0 {
+func (s *Service) unregisterWebhook(ctx context.Context, k *provider.Kind, in *bellhop.Integration) error {
+	if s.cfg.PublicURL == "" || !k.Caps.Webhook || !configured(k, in) {
 		return nil
 	}
-	p, err := s.client(k, in)
+	c, err := s.client(k, in)
 	if err != nil {
 		return err
+	}
+	p, ok := c.(provider.WebhookInstaller)
+	if !ok {
+		return nil
 	}
 	cur, installed, err := p.Webhook(ctx)
 	switch {

@@ -117,7 +117,7 @@ func (k *Kind) Field(name string) (Field, bool) {
 func (k *Kind) Validate(c Credentials, partial bool) error {
 	var errs []error
 	for name := range c {
-		if _, ok := k.Field(name); !ok && name != "base_url" {
+		if _, ok := k.Field(name); !ok {
 			names := make([]string, 0, len(k.Fields))
 			for _, f := range k.Fields {
 				names = append(names, f.Name)
@@ -184,19 +184,28 @@ type WebhookInstaller interface {
 	DeleteWebhook(ctx context.Context) error
 }
 
-// Callbacks authenticate and read a kind's callbacks (POST /webhooks/{kind}/{pid}).
+// Callbacks authenticate and read a kind's callbacks (POST /webhooks/{kind}/{pid}). Every
+// integration has a webhook secret of its own, made by Bellhop; how a callback proves itself
+// is the kind's: the secret in the URL Bellhop registered (IntellectDialog), a header the
+// provider was asked to send with it (360dialog), a signature over the raw body with a
+// credential (Meta's X-Hub-Signature-256 with the app secret).
 type Callbacks struct {
-	// Authenticate checks a callback the provider's way (a signature over the raw body, a
-	// secret header) with the integration's credentials; urlSecret is the secret Bellhop put
-	// in the callback URL it registered ("" when the request's did not match). A nil
-	// Authenticate means the URL secret is the kind's only proof, and it must match.
-	Authenticate func(h http.Header, body []byte, c Credentials, urlSecretOK bool) error
-	// Challenge answers a subscription check (Meta's GET with hub.challenge); nil when the
-	// kind has none.
-	Challenge func(q url.Values, c Credentials, urlSecretOK bool) (string, error)
-	// Parse reads one callback (one or several events); zone is the account's time zone as
-	// the provider names it ("" when unknown).
+	// URLSecret: the callback URL carries the integration's secret (?secret=…) and a callback
+	// must present it. Without it the URL is plain and Authenticate alone decides.
+	URLSecret bool
+	// Authenticate checks a callback the provider's way: h and body as received, c the
+	// integration's credentials, secret its webhook secret. Nil: URLSecret is the only proof
+	// (and must then be set). Any error means "refuse it and read nothing".
+	Authenticate func(h http.Header, body []byte, c Credentials, secret string) error
+	// Challenge answers a subscription check (Meta's GET with hub.challenge; the verify token
+	// is the webhook secret); nil when the kind has none. Any error means "refuse it".
+	Challenge func(q url.Values, c Credentials, secret string) (string, error)
+	// Parse reads one authenticated callback (one or several events); zone is the account's
+	// time zone as the provider names it ("" when unknown).
 	Parse func(body []byte, zone string) ([]StatusEvent, error)
+	// Manual: the manager registers the callback URL in the provider's own console (Meta's app
+	// settings); the integration's view shows the URL and the verify token to paste there.
+	Manual bool
 }
 
 // Registry holds the kinds Bellhop knows, by name.
@@ -214,6 +223,9 @@ func NewRegistry(kinds ...Kind) *Registry {
 		}
 		if _, dup := r.kinds[k.Name]; dup {
 			panic(fmt.Sprintf("provider: kind %q registered twice", k.Name))
+		}
+		if c := k.Callbacks; c != nil && (c.Parse == nil || (c.Authenticate == nil && !c.URLSecret)) {
+			panic(fmt.Sprintf("provider: kind %q reads callbacks it does not authenticate", k.Name))
 		}
 		if k.Title == "" {
 			k.Title = k.Name

@@ -66,8 +66,11 @@ type Message struct {
 	Template      string   // an approved WhatsApp template's name (official WhatsApp senders)
 	Language      string   // the template's language as the provider lists it ("ru", "en_US")
 	Vars          []string // the template's variables (body parameters), in order
-	// Mark labels the message (at most 36 characters) so it can be found in Messages.
+	// Mark labels the message (at most 36 characters) so it can be found in Messages: the
+	// delivery id. WhatsApp echoes it in status callbacks; email makes its Message-ID of it.
 	Mark string
+	// Unsubscribe is the guest's one-click unsubscribe URL (email's List-Unsubscribe).
+	Unsubscribe string
 	// OperatorID sends the message under an operator's name (IntellectDialog employee_id).
 	OperatorID string
 }
@@ -122,6 +125,9 @@ func (t Template) Approved() bool { return strings.EqualFold(t.Status, "approved
 type Webhook struct {
 	URL    string
 	Events []string // new_message, new_status, new_error
+	// Secret is the integration's webhook secret, for kinds whose provider sends it back in a
+	// header with every callback (360dialog); others carry it in URL, or not at all.
+	Secret string
 }
 
 // Failure classifies a provider failure by what the caller should do about it.
@@ -185,7 +191,10 @@ type Error struct {
 	// unknown and the send path asks the provider (Finder) or holds the row unconfirmed.
 	Unsent bool
 	// Code is the provider's own error code, when it gives one (Meta's 131026).
-	Code   string
+	Code string
+	// Field names the credential or setting at fault (the kind's field: "access_token",
+	// "password", "host"), when the failure says which; "" means the kind's main credential.
+	Field  string
 	Reason string // the provider's message, as given
 	Err    error  // underlying cause (network error), if any
 }

@@ -59,13 +59,18 @@ func (a *access) SaveIntegration(ctx context.Context, in *bellhop.Integration) e
 		}
 		pool = string(b)
 	}
+	settings, err := json.Marshal(in.Settings)
+	if err != nil || in.Settings == nil {
+		settings = []byte("{}")
+	}
 	var created int64
-	err := a.queryRow(ctx, "save-integration",
+	err = a.queryRow(ctx, "save-integration",
 		in.PropertyID, in.Provider, blob(in.SealedKey), in.KeyHint, in.BaseURL, string(in.Status), in.StatusReason,
 		in.OrganizationID, in.OrganizationName, sender[0], sender[1], sender[2], sender[3],
 		in.Active, blob(in.SealedWebhookSecret), nullMicros(in.CheckedAt), nullMicros(in.ActivatedAt),
 		toMicros(in.CreatedAt), toMicros(in.UpdatedAt),
 		in.OrganizationZone, string(in.WebhookMode), blob(in.SealedPreviousWebhook), in.PacerGroup, pool,
+		string(settings), blob(in.SealedCredentials),
 	).Scan(&created)
 	if isForeignKeyViolation(err) {
 		return propertyNotFound(in.PropertyID)
@@ -83,12 +88,12 @@ func scanIntegration(row scanner) (*bellhop.Integration, error) {
 	var sid, stype, sname, sphone sql.NullString
 	var checked, activated, forwardFailed, unreadableAt sql.NullInt64
 	var created, updated int64
-	var mode, pool string
+	var mode, pool, settings string
 	err := row.Scan(&in.PropertyID, &in.Provider, &in.SealedKey, &in.KeyHint, &in.BaseURL, &status, &in.StatusReason,
 		&in.OrganizationID, &in.OrganizationName, &sid, &stype, &sname, &sphone,
 		&in.Active, &in.SealedWebhookSecret, &checked, &activated, &created, &updated,
 		&in.OrganizationZone, &mode, &in.SealedPreviousWebhook, &in.ForwardFailures, &in.ForwardLastError,
-		&forwardFailed, &in.UnreadableCallback, &unreadableAt, &in.PacerGroup, &pool)
+		&forwardFailed, &in.UnreadableCallback, &unreadableAt, &in.PacerGroup, &pool, &settings, &in.SealedCredentials)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +102,12 @@ func scanIntegration(row scanner) (*bellhop.Integration, error) {
 			return nil, fmt.Errorf("the sender pool of integration %q: %w", in.Provider, err)
 		}
 	}
+	if settings != "" && settings != "{}" {
+		if err := json.Unmarshal([]byte(settings), &in.Settings); err != nil {
+			return nil, fmt.Errorf("read the settings of integration %q: %w", in.Provider, err)
+		}
+	}
+	in.SealedCredentials = nonEmpty(in.SealedCredentials)
 	in.WebhookMode = bellhop.WebhookMode(mode)
 	in.SealedPreviousWebhook = nonEmpty(in.SealedPreviousWebhook)
 	in.ForwardLastFailedAt, in.UnreadableCallbackAt = timePtr(forwardFailed), timePtr(unreadableAt)

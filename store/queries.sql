@@ -105,7 +105,8 @@ SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_rea
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
        active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
        organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
-       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group, sender_pool
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group, sender_pool,
+       settings, sealed_credentials
 FROM integrations
 WHERE property_id = ? AND provider = ?;
 
@@ -114,7 +115,8 @@ SELECT property_id, provider, sealed_key, key_hint, base_url, status, status_rea
        organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
        active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
        organization_zone, webhook_mode, sealed_previous_webhook, forward_failures, forward_last_error,
-       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group, sender_pool
+       forward_last_failed_at, unreadable_callback, unreadable_callback_at, pacer_group, sender_pool,
+       settings, sealed_credentials
 FROM integrations
 WHERE property_id = ?
 ORDER BY provider;
@@ -125,8 +127,9 @@ ORDER BY provider;
 INSERT INTO integrations (property_id, provider, sealed_key, key_hint, base_url, status, status_reason,
                           organization_id, organization_name, sender_id, sender_type, sender_name, sender_phone,
                           active, sealed_webhook_secret, checked_at, activated_at, created_at, updated_at,
-                          organization_zone, webhook_mode, sealed_previous_webhook, pacer_group, sender_pool)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                          organization_zone, webhook_mode, sealed_previous_webhook, pacer_group, sender_pool,
+                          settings, sealed_credentials)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (property_id, provider) DO UPDATE
 SET sealed_key = excluded.sealed_key,
     key_hint = excluded.key_hint,
@@ -147,7 +150,9 @@ SET sealed_key = excluded.sealed_key,
     organization_zone = excluded.organization_zone,
     webhook_mode = excluded.webhook_mode,
     sealed_previous_webhook = excluded.sealed_previous_webhook,
-    sender_pool = excluded.sender_pool
+    sender_pool = excluded.sender_pool,
+    settings = excluded.settings,
+    sealed_credentials = excluded.sealed_credentials
 RETURNING created_at;
 
 -- name: note-forward-failure

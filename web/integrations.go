@@ -13,13 +13,21 @@ func (s *Server) handleGetIntegration(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, v, err)
 }
 
+// handleListIntegrations shows every channel kind: its state for this property, what it can
+// do, its pacing profile and the fields it takes (secrets as hints only).
+func (s *Server) handleListIntegrations(w http.ResponseWriter, r *http.Request) {
+	list, err := s.cfg.Connector.List(r.Context(), r.PathValue("pid"))
+	s.answer(w, r, map[string]any{"integrations": list}, err)
+}
+
+// handlePutIntegration takes the kind's credentials and settings (its Fields).
 func (s *Server) handlePutIntegration(w http.ResponseWriter, r *http.Request) {
-	var in connector.KeyInput
+	var in connector.CredentialsInput
 	if err := decode(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	v, err := s.cfg.Connector.SetKey(r.Context(), r.PathValue("pid"), r.PathValue("provider"), in)
+	v, err := s.cfg.Connector.SetCredentials(r.Context(), r.PathValue("pid"), r.PathValue("provider"), in)
 	s.answer(w, r, v, err)
 }
 

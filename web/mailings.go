@@ -2,12 +2,12 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/connector"
 	"github.com/bellhop/bellhop/mailings"
 )
 
@@ -150,68 +150,25 @@ func (s *Server) handleRetryDelivery(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, d, err)
 }
 
-// handleWebhook takes a provider's callback. It is authenticated by the integration's own
-// secret in the URL the connector registered; anything else is 404, like an unknown path. In
-// forward mode the body is queued, unchanged, for the webhook activation replaced. A body no
-// parser can read is kept (size-capped) on the integration for diagnosis and acknowledged, so
-// the provider does not retry it for ever.
+// handleWebhook takes a provider's callback: the connector authenticates it the kind's way
+// and acts on it. A GET is a subscription check, answered with its challenge as plain text.
 func (s *Server) handleWebhook(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	pid, kind := r.PathValue("pid"), r.PathValue("provider")
-	notFound := bellhop.Errorf(bellhop.ENotFound, "No such callback.")
-	in, err := s.cfg.Connector.Integration(ctx, pid, kind)
-	if err != nil {
-		if bellhop.ErrorCode(err) == bellhop.EInternal {
-			s.writeError(w, r, err)
-		} else {
-			s.writeError(w, r, notFound)
-		}
-		return
-	}
-	want, err := s.cfg.Connector.WebhookSecret(in)
-	got := r.URL.Query().Get("secret")
-	if err != nil || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		s.log(ctx).WarnContext(ctx, "webhook with a wrong secret refused", "property", pid, "provider", kind)
-		s.writeError(w, r, notFound)
-		return
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		s.writeError(w, r, bellhop.Errorf(bellhop.EInvalid, "The callback body could not be read."))
 		return
 	}
-	if in.WebhookMode == bellhop.WebhookForward && s.cfg.Relay != nil {
-		if err := s.cfg.Relay.Forward(ctx, pid, kind, body, r.Header.Get("Content-Type")); err != nil {
-			// Answering an error makes the provider send the callback again: nothing is lost.
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	events, err := s.cfg.Connector.ParseEvents(in, body)
+	res, err := s.cfg.Connector.HandleCallback(r.Context(), r.PathValue("pid"), r.PathValue("provider"),
+		connector.Callback{Method: r.Method, Header: r.Header, Query: r.URL.Query(), Body: body})
 	if err != nil {
-		now := s.cfg.Clock.Now()
-		if nerr := s.cfg.Connector.NoteUnreadableCallback(ctx, in, body, now); nerr != nil {
-			s.log(ctx).WarnContext(ctx, "keeping an unreadable callback failed", "error", nerr)
-		}
-		s.log(ctx).WarnContext(ctx, "a callback could not be read; it is kept on the integration for diagnosis",
-			"property", pid, "provider", kind, "bytes", len(body), "error", err)
-		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "read": false})
+		s.writeError(w, r, err)
 		return
 	}
-	changed := 0
-	for _, ev := range events {
-		rep, ok := mailings.ReportEvent(ev)
-		if !ok {
-			continue // a guest's message, or a status Bellhop does not track
-		}
-		ch, err := s.cfg.Mailings.Report(ctx, pid, rep)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if ch {
-			changed++
-		}
+	if r.Method == http.MethodGet {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, res.Challenge)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "read": true, "events": len(events), "changed": changed})
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "read": res.Read, "events": res.Events, "changed": res.Changed})
 }

@@ -54,13 +54,6 @@ type Config struct {
 	Registry *prometheus.Registry
 	// PublicURL is where people reach Bellhop; an https URL makes the pages' cookies Secure.
 	PublicURL string
-	// Relay queues callbacks for the webhook an integration replaced (forward mode).
-	Relay Relay
-}
-
-// Relay passes a provider callback on, unchanged, to the webhook Bellhop's replaced.
-type Relay interface {
-	Forward(ctx context.Context, pid, provider string, body []byte, contentType string) error
 }
 
 // Server is the HTTP API.
@@ -103,6 +96,7 @@ func (s *Server) routes() {
 
 	// Integrations: the property manager's.
 	const in = "/api/v1/properties/{pid}/integrations/{provider}"
+	m.Handle("GET /api/v1/properties/{pid}/integrations", s.auth(bellhop.RoleAdmin, s.handleListIntegrations))
 	m.Handle("GET "+in, s.auth(bellhop.RoleAdmin, s.handleGetIntegration))
 	m.Handle("PUT "+in, s.auth(bellhop.RoleAdmin, s.handlePutIntegration))
 	m.Handle("POST "+in+"/check", s.auth(bellhop.RoleAdmin, s.handleCheckIntegration))
@@ -136,8 +130,10 @@ func (s *Server) routes() {
 	m.Handle("GET "+in+"/pacer", s.auth(bellhop.RoleAdmin, s.handlePacerState))
 	m.Handle("PATCH "+in+"/pacer", s.auth(bellhop.RoleAdmin, s.handlePacerSettings))
 	m.Handle("POST "+in+"/pacer/resume", s.auth(bellhop.RoleAdmin, s.handlePacerResume))
-	// Provider callbacks carry their integration's secret instead of a token.
+	// Provider callbacks prove themselves the kind's way instead of with a token; GET is
+	// Meta's subscription check.
 	m.HandleFunc("POST /webhooks/{provider}/{pid}", s.handleWebhook)
+	m.HandleFunc("GET /webhooks/{provider}/{pid}", s.handleWebhook)
 
 	s.pageRoutes(m)
 

@@ -407,8 +407,8 @@ func TestSendRefusedRecipientIsUndeliverable(t *testing.T) {
 	if e.Code != 550 || e.EnhancedCode != "5.1.1" || e.Step != "recipient (RCPT TO)" {
 		t.Errorf("code %d %s at %q", e.Code, e.EnhancedCode, e.Step)
 	}
-	if provider.FailureOf(err) != provider.FailInvalidRequest {
-		t.Errorf("provider kind %s: a refused address must not be retried", provider.FailureOf(err))
+	if pe, _ := provider.AsError(err); provider.FailureOf(err) != provider.FailUnreachable || !pe.Unsent || pe.Code != "550 5.1.1" {
+		t.Errorf("provider error %+v: a refused address falls through to the next channel and is surely unsent", pe)
 	}
 	if n := len(sb.Messages()); n != 0 {
 		t.Errorf("%d messages kept", n)
@@ -460,8 +460,8 @@ func TestSendDroppedAfterDataIsAnUnknownOutcome(t *testing.T) {
 			if !strings.Contains(e.Message, "may or may not have been accepted") {
 				t.Errorf("message %q", e.Message)
 			}
-			if k := provider.FailureOf(err); k == provider.FailUnavailable || k == provider.FailInvalidRequest {
-				t.Errorf("provider kind %s: an unknown outcome must be neither retried blindly nor failed", k)
+			if pe, _ := provider.AsError(err); pe.Failure != provider.FailUnavailable || pe.Unsent {
+				t.Errorf("provider error %+v: an unknown outcome is unavailable but not surely unsent (never retried blindly)", pe)
 			}
 			// The server did take it: this is why the caller must hold the delivery. A blind
 			// retry delivers it twice, since SMTP has no idempotency and no server dedupes.
@@ -570,10 +570,10 @@ func TestClassesAsProviderKinds(t *testing.T) {
 		email.ClassRateLimited:    provider.FailRateLimited,
 		email.ClassUnauthorized:   provider.FailUnauthorized,
 		email.ClassSettings:       provider.FailUnauthorized,
-		email.ClassUndeliverable:  provider.FailInvalidRequest,
+		email.ClassUndeliverable:  provider.FailUnreachable,
 		email.ClassRejected:       provider.FailInvalidRequest,
 		email.ClassInvalid:        provider.FailInvalidRequest,
-		email.ClassUnknownOutcome: provider.FailInternal,
+		email.ClassUnknownOutcome: provider.FailUnavailable,
 	} {
 		err := error(&email.Error{Step: "x", Class: class, Message: "m"})
 		if got := provider.FailureOf(err); got != kind {
@@ -582,6 +582,9 @@ func TestClassesAsProviderKinds(t *testing.T) {
 		pe, ok := provider.AsError(err)
 		if !ok || pe.Provider != email.Kind || pe.Reason != "m" {
 			t.Errorf("%s: provider error %+v", class, pe)
+		}
+		if pe.Unsent == (class == email.ClassUnknownOutcome) {
+			t.Errorf("%s: unsent %v", class, pe.Unsent)
 		}
 		if email.ClassOf(pe) != class {
 			t.Errorf("%s: the provider view loses the class", class)

@@ -79,27 +79,32 @@ func (c Class) String() string {
 	}
 }
 
-// Kind is the provider.Failure whose handling today fits the class best; provider.FailureOf and
-// provider.AsError see an *Error as a *provider.Error of this kind. Settings problems count as
-// unauthorized (the integration needs a person before it sends again); undeliverable and
-// rejected ones as invalid requests (not retried); an unknown outcome as internal, which the
-// send path treats as "may have been sent" and never re-sends blindly. The channel model should
-// switch on the Class instead: undeliverable falls through to the next channel, and an unknown
-// outcome is held as unconfirmed since no SMTP server can be asked what it has.
+// Failure is the provider.Failure of the class; provider.FailureOf and provider.AsError see an
+// *Error as a *provider.Error of it. Settings problems count as unauthorized (the integration
+// needs a person before it sends again); an undeliverable address as unreachable (the mailing
+// falls through to its next channel); a rejected message as an invalid request (not retried).
+// An unknown outcome is unavailable without Unsent: the send path must not send it again
+// blindly, since no SMTP server can be asked what it has; every other failure left nothing
+// sent (Unsent).
 func (c Class) Failure() provider.Failure {
 	switch c {
-	case ClassUnavailable:
+	case ClassUnavailable, ClassUnknownOutcome:
 		return provider.FailUnavailable
 	case ClassRateLimited:
 		return provider.FailRateLimited
 	case ClassUnauthorized, ClassSettings:
 		return provider.FailUnauthorized
-	case ClassUndeliverable, ClassRejected, ClassInvalid:
+	case ClassUndeliverable:
+		return provider.FailUnreachable
+	case ClassRejected, ClassInvalid:
 		return provider.FailInvalidRequest
 	default:
 		return provider.FailInternal
 	}
 }
+
+// unsent reports that a failure of the class surely left nothing sent.
+func (c Class) unsent() bool { return c != ClassUnknownOutcome && c != ClassInternal }
 
 // Error is a failed Check or Send: the step of the SMTP conversation, the class, the server's
 // reply code, a message in plain words for the hotel's manager, and the server's own words. It
@@ -155,7 +160,10 @@ func (e *Error) As(target any) bool {
 		return false
 	}
 	*p = &provider.Error{Provider: Kind, Step: e.Step, Failure: e.Class.Failure(), RetryAfter: e.RetryAfter,
-		Reason: e.Message, Err: e}
+		Unsent: e.Class.unsent(), Reason: e.Message, Err: e}
+	if e.Code != 0 {
+		(*p).Code = strings.TrimSpace(strconv.Itoa(e.Code) + " " + e.EnhancedCode)
+	}
 	return true
 }
 

@@ -659,15 +659,15 @@ func TestErrorCodes(t *testing.T) {
 		{"error_190.json", 401, provider.FailUnauthorized, whatsapp.ActionFixCredentials, 190, 0, false},
 		{"error_130429.json", 400, provider.FailRateLimited, whatsapp.ActionBackOff, 130429, 2 * time.Second, false},
 		{"error_131056.json", 400, provider.FailRateLimited, whatsapp.ActionSlowDownRecipient, 131056, whatsapp.RecipientGap, false},
-		{"error_131026.json", 400, provider.FailInvalidRequest, whatsapp.ActionFallThrough, 131026, 0, true},
-		{"error_131047.json", 400, provider.FailInvalidRequest, whatsapp.ActionUseTemplate, 131047, 0, true},
+		{"error_131026.json", 400, provider.FailUnreachable, whatsapp.ActionFallThrough, 131026, 0, true},
+		{"error_131047.json", 400, provider.FailUnreachable, whatsapp.ActionUseTemplate, 131047, 0, true},
 		{"error_132000.json", 400, provider.FailInvalidRequest, whatsapp.ActionFixTemplate, 132000, 0, false},
 		{"error_132001.json", 404, provider.FailInvalidRequest, whatsapp.ActionFixTemplate, 132001, 0, false},
 		{"error_368.json", 403, provider.FailSenderBlocked, whatsapp.ActionPauseSender, 368, 0, false},
 		{"error_131031.json", 403, provider.FailSenderBlocked, whatsapp.ActionPauseSender, 131031, 0, false},
 		{"error_100.json", 400, provider.FailInvalidRequest, whatsapp.ActionNone, 100, 0, false},
 		// The code decides, not the status: the same body with another status reads the same.
-		{"error_131047.json", 500, provider.FailInvalidRequest, whatsapp.ActionUseTemplate, 131047, 0, true},
+		{"error_131047.json", 500, provider.FailUnreachable, whatsapp.ActionUseTemplate, 131047, 0, true},
 		{"error_368.json", 400, provider.FailSenderBlocked, whatsapp.ActionPauseSender, 368, 0, false},
 	}
 	for _, c := range cases {
@@ -679,6 +679,9 @@ func TestErrorCodes(t *testing.T) {
 			pe := wantError(t, err, c.kind)
 			if pe.Status != c.status || pe.RetryAfter != c.retryAfter {
 				t.Fatalf("status %d retry after %s, want %d %s", pe.Status, pe.RetryAfter, c.status, c.retryAfter)
+			}
+			if pe.Code != fmt.Sprint(c.code) || pe.Recipient != (c.code == 131056) {
+				t.Fatalf("code %q recipient %v, want %d (recipient only for 131056)", pe.Code, pe.Recipient, c.code)
 			}
 			ae, ok := whatsapp.AsAPIError(err)
 			if !ok {

@@ -115,12 +115,13 @@ var codes = map[int]Class{
 	131048: {provider.FailRateLimited, ActionBackOff, spamBackOff}, // spam rate limit (quality)
 
 	// The recipient cannot be reached on WhatsApp: permanent for this channel only.
-	131026: {provider.FailInvalidRequest, ActionFallThrough, 0}, // undeliverable
-	131050: {provider.FailInvalidRequest, ActionFallThrough, 0}, // recipient stopped marketing messages
-	130497: {provider.FailInvalidRequest, ActionFallThrough, 0}, // no messaging to the recipient's country
+	131026: {provider.FailUnreachable, ActionFallThrough, 0}, // undeliverable
+	131050: {provider.FailUnreachable, ActionFallThrough, 0}, // recipient stopped marketing messages
+	130497: {provider.FailUnreachable, ActionFallThrough, 0}, // no messaging to the recipient's country
 
-	// The 24-hour customer service window.
-	131047: {provider.FailInvalidRequest, ActionUseTemplate, 0},
+	// The 24-hour customer service window: only free text meets it, and a send of free text
+	// has no template at hand, so this channel cannot reach the guest now.
+	131047: {provider.FailUnreachable, ActionUseTemplate, 0},
 
 	// Templates.
 	132000: {provider.FailInvalidRequest, ActionFixTemplate, 0}, // parameter count mismatch

@@ -193,6 +193,11 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 	}
 
 	e := c.fail(step, cls.Kind, status, reason, nil)
+	if env.Code.set {
+		e.Code = strconv.Itoa(env.Code.n)
+	}
+	// 131056 is about one recipient: only messages to that guest wait, not the number's.
+	e.Recipient = cls.Action == ActionSlowDownRecipient
 	switch {
 	case enveloped || cls.Action != ActionNone:
 		e.Err = &APIError{Code: env.Code.n, Subcode: env.Subcode.n, Type: c.cleanText(env.Type), Title: e.Reason,

@@ -175,6 +175,11 @@ func (e Event) StatusEvent() provider.StatusEvent {
 	}
 	if e.ErrorCode != 0 {
 		ev.Error = strings.TrimSpace(fmt.Sprintf("%d %s", e.ErrorCode, e.ErrorTitle))
+		ev.Code = strconv.Itoa(e.ErrorCode)
+		ev.FallThrough = e.Status == StatusFailed && e.FallThrough()
+	}
+	if e.Type == EventMessage {
+		ev.Inbound, ev.Text = true, e.Text
 	}
 	return ev
 }

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +17,7 @@ import (
 	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/mapping"
 	"github.com/bellhop/bellhop/provider"
-	"github.com/bellhop/bellhop/provider/intellectdialog"
+	"github.com/bellhop/bellhop/provider/channels"
 	"github.com/bellhop/bellhop/queue"
 	"github.com/bellhop/bellhop/queue/pacer"
 	"github.com/bellhop/bellhop/store"
@@ -46,8 +44,8 @@ type Main struct {
 	Role   Role
 	Clock  bellhop.Clock
 	Logger *slog.Logger
-	// Kinds are the provider kinds, by name; default: intellectdialog.
-	Kinds map[string]connector.Kind
+	// Kinds are the channel kinds; default: every kind Bellhop ships (provider/channels).
+	Kinds *provider.Registry
 	// TuneWorker, when set, adjusts the send workers' settings before they start (tests use it
 	// to sweep sooner).
 	TuneWorker func(*queue.Config)
@@ -71,27 +69,13 @@ func NewMain(cfg Config) *Main {
 	return &Main{Config: cfg, Addr: ":8080", Role: RoleAll, Clock: bellhop.SystemClock{}}
 }
 
-// DefaultKinds is every provider kind Bellhop ships.
-func DefaultKinds() map[string]connector.Kind {
-	return map[string]connector.Kind{
-		intellectdialog.Kind: {
-			Name: intellectdialog.Kind, Title: "IntellectDialog", DefaultBaseURL: intellectdialog.DefaultBaseURL,
-			New: func(c provider.Config) (provider.Provider, error) { return intellectdialog.New(c) },
-			ParseEvents: func(body []byte, zone string) ([]provider.StatusEvent, error) {
-				loc, _ := intellectdialog.ParseZone(zone)
-				return intellectdialog.ParseEventsIn(body, loc)
-			},
-		},
-	}
-}
-
 // Open connects to the database (migrating it) and Redis, and listens; it does not serve yet.
 func (m *Main) Open(ctx context.Context) error {
 	if m.Logger == nil {
 		m.Logger = newLogger(os.Stderr, m.Config.LogLevel)
 	}
 	if m.Kinds == nil {
-		m.Kinds = DefaultKinds()
+		m.Kinds = channels.Registry()
 	}
 	switch m.Role {
 	case RoleAPI, RoleWorker, RoleAll:
@@ -141,13 +125,14 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
 	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger,
-		Pacing: queue.SenderPaces{Pacer: m.Pacer}, SendingMethods: slices.Sorted(maps.Keys(m.Kinds))})
+		Pacing: queue.SenderPaces{Pacer: m.Pacer}, SendingMethods: m.Kinds.Names()})
 	if err != nil {
 		return err
 	}
 	m.Connector, err = connector.New(connector.Config{
 		Store: db, Kinds: m.Kinds, Sealer: sealer, Clock: m.Clock, Logger: m.Logger, PublicURL: m.Config.PublicURL,
 		OnActivate: []connector.ActivateHook{m.Mailings.EnsureMailings}, Addresses: m.Config.addresses(),
+		Report: m.reportStatus, Relay: m.Queue,
 	})
 	if err != nil {
 		return err
@@ -179,7 +164,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		api := web.New(web.Config{
 			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacing: pacing, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
-			PublicURL: m.Config.PublicURL, Relay: m.Queue,
+			PublicURL: m.Config.PublicURL,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
 				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },
@@ -188,6 +173,15 @@ func (m *Main) Open(ctx context.Context) error {
 		m.server = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	}
 	return nil
+}
+
+// reportStatus applies a callback's status event to the property's deliveries.
+func (m *Main) reportStatus(ctx context.Context, pid string, ev provider.StatusEvent) (bool, error) {
+	rep, ok := mailings.ReportEvent(ev)
+	if !ok {
+		return false, nil // a guest's message, or a status Bellhop does not track
+	}
+	return m.Mailings.Report(ctx, pid, rep)
 }
 
 // URL is the base URL the API listens on, once Open has run.
