@@ -438,3 +438,45 @@ func TestPageRetryAndResume(t *testing.T) {
 		t.Errorf("the provider got %v, want two messages once each", seen)
 	}
 }
+
+// TestPagePacerGroup: the pacer card sets the group the sender shares its pace with, as the
+// API's share_with_group does; a name the pacer cannot take changes nothing and says why.
+func TestPagePacerGroup(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db", fastPacing)
+	admin, _ := h.activeProperty("g")
+	pacer := "/api/v1/properties/g/integrations/intellectdialog/pacer"
+	c := h.pageClient()
+	c.signInWithLink(h.signInLink("g"))
+	csrf := c.csrf("/p/g/deliveries")
+	share := func(group string) pageAnswer {
+		t.Helper()
+		p := c.do("POST", "/p/g/integrations/intellectdialog/pacer", url.Values{"csrf": {csrf}, "share_with_group": {group}})
+		if p.Status != 303 || p.Header.Get("Location") != "/p/g/deliveries#pacer-intellectdialog" {
+			t.Fatalf("share %q = %d → %q:\n%s", group, p.Status, p.Header.Get("Location"), p.Body)
+		}
+		return c.get("/p/g/deliveries")
+	}
+	group := func() any { t.Helper(); return h.must(200, "GET", pacer, admin, nil).Body["share_with_group"] }
+
+	if p := c.get("/p/g/deliveries"); !strings.Contains(p.Body, `id="pacer-group-intellectdialog"`) || !strings.Contains(p.Body, "paced for this property alone") {
+		t.Fatalf("the pacer card has no group field, or does not say the pace is the property's own:\n%s", p.Body)
+	}
+	p := share(" Chain-Moscow ")
+	if !strings.Contains(p.Body, "shares its pace with group chain-moscow") || !strings.Contains(p.Body, `value="chain-moscow"`) {
+		t.Fatalf("after sharing, the page does not show the group:\n%s", p.Body)
+	}
+	if g := group(); g != "chain-moscow" {
+		t.Fatalf("the API's share_with_group = %v, want chain-moscow", g)
+	}
+	p = share("no spaces allowed")
+	if !strings.Contains(p.Body, "flash-error") || !strings.Contains(p.Body, "share_with_group") {
+		t.Fatalf("a refused group is not explained:\n%s", p.Body)
+	}
+	if g := group(); g != "chain-moscow" {
+		t.Fatalf("a refused group changed share_with_group to %v", g)
+	}
+	share("")
+	if g := group(); g != "" {
+		t.Fatalf("an empty group left share_with_group = %v, want the property's own pace", g)
+	}
+}

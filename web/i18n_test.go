@@ -3,6 +3,8 @@ package web
 import (
 	"io/fs"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -78,5 +80,30 @@ func TestPageCatalogComplete(t *testing.T) {
 		if _, ok := catalog["en"][k]; !ok {
 			t.Errorf("the pages use %q, which the catalog lacks", k)
 		}
+	}
+}
+
+// Every key the Go code of the pages translates exists: a missing one would show its key.
+func TestPageCatalogHasCodeKeys(t *testing.T) {
+	used := regexp.MustCompile(`\btr\([^,()]+, "([a-z_.]+)"[,)]`)
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range used.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if _, ok := catalog["en"][m[1]]; !ok {
+				t.Errorf("%s translates %q, which the catalog lacks", f, m[1])
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("found only %d keys in the code; is the pattern right?", n)
 	}
 }

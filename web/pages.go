@@ -69,6 +69,7 @@ func (s *Server) pageRoutes(m *http.ServeMux) {
 	m.Handle("POST "+pp+"/integrations/{provider}", p.guard(p.saveIntegration))
 	m.Handle("POST "+pp+"/integrations/{provider}/active", p.guard(p.switchIntegration))
 	m.Handle("POST "+pp+"/integrations/{provider}/pacer/resume", p.guard(p.resumeSender))
+	m.Handle("POST "+pp+"/integrations/{provider}/pacer", p.guard(p.shareSenderPace))
 	m.Handle("GET "+pp+"/users", p.guard(p.usersPage))
 	m.Handle("POST "+pp+"/users/{sid}", p.guard(p.linkUser))
 	m.Handle("GET "+pp+"/mailings", p.guard(p.mailingsPage))

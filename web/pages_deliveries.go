@@ -60,6 +60,23 @@ func (p *pages) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) 
 	p.render(w, r, http.StatusOK, "deliveries", v)
 }
 
+// shareSenderPace sets the pacer group the sender shares its pace with ("" for none).
+func (p *pages) shareSenderPace(w http.ResponseWriter, r *http.Request, v *view) {
+	back := "/p/" + v.Property.ID + "/deliveries"
+	kind := r.PathValue("provider")
+	group := r.PostFormValue("share_with_group")
+	pc, err := p.s.cfg.Pacing.ChangePace(r.Context(), v.Property.ID, kind, bellhop.PaceChange{Group: &group}, "web:"+v.Session.Actor)
+	if err != nil {
+		p.done(w, r, "error", p.errText(r, v, err), back+"#pacer-"+kind)
+		return
+	}
+	msg := tr(v.Lang, "flash.pace_own")
+	if pc.Group != "" {
+		msg = tr(v.Lang, "flash.pace_shared", pc.Group)
+	}
+	p.done(w, r, "ok", msg, back+"#pacer-"+kind)
+}
+
 // retryDelivery sends a failed message again.
 func (p *pages) retryDelivery(w http.ResponseWriter, r *http.Request, v *view) {
 	back := "/p/" + v.Property.ID + "/deliveries"
