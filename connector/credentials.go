@@ -295,12 +295,6 @@ func (s *Service) SetCredentials(ctx context.Context, pid, kindName string, inpu
 			}
 		}
 	}
-	if len(errs) == 0 {
-		errs = append(errs, k.Validate(given, true))
-	}
-	if err := bellhop.JoinInvalid(errs...); err != nil {
-		return nil, err
-	}
 	current, err := s.credentials(k, in)
 	if err != nil {
 		return nil, err
@@ -310,8 +304,8 @@ func (s *Service) SetCredentials(ctx context.Context, pid, kindName string, inpu
 		if f, _ := k.Field(name); f.Secret && v == "" {
 			continue // a secret left empty keeps its value
 		}
-		if name == fieldBaseURL {
-			continue
+		if _, ok := k.Field(name); ok && name == fieldBaseURL {
+			continue // a column of its own
 		}
 		if v == "" {
 			delete(merged, name)
@@ -319,7 +313,8 @@ func (s *Service) SetCredentials(ctx context.Context, pid, kindName string, inpu
 			merged[name] = v
 		}
 	}
-	if err := k.Validate(merged, false); err != nil {
+	// Unknown fields, missing ones and malformed values, all named at once.
+	if err := bellhop.JoinInvalid(append(errs, k.Validate(merged, false))...); err != nil {
 		return nil, err
 	}
 	baseURL := in.BaseURL

@@ -469,6 +469,8 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		got.Active, got.SealedWebhookSecret = true, []byte("sealed secret")
 		got.OrganizationZone, got.WebhookMode, got.SealedPreviousWebhook = "Europe/Moscow", bellhop.WebhookForward, []byte("sealed previous")
 		got.CheckedAt, got.ActivatedAt = &checked, &activated
+		got.Settings = map[string]string{"host": "smtp.example.com", "port": "587"} // another kind's fields
+		got.SealedCredentials = []byte("sealed credentials")
 		got.CreatedAt, got.UpdatedAt = at.Add(time.Hour), at.Add(3*time.Minute) // a later CreatedAt is ignored
 		if err := db.SaveIntegration(ctx, got); err != nil {
 			t.Fatal(err)

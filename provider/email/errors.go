@@ -160,11 +160,34 @@ func (e *Error) As(target any) bool {
 		return false
 	}
 	*p = &provider.Error{Provider: Kind, Step: e.Step, Failure: e.Class.Failure(), RetryAfter: e.RetryAfter,
-		Unsent: e.Class.unsent(), Reason: e.Message, Err: e}
+		Unsent: e.Class.unsent(), Field: e.field(), Reason: e.Message, Err: e}
 	if e.Code != 0 {
 		(*p).Code = strings.TrimSpace(strconv.Itoa(e.Code) + " " + e.EnhancedCode)
 	}
 	return true
+}
+
+// field names the setting a refusal of the connection or the sign-in points at (the kind's
+// field names: host, security, username, password, from_address), "" for others.
+func (e *Error) field() string {
+	switch e.Class {
+	case ClassUnauthorized:
+		if e.Step == string(stepAuth) {
+			return "password"
+		}
+		return "username"
+	case ClassSettings:
+		switch {
+		case e.Step == string(stepMail):
+			return "from_address"
+		case e.Step == string(stepStartTLS), tlsProblem(e.Err, "") != "", needsTLS(e.Code, strings.ToLower(e.Reason)):
+			return "security"
+		case e.Step == string(stepAuth):
+			return "password"
+		}
+		return "host"
+	}
+	return ""
 }
 
 // ClassOf returns the Class of the *Error in err's chain, ClassInternal otherwise.

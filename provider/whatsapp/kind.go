@@ -158,6 +158,13 @@ func (a *account) Organization(ctx context.Context) (bellhop.Organization, error
 		return bellhop.Organization{ID: a.number360(), Name: "360dialog"}, nil
 	}
 	numbers, err := a.c.PhoneNumbers(ctx)
+	if pe, ok := provider.AsError(err); ok && (pe.Failure == provider.FailInvalidRequest || pe.Failure == provider.FailNotFound) && !errors.Is(err, errNoRoute) {
+		// The token works but the account it names cannot be read (Meta's 100 "Object with
+		// ID … does not exist"): the WABA id is wrong, or the token may not see it.
+		wrong := *pe
+		wrong.Failure, wrong.Field = provider.FailUnauthorized, "waba_id"
+		return bellhop.Organization{}, &wrong
+	}
 	if err != nil {
 		return bellhop.Organization{}, err
 	}

@@ -198,6 +198,9 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 	}
 	// 131056 is about one recipient: only messages to that guest wait, not the number's.
 	e.Recipient = cls.Action == ActionSlowDownRecipient
+	if cls.Kind == provider.FailUnauthorized {
+		e.Field = c.keyField()
+	}
 	switch {
 	case enveloped || cls.Action != ActionNone:
 		e.Err = &APIError{Code: env.Code.n, Subcode: env.Subcode.n, Type: c.cleanText(env.Type), Title: e.Reason,
@@ -209,6 +212,15 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 		e.RetryAfter = c.retryAfter(resp, cls.RetryAfter)
 	}
 	return e
+}
+
+// keyField names the integration field of the client's key: the Cloud API's access token or
+// 360dialog's API key.
+func (c *Client) keyField() string {
+	if c.kind == KindDialog360 {
+		return "api_key"
+	}
+	return "access_token"
 }
 
 // retryAfter reads Retry-After (seconds or an HTTP date, against the answer's Date when given),
