@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -134,6 +136,62 @@ func (c Config) redisOptions() *redis.UniversalOptions {
 		Password:   c.RedisPassword,
 		MasterName: c.RedisSentinelMaster,
 	}
+}
+
+// clusterReloadEvery bounds how long a cluster client may route by an old slot map when
+// nothing fails; a failing call reloads it at once (clusterReload). A variable for tests.
+var clusterReloadEvery = 10 * time.Second
+
+// newRedis connects as redisOptions says: a Sentinel master name makes a client that follows
+// the sentinels' failovers; several addresses a Redis Cluster client that reloads the slot map
+// when a node stops answering; one address a plain client.
+func (c Config) newRedis() redis.UniversalClient {
+	o := c.redisOptions()
+	switch {
+	case o.MasterName != "":
+		return redis.NewFailoverClient(o.Failover())
+	case len(o.Addrs) > 1:
+		co := o.Cluster()
+		co.ClusterStateReloadInterval = clusterReloadEvery
+		cc := redis.NewClusterClient(co)
+		cc.AddHook(clusterReload{cc})
+		return cc
+	}
+	return redis.NewClient(o.Simple())
+}
+
+// clusterReload reloads a cluster client's slot map when a call fails for want of a
+// connection. go-redis reloads it on MOVED and ASK only: when a master dies and a replica
+// takes its slots, the nodes that could answer MOVED are never asked, and every call for
+// those slots would fail against the dead address until the next periodic reload.
+type clusterReload struct{ c *redis.ClusterClient }
+
+func (h clusterReload) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h clusterReload) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+func (h clusterReload) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		h.check(ctx, err)
+		return err
+	}
+}
+
+// check reloads after a failure that is not Redis's answer (a reply error, a missing key) nor
+// the caller giving up: a refused or broken connection. Reloads are coalesced by go-redis.
+func (h clusterReload) check(ctx context.Context, err error) {
+	var reply redis.Error
+	if err == nil || errors.Is(err, redis.Nil) || errors.As(err, &reply) || ctx.Err() != nil {
+		return
+	}
+	h.c.ReloadState(ctx)
 }
 
 // queueName is the Asynq queue of the sends, in the namespace.

@@ -93,7 +93,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if _, err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate database: %w", err)
 	}
-	m.Redis = redis.NewUniversalClient(m.Config.redisOptions())
+	m.Redis = m.Config.newRedis()
 	if err := pingRedis(ctx, m.Redis, m.Config.RedisAddrs); err != nil {
 		return err
 	}
