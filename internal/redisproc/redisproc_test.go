@@ -4,8 +4,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"time"
 	"testing"
+	"time"
 )
 
 func need(t *testing.T) {
