@@ -6,6 +6,7 @@
 //
 //	go run ./cmd/chaos                      # 10,000 welcomes, 200 senders, 20 kills, 3 Redis restarts
 //	go run ./cmd/chaos -messages 400 -senders 20 -kills 4 -redis-restarts 1   # a quicker look
+//	go run ./cmd/chaos -redis cluster -redis-failovers 2   # on a Redis Cluster, two masters killed
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop/cmd/chaos/scenario"
+	"github.com/bellhop/bellhop/internal/redisproc"
 )
 
 func main() {
@@ -30,6 +32,8 @@ func main() {
 	fs.IntVar(&cfg.Workers, "workers", 4, "worker processes")
 	fs.IntVar(&cfg.WorkerKills, "kills", 20, "worker processes SIGKILLed (each replaced)")
 	fs.IntVar(&cfg.RedisRestarts, "redis-restarts", 3, "times Redis is killed and started again empty")
+	fs.IntVar(&cfg.RedisFailovers, "redis-failovers", 0, "masters killed for a replica to take over (with -redis cluster or sentinel)")
+	redisKind := fs.String("redis", "single", "how the run's Redis is arranged: single, cluster (3 masters, 3 replicas) or sentinel (1 master, 2 replicas, 3 sentinels)")
 	fs.IntVar(&cfg.Outages, "outages", 2, "provider outages (503)")
 	fs.IntVar(&cfg.LatencySpikes, "latency-spikes", 2, "provider slow-downs past the send timeout")
 	fs.IntVar(&cfg.DBKills, "db-kills", 3, "times PostgreSQL ends every Bellhop connection")
@@ -44,6 +48,7 @@ func main() {
 		*db = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
 	cfg.DatabaseURL = *db
+	cfg.Redis = redisproc.Kind(*redisKind)
 	if *plan != "" {
 		for _, f := range strings.Split(*plan, ",") {
 			cfg.Plan = append(cfg.Plan, strings.TrimSpace(f))

@@ -57,6 +57,7 @@ type node struct {
 	bus  int      // cluster bus port
 	args []string // redis-server arguments
 	cmd  *exec.Cmd
+	gone chan struct{} // closed when the process has exited
 	dead bool
 }
 
@@ -193,6 +194,27 @@ func (g *Group) HasReplica(ctx context.Context, addr string) bool {
 // Masters is the addresses of the masters that serve now.
 func (g *Group) Masters(ctx context.Context) ([]string, error) { return g.masters(ctx) }
 
+// KeysByMaster is the keys matching pattern on each master that serves now.
+func (g *Group) KeysByMaster(ctx context.Context, pattern string) (map[string][]string, error) {
+	masters, err := g.masters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, addr := range masters {
+		c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		keys, err := c.Keys(ctx, pattern).Result() // a test's own few keys
+		c.Close()
+		if err != nil {
+			return nil, fmt.Errorf("redisproc: keys on %s: %w", addr, err)
+		}
+		if len(keys) > 0 {
+			out[addr] = keys
+		}
+	}
+	return out, nil
+}
+
 // --- one server
 
 func (g *Group) startSingle() error {
@@ -222,8 +244,9 @@ func (g *Group) run(n *node) error {
 		logf.Close()
 		return fmt.Errorf("redisproc: start redis-server: %w", err)
 	}
-	go func() { _ = cmd.Wait(); logf.Close() }()
-	n.cmd, n.dead = cmd, false
+	gone := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(gone) }()
+	n.cmd, n.gone, n.dead = cmd, gone, false
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if ping(n.addr) {
@@ -239,6 +262,7 @@ func (n *node) kill() {
 		return
 	}
 	_ = n.cmd.Process.Signal(syscall.SIGKILL)
+	<-n.gone // its port is free again
 	n.dead = true
 }
 
@@ -347,8 +371,8 @@ func (g *Group) clusterFailover(ctx context.Context, key string) (string, string
 	if err != nil {
 		return "", "", err
 	}
-	if !g.HasReplica(ctx, old) {
-		return "", "", fmt.Errorf("redisproc: master %s of %q has no replica in sync", old, key)
+	if err := waitFor(ctx, "a replica in sync with "+old, func() bool { return g.HasReplica(ctx, old) }); err != nil {
+		return "", "", err
 	}
 	g.killAddr(old)
 	var promoted string
@@ -454,8 +478,8 @@ func (g *Group) sentinelFailover(ctx context.Context) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	if !g.HasReplica(ctx, old) {
-		return "", "", fmt.Errorf("redisproc: master %s has no replica in sync", old)
+	if err := waitFor(ctx, "a replica in sync with "+old, func() bool { return g.HasReplica(ctx, old) }); err != nil {
+		return "", "", err
 	}
 	g.killAddr(old)
 	var promoted string

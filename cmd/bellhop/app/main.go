@@ -94,7 +94,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("migrate database: %w", err)
 	}
 	m.Redis = m.Config.newRedis()
-	if err := pingRedis(ctx, m.Redis, m.Config.RedisAddrs); err != nil {
+	if err := pingRedis(ctx, m.Redis, m.Config); err != nil {
 		return err
 	}
 	m.Registry = prometheus.NewRegistry()
@@ -264,11 +264,15 @@ func openDB(ctx context.Context, dsn string) (*store.DB, error) {
 	return db, nil
 }
 
-func pingRedis(ctx context.Context, c redis.UniversalClient, addrs []string) error {
+func pingRedis(ctx context.Context, c redis.UniversalClient, cfg Config) error {
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
-		return fmt.Errorf("REDIS_ADDR: Redis at %s does not answer: %w", strings.Join(addrs, ","), err)
+		addrs := strings.Join(cfg.RedisAddrs, ",")
+		if cfg.RedisSentinelMaster != "" {
+			return fmt.Errorf("REDIS_ADDR, REDIS_SENTINEL_MASTER: the sentinels at %s do not lead to an answering master %q: %w", addrs, cfg.RedisSentinelMaster, err)
+		}
+		return fmt.Errorf("REDIS_ADDR: Redis at %s does not answer: %w", addrs, err)
 	}
 	return nil
 }

@@ -20,7 +20,6 @@ import (
 	"io"
 	"log/slog"
 	mrand "math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -36,6 +35,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/cmd/bellhop/app"
+	"github.com/bellhop/bellhop/internal/redisproc"
 	"github.com/bellhop/bellhop/provider/sandbox"
 	_ "github.com/jackc/pgx/v5/stdlib" // the admin connection that ends Bellhop's sessions
 )
@@ -45,20 +45,24 @@ type Config struct {
 	Bin         string // the bellhop binary the workers run (go build ./cmd/bellhop)
 	DatabaseURL string // PostgreSQL; the run creates a schema of its own and drops it
 	RedisServer string // the redis-server binary; default: found on PATH
-	Dir         string // scratch folder (worker logs, Redis); default: a temporary one
+	// Redis is how the run's own Redis is arranged: one server (the default), a Redis
+	// Cluster of three masters with a replica each, or a Sentinel group.
+	Redis redisproc.Kind
+	Dir   string // scratch folder (worker logs, Redis); default: a temporary one
 
-	Messages      int           // welcomes due now, spread over the senders; default 40
-	Senders       int           // one property and provider account each; default 2
-	Workers       int           // worker processes; default 2
-	WorkerKills   int           // SIGKILLs of a worker (replaced at once); default 2
-	RedisRestarts int           // Redis killed and started again empty; default 1
-	Outages       int           // provider answering 503 for OutageFor; default 1
-	LatencySpikes int           // provider answering after SendTimeout+1 s for OutageFor; default 1
-	DBKills       int           // every Bellhop connection ended by the server; default 1
-	Interval      time.Duration // least time between two messages of a sender; default 500 ms
-	SendTimeout   time.Duration // default 2 s
-	OutageFor     time.Duration // how long an outage or a latency spike lasts; default 2 s
-	Deadline      time.Duration // the run fails when not settled by then; default 4 min
+	Messages       int           // welcomes due now, spread over the senders; default 40
+	Senders        int           // one property and provider account each; default 2
+	Workers        int           // worker processes; default 2
+	WorkerKills    int           // SIGKILLs of a worker (replaced at once); default 2
+	RedisRestarts  int           // Redis killed and started again empty (a cluster's or Sentinel group's masters flushed); default 1
+	RedisFailovers int           // a master SIGKILLed and a replica taking over (cluster and Sentinel only); default 0
+	Outages        int           // provider answering 503 for OutageFor; default 1
+	LatencySpikes  int           // provider answering after SendTimeout+1 s for OutageFor; default 1
+	DBKills        int           // every Bellhop connection ended by the server; default 1
+	Interval       time.Duration // least time between two messages of a sender; default 500 ms
+	SendTimeout    time.Duration // default 2 s
+	OutageFor      time.Duration // how long an outage or a latency spike lasts; default 2 s
+	Deadline       time.Duration // the run fails when not settled by then; default 4 min
 	// Plan, when set, is the faults in the order they land (names as in Fault.What), instead
 	// of the counts above in a shuffled order: a run that found something can be run again.
 	Plan []string
@@ -83,6 +87,8 @@ type Result struct {
 	Bans         int // senders the provider banned
 	Gaps         int // gaps between two messages of a sender under the interval
 	MinGapRatio  float64
+	PacerMasters int // Redis Cluster masters that held some sender's pacer keys at the end
+	LossNoticed  int // times a worker noticed Redis had lost its data (by the marker) and queued again
 	NotFinal     int // welcomes not sent/delivered/read at the end
 	Requests     int // API requests made during the run
 	ServerErrors int // API answers 5xx other than 503 with Retry-After
@@ -100,7 +106,15 @@ func (r Result) OK() bool {
 func (r Result) Summary() string {
 	return fmt.Sprintf("CHAOS planned=%d accepted=%d missing=%d repeated=%d stray=%d bans=%d gaps_under_interval=%d min_gap_ratio=%.2f not_final=%d requests=%d server_errors=%d unavailable_503=%d faults=%d elapsed=%s",
 		r.Planned, r.Accepted, r.Missing, r.Repeated, r.Stray, r.Bans, r.Gaps, r.MinGapRatio, r.NotFinal,
-		r.Requests, r.ServerErrors, r.Unavailable, len(r.Faults), r.Elapsed.Round(time.Second))
+		r.Requests, r.ServerErrors, r.Unavailable, len(r.Faults), r.Elapsed.Round(time.Second)) + r.clusterSummary()
+}
+
+func (r Result) clusterSummary() string {
+	s := fmt.Sprintf(" loss_noticed=%d", r.LossNoticed)
+	if r.PacerMasters > 0 {
+		s += fmt.Sprintf(" pacer_masters=%d", r.PacerMasters)
+	}
+	return s
 }
 
 func (c *Config) defaults() {
@@ -137,16 +151,18 @@ type run struct {
 	admin   *sql.DB
 	schema  string
 	appName string
-	redis   *redisProc
-	sb      *sandbox.Server
-	sbURL   string
-	main    *app.Main
-	api     string
-	secret  string
-	ns      string
-	workers *fleet
-	service string
-	props   []property
+	redis   *redisproc.Group
+	// failedOver is how many masters were failed over so far.
+	failedOver int
+	sb         *sandbox.Server
+	sbURL      string
+	main       *app.Main
+	api        string
+	secret     string
+	ns         string
+	workers    *fleet
+	service    string
+	props      []property
 
 	requests, serverErrors, unavailable atomic.Int64
 }
@@ -160,7 +176,7 @@ type property struct {
 // Run performs one fault run. A setup failure is an error; broken promises are in Result.
 func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	cfg.defaults()
-	faults := cfg.WorkerKills + cfg.RedisRestarts + cfg.Outages + cfg.LatencySpikes + cfg.DBKills
+	faults := cfg.WorkerKills + cfg.RedisRestarts + cfg.RedisFailovers + cfg.Outages + cfg.LatencySpikes + cfg.DBKills
 	if len(cfg.Plan) > 0 {
 		faults = len(cfg.Plan)
 	}
@@ -187,10 +203,10 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 		return res, err
 	}
 	cleanups = append(cleanups, r.dropDatabase)
-	if r.redis, err = startRedis(cfg.RedisServer, r.dir); err != nil {
-		return res, err
+	if r.redis, err = redisproc.Start(ctx, cfg.Redis, cfg.RedisServer, r.dir); err != nil {
+		return res, fmt.Errorf("chaos: %w", err)
 	}
-	cleanups = append(cleanups, r.redis.stop)
+	cleanups = append(cleanups, r.redis.Stop)
 
 	// The provider: one account (and one sender) per property, banning gaps under 90 % of
 	// the interval, so that only a broken pacer is banned, not the send's own jitter.
@@ -277,6 +293,14 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.NotFinal = notFinal
 	res.Elapsed = time.Since(began)
 	r.count(&res)
+	res.LossNoticed = r.workers.count(lossNoticed)
+	if cfg.Redis == redisproc.Cluster {
+		byMaster, err := r.redis.KeysByMaster(ctx, r.pacerKeys())
+		if err != nil {
+			return res, err
+		}
+		res.PacerMasters = len(byMaster)
+	}
 	return res, nil
 }
 
@@ -293,6 +317,7 @@ func (r *run) faultPlan() []string {
 	}
 	add(r.cfg.WorkerKills, "worker killed")
 	add(r.cfg.RedisRestarts, "redis restarted")
+	add(r.cfg.RedisFailovers, "redis failover")
 	add(r.cfg.Outages, "provider 503")
 	add(r.cfg.LatencySpikes, "provider slow")
 	add(r.cfg.DBKills, "db connections")
@@ -307,10 +332,21 @@ func (r *run) inject(ctx context.Context, what string) (time.Time, error) {
 		r.workers.killRandom()
 		return time.Now(), r.workers.start()
 	case "redis restarted":
-		r.redis.stop()
-		if err := r.redis.start(); err != nil {
+		if err := r.redis.Empty(ctx); err != nil {
 			return time.Time{}, err
 		}
+		return time.Now(), nil
+	case "redis failover":
+		key, err := r.failoverTarget(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		killed, promoted, err := r.redis.FailoverFor(ctx, key)
+		if err != nil {
+			return time.Time{}, err
+		}
+		r.failedOver++
+		r.cfg.Logf("chaos: master %s (holding %s) killed, %s took over", killed, key, promoted)
 		return time.Now(), nil
 	case "provider 503":
 		r.sb.SetOutage(http.StatusServiceUnavailable)
@@ -329,6 +365,36 @@ func (r *run) inject(ctx context.Context, what string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("unknown fault %q", what)
 }
+
+// failoverTarget is a key whose master is failed over next: in a cluster first the master
+// holding the send queue, then masters holding a sender's pacer keys (each with a replica left
+// to take over); in a Sentinel group there is only the master.
+func (r *run) failoverTarget(ctx context.Context) (string, error) {
+	queueKey := "asynq:{" + r.ns + ":mailings}:pending" // the queue's hash tag (Asynq's keys)
+	if r.cfg.Redis != redisproc.Cluster || r.failedOver == 0 {
+		return queueKey, nil
+	}
+	byMaster, err := r.redis.KeysByMaster(ctx, r.pacerKeys())
+	if err != nil {
+		return "", err
+	}
+	for addr, keys := range byMaster {
+		if r.redis.HasReplica(ctx, addr) {
+			return keys[0], nil
+		}
+	}
+	// Every sender happens to live on masters already failed over: any other master will do.
+	for i := range 1000 {
+		key := fmt.Sprintf("{probe-%d}", i)
+		if addr, err := r.redis.MasterOf(ctx, key); err == nil && r.redis.HasReplica(ctx, addr) {
+			return key, nil
+		}
+	}
+	return "", errors.New("chaos: no master has a replica left to fail over to")
+}
+
+// pacerKeys matches the state key of every sender's pacer in the run's namespace.
+func (r *run) pacerKeys() string { return "bellhop:" + r.ns + ":pacer:{*}:state" }
 
 // sleep waits d: a fault lasts that long in the real world too.
 func sleep(ctx context.Context, d time.Duration) {
@@ -465,7 +531,9 @@ func (r *run) env(k string) string {
 	case "BELLHOP_DATABASE_URL":
 		return r.dbURL
 	case "REDIS_ADDR":
-		return r.redis.addr
+		return r.redis.Addr()
+	case "REDIS_SENTINEL_MASTER":
+		return r.redis.SentinelMaster()
 	case "BELLHOP_SECRET_KEY":
 		return r.secret
 	case "BELLHOP_REDIS_NAMESPACE":
@@ -484,7 +552,7 @@ func (r *run) env(k string) string {
 
 func (r *run) workerEnv() []string {
 	var env []string
-	for _, k := range []string{"BELLHOP_DATABASE_URL", "REDIS_ADDR", "BELLHOP_SECRET_KEY", "BELLHOP_REDIS_NAMESPACE",
+	for _, k := range []string{"BELLHOP_DATABASE_URL", "REDIS_ADDR", "REDIS_SENTINEL_MASTER", "BELLHOP_SECRET_KEY", "BELLHOP_REDIS_NAMESPACE",
 		"BELLHOP_SEND_INTERVAL", "BELLHOP_SEND_TIMEOUT", "BELLHOP_ALLOW_PRIVATE_PROVIDERS", "BELLHOP_LOG_LEVEL"} {
 		env = append(env, k+"="+r.env(k))
 	}
@@ -682,61 +750,6 @@ func afternoonZone(now time.Time) (string, time.Time) {
 	return "UTC", now.UTC()
 }
 
-// redisProc is a redis-server of the run's own: it can be killed and started again empty.
-type redisProc struct {
-	bin, dir, addr string
-	cmd            *exec.Cmd
-}
-
-func startRedis(bin, dir string) (*redisProc, error) {
-	if bin == "" {
-		var err error
-		if bin, err = exec.LookPath("redis-server"); err != nil {
-			return nil, errors.New("chaos: redis-server is not installed (Debian: apt-get install redis-server)")
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	p := &redisProc{bin: bin, dir: dir, addr: addr}
-	return p, p.start()
-}
-
-func (p *redisProc) start() error {
-	_, port, _ := net.SplitHostPort(p.addr)
-	p.cmd = exec.Command(p.bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", p.dir)
-	if err := p.cmd.Start(); err != nil {
-		return fmt.Errorf("chaos: start redis-server: %w", err)
-	}
-	for range 100 {
-		if c, err := net.DialTimeout("tcp", p.addr, 100*time.Millisecond); err == nil {
-			_, _ = c.Write([]byte("PING\r\n"))
-			buf := make([]byte, 7)
-			_ = c.SetReadDeadline(time.Now().Add(time.Second))
-			n, _ := c.Read(buf)
-			c.Close()
-			if strings.HasPrefix(string(buf[:n]), "+PONG") {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond) // redis-server starting
-	}
-	return errors.New("chaos: redis-server did not answer")
-}
-
-// stop kills Redis as a crash would: nothing is saved.
-func (p *redisProc) stop() {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	_ = p.cmd.Wait()
-	p.cmd = nil
-}
-
 // fleet is the worker processes.
 type fleet struct {
 	bin, dir string
@@ -786,6 +799,21 @@ func (f *fleet) stopAll() {
 		_ = c.Process.Signal(syscall.SIGKILL)
 	}
 	f.alive = nil
+}
+
+// lossNoticed starts the log line of a worker that found Redis's marker gone (queue.Worker).
+const lossNoticed = `"msg":"Redis lost its data`
+
+// count is how many lines of the workers' logs contain s.
+func (f *fleet) count(s string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for i := 1; i <= f.n; i++ {
+		data, _ := os.ReadFile(filepath.Join(f.dir, fmt.Sprintf("worker-%02d.log", i)))
+		n += strings.Count(string(data), s)
+	}
+	return n
 }
 
 // tails is the end of each worker's log, for a run that fails.
