@@ -349,17 +349,24 @@ func (g *Group) slotMaster(ctx context.Context, key string) (string, error) {
 	for _, n := range g.liveNodes() {
 		c := redis.NewClient(&redis.Options{Addr: n.addr, MaxRetries: -1})
 		slot, err := c.ClusterKeySlot(ctx, key).Result()
-		var ranges []redis.ClusterSlot
+		var shards []redis.ClusterShard
 		if err == nil {
-			ranges, err = c.ClusterSlots(ctx).Result()
+			shards, err = c.ClusterShards(ctx).Result()
 		}
 		c.Close()
 		if err != nil {
 			continue
 		}
-		for _, r := range ranges {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-				return r.Nodes[0].Addr, nil
+		for _, sh := range shards {
+			for _, r := range sh.Slots {
+				if slot < r.Start || slot > r.End {
+					continue
+				}
+				for _, n := range sh.Nodes {
+					if n.Role == "master" && n.Health == "online" {
+						return net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10)), nil
+					}
+				}
 			}
 		}
 	}
