@@ -161,13 +161,28 @@ func (g *Group) Empty(ctx context.Context) error {
 func (g *Group) FailoverFor(ctx context.Context, key string) (killed, promoted string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, settleAfter)
 	defer cancel()
+	var took func(old string) (string, bool) // who took over from old, once it serves
 	switch g.Kind {
 	case Cluster:
-		return g.clusterFailover(ctx, key)
+		took = func(old string) (string, bool) { return g.clusterTookOver(ctx, key, old) }
 	case Sentinel:
-		return g.sentinelFailover(ctx)
+		took = func(old string) (string, bool) { return g.sentinelTookOver(ctx, old) }
+	default:
+		return "", "", errors.New("redisproc: a single server has no replica to fail over to")
 	}
-	return "", "", errors.New("redisproc: a single server has no replica to fail over to")
+	if killed, err = g.MasterOf(ctx, key); err != nil {
+		return "", "", err
+	}
+	if err := waitFor(ctx, "a replica in sync with "+killed, func() bool { return g.HasReplica(ctx, killed) }); err != nil {
+		return "", "", err
+	}
+	g.killAddr(killed)
+	err = waitFor(ctx, "a replica to take over from "+killed, func() bool {
+		var ok bool
+		promoted, ok = took(killed)
+		return ok
+	})
+	return killed, promoted, err
 }
 
 // MasterOf is the address of the master that holds key.
@@ -373,30 +388,19 @@ func (g *Group) slotMaster(ctx context.Context, key string) (string, error) {
 	return "", fmt.Errorf("redisproc: no live node knows the master of %q", key)
 }
 
-func (g *Group) clusterFailover(ctx context.Context, key string) (string, string, error) {
-	old, err := g.slotMaster(ctx, key)
-	if err != nil {
-		return "", "", err
+// clusterTookOver is the new master of key's slot once it is not old and every live node
+// sees the cluster whole.
+func (g *Group) clusterTookOver(ctx context.Context, key, old string) (string, bool) {
+	m, err := g.slotMaster(ctx, key)
+	if err != nil || m == old {
+		return "", false
 	}
-	if err := waitFor(ctx, "a replica in sync with "+old, func() bool { return g.HasReplica(ctx, old) }); err != nil {
-		return "", "", err
+	for _, n := range g.liveNodes() {
+		if !g.clusterOK(ctx, n.addr) {
+			return "", false
+		}
 	}
-	g.killAddr(old)
-	var promoted string
-	err = waitFor(ctx, "a replica to take over "+old+"'s slots and the cluster to be whole", func() bool {
-		m, err := g.slotMaster(ctx, key)
-		if err != nil || m == old {
-			return false
-		}
-		for _, n := range g.liveNodes() {
-			if !g.clusterOK(ctx, n.addr) {
-				return false
-			}
-		}
-		promoted = m
-		return true
-	})
-	return old, promoted, err
+	return m, true
 }
 
 // --- Sentinel
@@ -480,33 +484,19 @@ func (g *Group) sentinelMaster(ctx context.Context, addr string) (string, error)
 	return net.JoinHostPort(hp[0], hp[1]), nil
 }
 
-func (g *Group) sentinelFailover(ctx context.Context) (string, string, error) {
-	old, err := g.sentinelMaster(ctx, g.liveSentinels()[0].addr)
-	if err != nil {
-		return "", "", err
-	}
-	if err := waitFor(ctx, "a replica in sync with "+old, func() bool { return g.HasReplica(ctx, old) }); err != nil {
-		return "", "", err
-	}
-	g.killAddr(old)
-	var promoted string
-	err = waitFor(ctx, "the sentinels to promote a replica of "+old, func() bool {
-		var m string
-		for _, s := range g.liveSentinels() {
-			a, err := g.sentinelMaster(ctx, s.addr)
-			if err != nil || a == old || (m != "" && a != m) {
-				return false
-			}
-			m = a
+// sentinelTookOver is the new master once every sentinel names the same one, not old, and
+// it says it is a master.
+func (g *Group) sentinelTookOver(ctx context.Context, old string) (string, bool) {
+	var m string
+	for _, s := range g.liveSentinels() {
+		a, err := g.sentinelMaster(ctx, s.addr)
+		if err != nil || a == old || (m != "" && a != m) {
+			return "", false
 		}
-		info, err := g.info(ctx, m, "replication")
-		if err != nil || !strings.Contains(info, "role:master") {
-			return false
-		}
-		promoted = m
-		return true
-	})
-	return old, promoted, err
+		m = a
+	}
+	info, err := g.info(ctx, m, "replication")
+	return m, err == nil && strings.Contains(info, "role:master")
 }
 
 // --- helpers
