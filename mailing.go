@@ -169,7 +169,17 @@ type Delivery struct {
 	CheckedAt *time.Time `json:"checked_at,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// ErasedAt is when the guest's personal data (the phone) was erased from this row after
+	// the retention period; the row itself stays.
+	ErasedAt *time.Time `json:"erased_at,omitempty"`
+	// Queued is true when this version's send has been handed to the queue. A delivery due
+	// beyond the planning horizon is kept only in the database until it enters the horizon.
+	Queued bool `json:"-"`
 }
+
+// DefaultPlanHorizon is how far ahead of its time a delivery's send is queued in Redis (the
+// planning horizon); a delivery due later stays only in the database until it comes within.
+const DefaultPlanHorizon = time.Hour
 
 // DeliveryStatus is where a delivery stands.
 type DeliveryStatus string

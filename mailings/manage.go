@@ -326,6 +326,7 @@ func (s *Service) RetryDelivery(ctx context.Context, pid, id string) (*bellhop.D
 		}
 		d.Status, d.Reason, d.DueAt, d.UpdatedAt = bellhop.DeliveryScheduled, "", now, now
 		d.Version++
+		d.Queued = true // due now: queued below
 		if err := tx.SaveDelivery(ctx, d); err != nil {
 			return err
 		}

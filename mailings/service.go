@@ -65,6 +65,11 @@ type Config struct {
 	// SendingMethods are the provider kinds a mailing may be sent through (the connector's
 	// kinds); a mailing naming another is refused. Empty accepts any well-formed name.
 	SendingMethods []string
+	// Horizon is the planning horizon: a send due within it is queued when it is planned, a
+	// later one is left in the database for the queue's horizon scheduler (queue.Horizon),
+	// which queues it as it comes within. Default bellhop.DefaultPlanHorizon; negative queues
+	// every send when planned (as before the horizon).
+	Horizon time.Duration
 }
 
 // Service takes bookings in and keeps each booking's deliveries planned: the ledger rows and
@@ -83,6 +88,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Horizon == 0 {
+		cfg.Horizon = bellhop.DefaultPlanHorizon
 	}
 	return &Service{cfg: cfg}, nil
 }
@@ -217,6 +225,7 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 		if !changed {
 			continue
 		}
+		d.Queued = d.Status == bellhop.DeliveryScheduled && s.withinHorizon(d.DueAt, now)
 		if err := tx.SaveDelivery(ctx, d); err != nil {
 			return nil, nil, err
 		}
@@ -228,7 +237,7 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 			}
 		}
 		byKind[m.Kind] = d
-		if d.Status == bellhop.DeliveryScheduled {
+		if d.Queued {
 			queue = append(queue, d)
 		}
 	}
@@ -301,6 +310,13 @@ func replannable(d *bellhop.Delivery) bool {
 		return d.Attempts == 0 && d.SentAt == nil
 	}
 	return false
+}
+
+// withinHorizon reports whether a send due at due is queued when planned at now; a later one
+// waits in the database for the horizon scheduler. A re-plan or a cancellation of a send that
+// was never queued is then a database change only.
+func (s *Service) withinHorizon(due, now time.Time) bool {
+	return s.cfg.Horizon < 0 || !due.After(now.Add(s.cfg.Horizon))
 }
 
 // schedule queues sends after their rows are committed. A failure is logged, not returned:

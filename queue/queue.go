@@ -38,11 +38,14 @@ func TaskID(d *bellhop.Delivery) string {
 
 // Client queues sends.
 type Client struct {
+	rdb       redis.UniversalClient
 	asynq     *asynq.Client
 	inspector *asynq.Inspector
 	queue     string
 	// MaxRetry bounds retries of a send the provider could not take (5xx, timeouts).
 	maxRetry int
+	// published remembers that QueueBatch named the queue in Asynq's set of queues.
+	published sync.Map
 }
 
 // NewClient returns a Client on rdb, which stays the caller's to close. queue names the Asynq
@@ -51,7 +54,7 @@ func NewClient(rdb redis.UniversalClient, queue string) *Client {
 	if queue == "" {
 		queue = DefaultQueue
 	}
-	return &Client{asynq: asynq.NewClientFromRedisClient(rdb), inspector: asynq.NewInspectorFromRedisClient(rdb),
+	return &Client{rdb: rdb, asynq: asynq.NewClientFromRedisClient(rdb), inspector: asynq.NewInspectorFromRedisClient(rdb),
 		queue: queue, maxRetry: DefaultMaxRetry}
 }
 
@@ -140,7 +143,7 @@ func (c *Client) enqueueID(ctx context.Context, id string, version int, taskID s
 	payload, _ := json.Marshal(sendPayload{DeliveryID: id, Version: version})
 	_, err = c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload),
 		asynq.TaskID(taskID), asynq.Queue(c.queue), asynq.ProcessAt(at),
-		asynq.MaxRetry(c.maxRetry), asynq.Timeout(10*time.Minute))
+		asynq.MaxRetry(c.maxRetry), asynq.Timeout(sendTaskTimeout))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return false, nil
 	}
@@ -161,7 +164,7 @@ func (c *Client) Wake(ctx context.Context, ds []*bellhop.Delivery) error {
 		}
 		payload, _ := json.Marshal(sendPayload{DeliveryID: d.ID, Version: d.Version})
 		_, err := c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload), asynq.TaskID(TaskID(d)),
-			asynq.Queue(c.queue), asynq.MaxRetry(c.maxRetry), asynq.Timeout(10*time.Minute))
+			asynq.Queue(c.queue), asynq.MaxRetry(c.maxRetry), asynq.Timeout(sendTaskTimeout))
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
 			err = c.inspector.RunTask(c.queue, TaskID(d))
 			if errors.Is(err, asynq.ErrTaskNotFound) || (err != nil && strings.Contains(err.Error(), "already")) {

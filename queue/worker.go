@@ -105,8 +105,12 @@ type Config struct {
 	// default 10 min.
 	LookBack time.Duration
 	// LossCheckEvery is how often a worker checks that Redis still holds its data (one
-	// SETNX): after an empty restart the due sends are queued again at once; default 2 s.
+	// SETNX): after an empty restart the sends due within Horizon are queued again at once;
+	// default 2 s.
 	LossCheckEvery time.Duration
+	// Horizon is the planning horizon: how far ahead of their time sends are in Redis (see
+	// Horizon); default bellhop.DefaultPlanHorizon.
+	Horizon time.Duration
 	// ReportAfter is how long a sent message waits for a status callback before its provider
 	// is asked (GET messages/{id}); ReportEvery spaces the questions; both default 10 min.
 	// Messages are asked about until read or a day after they were sent.
@@ -164,6 +168,9 @@ func NewWorker(cfg Config) (*Worker, error) {
 	}
 	if cfg.LossCheckEvery <= 0 {
 		cfg.LossCheckEvery = 2 * time.Second
+	}
+	if cfg.Horizon <= 0 {
+		cfg.Horizon = bellhop.DefaultPlanHorizon
 	}
 	if cfg.ReportAfter <= 0 {
 		cfg.ReportAfter = 10 * time.Minute
@@ -803,13 +810,13 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 
 // requeueAfterLoss runs when Redis came back empty (a restart, a failover to a replica that had
 // not caught up, an eviction): every queued send is gone with it, including those waiting for
-// their sender's slot. The database still has them: every one due within the next hour is
-// queued again now (in due order, each given a new place in its sender's line), not a sweep's
-// grace after its time. The pacer rebuilds its senders from the database before it lets any
-// of them through.
+// their sender's slot. The database still has them: every one due within the planning horizon
+// — all that Redis held, as later ones are only in the database anyway — is queued again now
+// (in due order, each given a new place in its sender's line), not a sweep's grace after its
+// time. The pacer rebuilds its senders from the database before it lets any of them through.
 func (w *Worker) requeueAfterLoss(ctx context.Context) {
-	w.cfg.Logger.WarnContext(ctx, "Redis lost its data; the sends due within the hour are queued again from the database")
-	soon := w.cfg.Clock.Now().Add(time.Hour)
+	w.cfg.Logger.WarnContext(ctx, "Redis lost its data; the sends due within the planning horizon are queued again from the database", "horizon", w.cfg.Horizon)
+	soon := w.cfg.Clock.Now().Add(w.cfg.Horizon)
 	if n, err := w.sweep(ctx, soon, soon, 100_000); err != nil && ctx.Err() == nil {
 		w.cfg.Logger.WarnContext(ctx, "re-queueing after Redis lost its data failed; the next sweep tries again", "error", err)
 	} else {

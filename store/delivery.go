@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,10 +16,14 @@ func (a *access) SaveDelivery(ctx context.Context, d *bellhop.Delivery) error {
 	d.PlannedAt, d.DueAt = dbTime(d.PlannedAt), dbTime(d.DueAt)
 	d.CreatedAt, d.UpdatedAt = dbTime(d.CreatedAt), dbTime(d.UpdatedAt)
 	d.SentAt = dbTimePtr(d.SentAt)
+	queued := 0
+	if d.Queued {
+		queued = d.Version
+	}
 	_, err := a.exec(ctx, "save-delivery", d.ID, d.PropertyID, d.BookingID, string(d.Kind), d.StayKey, d.Phone,
 		d.Language, toMicros(d.PlannedAt), toMicros(d.DueAt), string(d.Status), d.Reason, d.Provider,
 		d.ProviderMessageID, d.SenderID, d.Attempts, d.Version, nullMicros(d.SentAt), toMicros(d.CreatedAt),
-		toMicros(d.UpdatedAt))
+		toMicros(d.UpdatedAt), queued)
 	if isForeignKeyViolation(err) {
 		return propertyNotFound(d.PropertyID)
 	}
@@ -197,13 +202,15 @@ func scanDelivery(row scanner) (*bellhop.Delivery, error) {
 	var d bellhop.Delivery
 	var kind, status string
 	var planned, due, created, updated int64
-	var sent, claimed, checked sql.NullInt64
+	var sent, claimed, checked, erased sql.NullInt64
+	var queued int
 	if err := row.Scan(&d.ID, &d.PropertyID, &d.BookingID, &kind, &d.StayKey, &d.Phone, &d.Language, &planned, &due,
 		&status, &d.Reason, &d.Provider, &d.ProviderMessageID, &d.SenderID, &d.Attempts, &d.Version, &sent,
-		&created, &updated, &claimed, &checked); err != nil {
+		&created, &updated, &claimed, &checked, &queued, &erased); err != nil {
 		return nil, err
 	}
-	d.ClaimedAt, d.CheckedAt = timePtr(claimed), timePtr(checked)
+	d.ClaimedAt, d.CheckedAt, d.ErasedAt = timePtr(claimed), timePtr(checked), timePtr(erased)
+	d.Queued = queued == d.Version
 	d.Kind, d.Status = bellhop.MailingKind(kind), bellhop.DeliveryStatus(status)
 	d.PlannedAt, d.DueAt, d.SentAt = fromMicros(planned), fromMicros(due), timePtr(sent)
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -306,4 +313,69 @@ func (a *access) PinGuestSender(ctx context.Context, pid, provider, digits, send
 		return fmt.Errorf("record the number that sent to a guest of property %q: %w", pid, err)
 	}
 	return nil
+}
+
+// DeliveriesToQueue lists scheduled deliveries whose send is not queued yet and that are due
+// by until (the planning horizon's edge), soonest first: the horizon scheduler's work.
+func (a *access) DeliveriesToQueue(ctx context.Context, until time.Time, limit int) ([]*bellhop.Delivery, error) {
+	rows, err := a.queryRows(ctx, "deliveries-to-queue", toMicros(until), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries to queue: %w", err)
+	}
+	list, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries to queue: %w", err)
+	}
+	return list, nil
+}
+
+// MarkQueued records that the sends of these deliveries, at the versions given, are queued.
+// A delivery re-planned since (at another version) is left unqueued. It returns how many
+// rows it marked.
+func (a *access) MarkQueued(ctx context.Context, ds []*bellhop.Delivery) (int, error) {
+	if len(ds) == 0 {
+		return 0, nil
+	}
+	versions := make(map[string]int, len(ds))
+	for _, d := range ds {
+		versions[d.ID] = d.Version
+	}
+	raw, err := json.Marshal(versions)
+	if err != nil {
+		return 0, fmt.Errorf("mark %d deliveries queued: %w", len(ds), err)
+	}
+	n, err := affected(a.exec(ctx, "mark-queued", string(raw)))
+	if err != nil {
+		return 0, fmt.Errorf("mark %d deliveries queued: %w", len(ds), err)
+	}
+	return int(n), nil
+}
+
+// EraseGuestData erases the guest's personal data from up to limit finished ledger rows
+// planned before cutoff and from up to limit bookings whose stay ended before it (name,
+// phone, email; the stay claims and a pool's guest records that hold the phone go too),
+// oldest first, and returns how
+// many of each it erased. The rows stay: the ledger's counts by status, kind and day do not
+// change. Call it again until both are 0.
+func (db *DB) EraseGuestData(ctx context.Context, cutoff, now time.Time, limit int) (deliveries, bookings int, err error) {
+	err = db.WithTx(ctx, func(tx *Tx) error {
+		if _, err := tx.exec(ctx, "erase-stay-claims", toMicros(cutoff), limit); err != nil {
+			return fmt.Errorf("erase old stay claims: %w", err)
+		}
+		n, err := affected(tx.exec(ctx, "erase-deliveries", toMicros(now), toMicros(cutoff), limit))
+		if err != nil {
+			return fmt.Errorf("erase guest data from old deliveries: %w", err)
+		}
+		deliveries = int(n)
+		if _, err := tx.exec(ctx, "erase-guest-senders", toMicros(cutoff), limit); err != nil {
+			return fmt.Errorf("erase old guest senders: %w", err)
+		}
+		n, err = affected(tx.exec(ctx, "erase-bookings", toMicros(now), bellhop.DateOf(cutoff.UTC()).String(), limit))
+		if err != nil {
+			return fmt.Errorf("erase guest data from old bookings: %w", err)
+		}
+		bookings = int(n)
+		return nil
+	})
+	return deliveries, bookings, err
 }

@@ -245,7 +245,8 @@ SET status = excluded.status,
     guest_email = excluded.guest_email,
     guest_language = excluded.guest_language,
     revision = bookings.revision + 1,
-    received_at = excluded.received_at
+    received_at = excluded.received_at,
+    erased_at = NULL
 WHERE bookings.updated_at < excluded.updated_at
 RETURNING revision, seen_non_guaranteed_at;
 
@@ -286,11 +287,18 @@ WHERE property_id = ?
 ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 
 -- name: save-delivery
+-- queued_version is the version when the caller queues this version's send itself (it is due
+-- within the planning horizon), else 0: a row whose send is not queued keeps the version it
+-- had queued, behind its own, for the scheduler to find. A row written again holds personal
+-- data again, so the retention job looks at it again.
 INSERT INTO deliveries (id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status,
-                        reason, provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        reason, provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+                        queued_version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE
-SET stay_key = excluded.stay_key,
+SET queued_version = CASE WHEN excluded.queued_version = 0 THEN deliveries.queued_version ELSE excluded.queued_version END,
+    erased_at = NULL,
+    stay_key = excluded.stay_key,
     phone = excluded.phone,
     language = excluded.language,
     planned_at = excluded.planned_at,
@@ -308,14 +316,14 @@ SET stay_key = excluded.stay_key,
 -- name: get-delivery
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at
+       claimed_at, checked_at, queued_version, erased_at
 FROM deliveries
 WHERE id = ?;
 
 -- name: list-booking-deliveries
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at
+       claimed_at, checked_at, queued_version, erased_at
 FROM deliveries
 WHERE property_id = ? AND booking_id = ?
 ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
@@ -324,7 +332,7 @@ ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 -- Filters are skipped when their parameter (given twice) is empty.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at
+       claimed_at, checked_at, queued_version, erased_at
 FROM deliveries
 WHERE property_id = ?
   AND (status = ? OR CAST(? AS TEXT) = '')
@@ -345,6 +353,67 @@ WHERE d.status IN ('scheduled', 'sending') AND d.due_at <= ?
   AND i.active AND i.status = 'verified'
 ORDER BY d.due_at
 LIMIT ?;
+
+-- name: deliveries-to-queue
+-- The planning horizon's scheduler: scheduled rows whose send is not queued yet, due by the
+-- horizon's edge, soonest first. The partial index deliveries_to_queue holds only these rows,
+-- so the scan reads what it returns and nothing else.
+SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
+       provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+       claimed_at, checked_at, queued_version, erased_at
+FROM deliveries
+WHERE status = 'scheduled' AND queued_version <> version AND due_at <= ?
+ORDER BY due_at
+LIMIT ?;
+
+-- name: mark-queued
+-- The parameter is a JSON object of delivery id → the version whose send was queued. A row
+-- re-planned since (another version) is not marked: its new version is still to be queued.
+UPDATE deliveries
+SET queued_version = deliveries.version
+FROM json_each(?) AS q
+WHERE deliveries.id = q.key AND CAST(deliveries.version AS TEXT) = CAST(q.value AS TEXT);
+
+-- name: erase-stay-claims
+-- The stay claims of the deliveries erase-deliveries is about to erase (they hold the phone).
+DELETE FROM stay_claims
+WHERE (property_id, kind, stay_key) IN (
+    SELECT property_id, kind, stay_key FROM deliveries
+    WHERE erased_at IS NULL AND planned_at < ? AND status NOT IN ('scheduled', 'sending')
+    ORDER BY planned_at
+    LIMIT ?);
+
+-- name: erase-deliveries
+-- Retention: the oldest finished ledger rows planned before the cut-off lose the guest's
+-- phone (and the stay key, which holds it); their status, kind, times and counts stay.
+UPDATE deliveries
+SET phone = '', stay_key = '', erased_at = ?
+WHERE id IN (
+    SELECT id FROM deliveries
+    WHERE erased_at IS NULL AND planned_at < ? AND status NOT IN ('scheduled', 'sending')
+    ORDER BY planned_at
+    LIMIT ?);
+
+-- name: erase-guest-senders
+-- Retention: which number of a pool first wrote to a guest is kept by the guest's phone; a
+-- record older than the cut-off goes (the guest may hear from another number of the pool).
+DELETE FROM guest_senders
+WHERE (property_id, provider, phone) IN (
+    SELECT property_id, provider, phone FROM guest_senders
+    WHERE first_at < ?
+    ORDER BY first_at
+    LIMIT ?);
+
+-- name: erase-bookings
+-- Retention: bookings whose stay ended before the cut-off day lose the guest's name, phone
+-- and email; the booking, its dates and language stay.
+UPDATE bookings
+SET guest_name = '', guest_phone = '', guest_email = '', erased_at = ?
+WHERE (property_id, id) IN (
+    SELECT property_id, id FROM bookings
+    WHERE erased_at IS NULL AND departure < ?
+    ORDER BY departure
+    LIMIT ?);
 
 -- name: claim-delivery
 -- scheduled → sending, or a retry of sending; only the version the caller planned with, and
@@ -407,7 +476,7 @@ UPDATE deliveries SET checked_at = ? WHERE id = ?;
 -- Sent messages with no delivery news: their provider is asked, until read or a day has passed.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at
+       claimed_at, checked_at, queued_version, erased_at
 FROM deliveries
 WHERE status IN ('sent', 'delivered') AND provider_message_id <> ''
   AND sent_at >= ? AND sent_at <= ?

@@ -2,9 +2,7 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/store"
+	"github.com/bellhop/bellhop/store/storetest"
 )
 
 // The one suite below runs unchanged on both databases.
@@ -101,26 +100,7 @@ func requirePostgres(t *testing.T) postgres {
 // freshSchema creates a schema dropped when the test ends and returns a URL that uses it.
 func (pg postgres) freshSchema(t *testing.T) string {
 	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "bellhop_test_" + hex.EncodeToString(b)
-	if _, err := pg.admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	// Registered before the test opens the database, so it runs after the database is closed.
-	t.Cleanup(func() {
-		if _, err := pg.admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(pg.base)
-	if err != nil {
-		t.Fatalf("BELLHOP_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.PostgresSchema(t)
 }
 
 func redacted(s string) string {
@@ -629,6 +609,16 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 	t.Run("pacer", func(t *testing.T) {
 		t.Parallel()
 		pacerSuite(t, newDB(t))
+	})
+
+	t.Run("horizon", func(t *testing.T) {
+		t.Parallel()
+		horizonSuite(t, newDB(t))
+	})
+
+	t.Run("retention", func(t *testing.T) {
+		t.Parallel()
+		retentionSuite(t, newDB(t))
 	})
 }
 

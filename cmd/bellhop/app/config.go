@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/connector"
+	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/provider/safehttp"
 	"github.com/redis/go-redis/v9"
 )
@@ -27,6 +29,10 @@ const envHelp = `Environment:
   BELLHOP_SEND_INTERVAL  least time between two messages of one sender, e.g. 300s (default: 300s)
   BELLHOP_SEND_TIMEOUT   longest one provider call may take; the sender is held that long if a
                          worker dies mid-send (default: 30s)
+  BELLHOP_PLAN_HORIZON   how far ahead of its time a planned message is queued in Redis; later ones
+                         wait in the database (default: 1h)
+  BELLHOP_RETENTION_DAYS days the ledger keeps a guest's name, phone and email after the stay;
+                         0 keeps them (default: 400)
   BELLHOP_REDIS_NAMESPACE  keeps this installation's queue and pacer keys apart from others on the
                          same Redis (default: none)
   BELLHOP_ALLOW_PRIVATE_PROVIDERS  true lets provider addresses (base_url) and relayed webhooks be
@@ -49,6 +55,10 @@ type Config struct {
 	SendTimeout time.Duration
 	// RedisNamespace separates installations that share one Redis.
 	RedisNamespace string
+	// PlanHorizon is how far ahead of its time a planned send is queued in Redis.
+	PlanHorizon time.Duration
+	// Retention is how long the ledger keeps guest personal data; 0 keeps it.
+	Retention time.Duration
 	// AllowPrivateProviders lets provider addresses and relayed webhooks be plain http or
 	// inside this network; by default only https to public hosts is called.
 	AllowPrivateProviders bool
@@ -105,6 +115,22 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 			return c, fmt.Errorf("BELLHOP_SEND_TIMEOUT: %q is not a duration from 100ms to 10m such as 30s", v)
 		}
 		c.SendTimeout = d
+	}
+	c.PlanHorizon = bellhop.DefaultPlanHorizon
+	if v := strings.TrimSpace(getenv("BELLHOP_PLAN_HORIZON")); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Minute || d > 30*24*time.Hour {
+			return c, fmt.Errorf("BELLHOP_PLAN_HORIZON: %q is not a duration from 1m to 720h such as 1h", v)
+		}
+		c.PlanHorizon = d
+	}
+	c.Retention = mailings.DefaultRetention
+	if v := strings.TrimSpace(getenv("BELLHOP_RETENTION_DAYS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || (n > 0 && n < 30) || n > 36500 {
+			return c, fmt.Errorf("BELLHOP_RETENTION_DAYS: %q is not a number of days from 30 to 36500, or 0 to keep guest data", v)
+		}
+		c.Retention = time.Duration(n) * 24 * time.Hour
 	}
 	if v := strings.TrimSpace(getenv("BELLHOP_ALLOW_PRIVATE_PROVIDERS")); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -200,6 +226,11 @@ func (c Config) queueName() string {
 		return "mailings"
 	}
 	return c.RedisNamespace + ":mailings"
+}
+
+// leaseKey names the Redis lease of a periodic job, in the namespace.
+func (c Config) leaseKey(job string) string {
+	return "bellhop:lease:{" + c.queueName() + "}:" + job
 }
 
 // pacerPrefix starts the pacer's Redis keys, in the namespace.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -58,6 +59,10 @@ type Main struct {
 	Pacer     *pacer.Pacer
 	Worker    *queue.Worker
 	Queue     *queue.Client
+	// Horizon queues planned sends as they come within the planning horizon, and Retention
+	// erases guest data past the retention period (worker roles; one process at a time each).
+	Horizon   *queue.Horizon
+	Retention *mailings.Retention
 	Registry  *prometheus.Registry
 
 	listener net.Listener
@@ -125,7 +130,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
 	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger,
-		Pacing: queue.SenderPaces{Pacer: m.Pacer}, SendingMethods: m.Kinds.Names()})
+		Pacing: queue.SenderPaces{Pacer: m.Pacer}, SendingMethods: m.Kinds.Names(), Horizon: m.Config.PlanHorizon})
 	if err != nil {
 		return err
 	}
@@ -141,7 +146,7 @@ func (m *Main) Open(ctx context.Context) error {
 		wc := queue.Config{
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
 			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry, SendTimeout: m.Config.SendTimeout,
-			RelayClient: m.Config.addresses().NoRedirectClient(),
+			RelayClient: m.Config.addresses().NoRedirectClient(), Horizon: m.Config.PlanHorizon,
 		}
 		if m.TuneWorker != nil {
 			m.TuneWorker(&wc)
@@ -149,6 +154,18 @@ func (m *Main) Open(ctx context.Context) error {
 		m.Worker, err = queue.NewWorker(wc)
 		if err != nil {
 			return err
+		}
+		m.Horizon, err = queue.NewHorizon(queue.HorizonConfig{Store: db, Client: m.Queue, Redis: m.Redis,
+			Clock: m.Clock, Logger: m.Logger, Horizon: m.Config.PlanHorizon})
+		if err != nil {
+			return err
+		}
+		if m.Config.Retention > 0 {
+			m.Retention, err = mailings.NewRetention(mailings.RetentionConfig{Store: db, Clock: m.Clock, Logger: m.Logger,
+				Keep: m.Config.Retention, Lease: queue.NewLease(m.Redis, m.Config.leaseKey("retention"), 5*time.Minute)})
+			if err != nil {
+				return err
+			}
 		}
 	}
 	m.Mapping, err = mapping.New(mapping.Config{Store: db, Connector: m.Connector, Clock: m.Clock, Logger: m.Logger})
@@ -205,9 +222,15 @@ func (m *Main) Run(ctx context.Context) error {
 		go func() {
 			defer close(workerDone)
 			m.Logger.Info("bellhop workers running", "role", m.Role)
+			var jobs sync.WaitGroup
+			jobs.Go(func() { _ = m.Horizon.Run(ctx) })
+			if m.Retention != nil {
+				jobs.Go(func() { _ = m.Retention.Run(ctx) })
+			}
 			if err := m.Worker.Run(ctx, m.Redis); err != nil {
 				errc <- err
 			}
+			jobs.Wait()
 		}()
 	} else {
 		close(workerDone)
