@@ -56,7 +56,7 @@ func TestBrowserContactCenter(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.CSS(card+"-api_key"), "not-the-right-key"))
 	b.clickLoad(card + "-check")
 	b.waitText("#flash.flash-error", "rejected the API key")
-	b.waitText(card+"-status", "Key rejected")
+	b.waitText(card+"-status", "Credentials rejected")
 	b.shot("bad-key")
 
 	// The right key: verified, with the organization's name and its senders.
@@ -68,7 +68,7 @@ func TestBrowserContactCenter(t *testing.T) {
 	if got := b.text(card + "-sender_id"); !strings.Contains(got, "whatsapp · ") {
 		t.Errorf("sender dropdown = %q, want senders as type and name", got)
 	}
-	if ph := b.attr(card+"-api_key", "placeholder"); !strings.Contains(ph, "Saved key …") || strings.Contains(ph, "sandbox-key") {
+	if ph := b.attr(card+"-api_key", "placeholder"); !strings.Contains(ph, "Saved: …") || strings.Contains(ph, "sandbox-key") {
 		t.Errorf("key field placeholder = %q, want only the saved key's hint", ph)
 	}
 	b.shot("verified")
@@ -136,7 +136,7 @@ func TestBrowserContactCenter(t *testing.T) {
 	// Russian, from the switcher.
 	b.clickLoad("#lang-ru")
 	b.waitText("h1", "Предстоящие сообщения")
-	b.waitText("#tab-integration", "Интеграция")
+	b.waitText("#tab-integration", "Каналы")
 	b.waitText("#tab-mailings", "Рассылки")
 	b.shot("upcoming-ru")
 	b.clickLoad("#tab-integration")

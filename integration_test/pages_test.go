@@ -220,7 +220,7 @@ func TestPageSessions(t *testing.T) {
 			t.Fatalf("a refused form changed the integration: %s", r.Raw)
 		}
 		p := save(url.Values{"csrf": {csrf}}, "Origin", h.url)
-		if p.Status != 303 || p.Header.Get("Location") != "/p/a" {
+		if p.Status != 303 || p.Header.Get("Location") != "/p/a#intellectdialog" {
 			t.Fatalf("POST with the token = %d → %q:\n%s", p.Status, p.Header.Get("Location"), p.Body)
 		}
 		if r := h.must(200, "GET", "/api/v1/properties/a"+intg, admin, nil); r.Body["configured"] != true {

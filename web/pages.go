@@ -65,7 +65,7 @@ func (s *Server) pageRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /lang/{lang}", p.setLang)
 
 	const pp = "/p/{pid}"
-	m.Handle("GET "+pp, p.guard(p.integrationPage))
+	m.Handle("GET "+pp, p.guard(p.channelsPage))
 	m.Handle("POST "+pp+"/integrations/{provider}", p.guard(p.saveIntegration))
 	m.Handle("POST "+pp+"/integrations/{provider}/active", p.guard(p.switchIntegration))
 	m.Handle("POST "+pp+"/integrations/{provider}/pacer/resume", p.guard(p.resumeSender))
@@ -144,7 +144,7 @@ var pageFuncs = template.FuncMap{
 // parsePages parses each page together with the layout; a broken template fails at start.
 func parsePages() map[string]*template.Template {
 	out := map[string]*template.Template{}
-	for _, name := range []string{"login", "link", "properties", "message", "integration", "users", "mailings", "deliveries", "upcoming"} {
+	for _, name := range []string{"login", "link", "properties", "message", "channels", "users", "mailings", "deliveries", "upcoming"} {
 		files := []string{"templates/layout.html", "templates/subtabs.html", "templates/" + name + ".html"}
 		out[name] = template.Must(template.New("layout").Funcs(pageFuncs).ParseFS(templateFS, files...))
 	}

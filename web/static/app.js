@@ -114,4 +114,9 @@
       area.dispatchEvent(new Event("input", { bubbles: true }));
     });
   });
+
+  // Read-only values to paste elsewhere (a callback URL, a verify token) select themselves.
+  document.querySelectorAll("input[data-select-all]").forEach(function (el) {
+    el.addEventListener("focus", function () { el.select(); });
+  });
 })();
