@@ -141,7 +141,7 @@ func TestBrowserContactCenter(t *testing.T) {
 	b.shot("upcoming-ru")
 	b.clickLoad("#tab-integration")
 	b.waitText(card+"-status", "Проверен")
-	b.waitText(card+"-check", "Проверить интеграцию")
+	b.waitText(card+"-check", "Проверить подключение")
 	b.shot("integration-ru")
 }
 

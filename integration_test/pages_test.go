@@ -226,7 +226,7 @@ func TestPageSessions(t *testing.T) {
 		if r := h.must(200, "GET", "/api/v1/properties/a"+intg, admin, nil); r.Body["configured"] != true {
 			t.Errorf("the form did not save the key: %s", r.Raw)
 		}
-		if p := c.get("/p/a"); !strings.Contains(p.Body, "The key is saved") {
+		if p := c.get("/p/a"); !strings.Contains(p.Body, "The settings are saved") {
 			t.Errorf("no outcome shown after the redirect:\n%s", p.Body)
 		}
 		// The sign-in form has a token of its own.
