@@ -43,6 +43,13 @@ func TestDemoWalksTheFlow(t *testing.T) {
 			fields[k] = strings.Fields(v)[0]
 		}
 	}
+	// The rest, up to the last line, holds the other channels' PUT bodies.
+	var bodies []string
+	for sc.Scan() && !strings.Contains(sc.Text(), "Press Ctrl+C") {
+		if l := sc.Text(); strings.Contains(l, "-d '{") {
+			bodies = append(bodies, l[strings.Index(l, "-d '")+4:strings.LastIndex(l, "'")])
+		}
+	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	api, sb, admin := fields["API"], fields["Sandbox"], fields["Admin token"]
 	if !strings.HasPrefix(admin, "bh_") || !strings.HasSuffix(sb, "/v2/") {
@@ -82,5 +89,27 @@ func TestDemoWalksTheFlow(t *testing.T) {
 	r = h.must(200, "GET", base+"/deliveries", admin, nil)
 	if list, _ := r.Body["deliveries"].([]any); len(list) != 1 || list[0].(map[string]any)["kind"] != "welcome" || list[0].(map[string]any)["status"] == "skipped" {
 		t.Fatalf("the demo's welcome was not planned: %s", r.Raw)
+	}
+
+	// The other channels connect with the printed bodies: WhatsApp Cloud API and email.
+	connected := 0
+	for _, b := range bodies {
+		kind := ""
+		switch {
+		case strings.Contains(b, `"access_token"`):
+			kind = "whatsapp_cloud"
+		case strings.Contains(b, `"from_address"`):
+			kind = "email"
+		default:
+			continue
+		}
+		h.must(200, "PUT", base+"/integrations/"+kind, admin, b)
+		if r := h.must(200, "POST", base+"/integrations/"+kind+"/check", admin, nil); r.Body["status"] != "verified" {
+			t.Fatalf("%s check: %s", kind, r.Raw)
+		}
+		connected++
+	}
+	if connected != 2 {
+		t.Fatalf("the demo printed %d channel bodies that connect: %q", connected, bodies)
 	}
 }

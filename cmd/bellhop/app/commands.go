@@ -46,7 +46,8 @@ Usage: bellhop <command> [flags]
 Commands:
   serve             run the API and/or the mailing workers (production)
   demo              run everything in one process on embedded defaults
-  sandbox           run the sandbox messaging provider (IntellectDialog-style)
+  sandbox           run the sandbox providers: IntellectDialog-style, WhatsApp Business (Cloud
+                    API and 360dialog) and an SMTP server
   migrate           apply database migrations
   property create   create a property
   token create      create an API token (or a one-time sign-in link)
@@ -176,10 +177,18 @@ func (e env) sandbox(ctx context.Context, args []string) error {
 	spacing := fs.Duration("spacing", 300*time.Second, "a sender that gets two messages closer than this is banned")
 	hook := fs.String("webhook-url", "", "URL that also receives every callback (besides the webhook the account installs)")
 	zone := fs.String("zone", sandbox.DefaultZone, "the company's time zone: every time on the wire is in it")
+	waAddr := fs.String("whatsapp-addr", "127.0.0.1:9091", "address of the WhatsApp Business sandbox (Cloud API and 360dialog); empty: none")
+	waHook := fs.String("whatsapp-webhook-url", "", "the Meta app's callback URL: where Cloud API status callbacks go, signed with the app secret")
+	smtpAddr := fs.String("smtp-addr", "127.0.0.1:2525", "address of the SMTP sandbox; empty: none")
 	if err := e.parse(fs, `Serves an imitation of the IntellectDialog API v2: organization "Sandbox Hotels", senders 1
 and 2 (whatsapp), operators 1, 2, 3. Like the real service it pages lists, writes times in the
 company's zone and does not deduplicate by mark; it bans a sender that is sent messages closer
-together than --spacing. Control endpoints (no key) are under /sandbox/.`, args); err != nil {
+together than --spacing. Control endpoints (no key) are under /sandbox/.
+
+Beside it: the WhatsApp Business Platform (Meta's Cloud API under /v26.0/ and 360dialog's under /,
+two numbers, approved templates, the 24-hour window, 80/s per number and one message per 6 s per
+guest; POST /sandbox/undeliverable {"phone"} makes a phone undeliverable) and an SMTP server that
+keeps what it is sent.`, args); err != nil {
 		return done(err)
 	}
 	if *spacing <= 0 {
@@ -195,10 +204,18 @@ together than --spacing. Control endpoints (no key) are under /sandbox/.`, args)
 	if err != nil {
 		return fmt.Errorf("listen on %s (--addr): %w", *addr, err)
 	}
-	sb := sandbox.New(sandbox.Config{APIKey: *key, Spacing: *spacing, WebhookURL: *hook, Zone: *zone, Logger: newLogger(e.stderr, "")})
+	log := newLogger(e.stderr, "")
+	cs, err := startChannelSandboxes(*waAddr, *smtpAddr, *waHook, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer cs.Close()
+	sb := sandbox.New(sandbox.Config{APIKey: *key, Spacing: *spacing, WebhookURL: *hook, Zone: *zone, Logger: log})
 	defer sb.Close()
 	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(e.stdout, "sandbox provider: http://%s/v2/ (API key %q, spacing %s, zone %s)\n", ln.Addr(), *key, *spacing, *zone)
+	fmt.Fprint(e.stdout, cs.describe())
 	return serveUntil(ctx, srv, ln)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider/sandbox"
+	wasandbox "github.com/bellhop/bellhop/provider/whatsapp/sandbox"
 	"github.com/bellhop/bellhop/store"
 	"github.com/bellhop/bellhop/web"
 	"github.com/redis/go-redis/v9"
@@ -44,9 +45,12 @@ func (e env) demo(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address the API listens on")
 	sbAddr := fs.String("sandbox-addr", "127.0.0.1:0", "address of the sandbox provider (port 0: any free port)")
 	spacing := fs.Duration("spacing", 300*time.Second, "sandbox: minimum spacing between messages of one sender before it bans it")
+	waAddr := fs.String("whatsapp-addr", "127.0.0.1:0", "address of the WhatsApp Business sandbox (Cloud API and 360dialog); empty: none")
+	smtpAddr := fs.String("smtp-addr", "127.0.0.1:0", "address of the SMTP sandbox; empty: none")
 	if err := e.parse(fs, `Runs Bellhop in one process on embedded defaults: SQLite in --data, Redis at REDIS_ADDR
-(or a redis-server child process on a free port), the sandbox provider, and a seeded demo
-property with staff. Prints the URL, tokens and curl lines that walk the integration flow.`, args); err != nil {
+(or a redis-server child process on a free port), the sandbox providers (IntellectDialog-style,
+WhatsApp Business, SMTP), and a seeded demo property with staff. Prints the URL, tokens and curl
+lines that walk the integration flow and connect the other channels.`, args); err != nil {
 		return done(err)
 	}
 	cfg, err := ConfigFromEnv(e.getenv, false)
@@ -96,6 +100,14 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	pmsHook := "http://" + sbLn.Addr().String() + "/pms/callbacks?token=demo-pms-token"
 	sb.SetWebhook(sandbox.DefaultOrgID, pmsHook, []string{"new_message", "new_status"})
 
+	// The other channels' sandboxes: WhatsApp Business (its Cloud API callbacks go where the
+	// Meta app would send them, once the public URL is known) and SMTP.
+	cs, err := startChannelSandboxes(*waAddr, *smtpAddr, "", log)
+	if err != nil {
+		return err
+	}
+	defer cs.Close()
+
 	// The pacer keeps the sandbox's rule: one message per --spacing per sender. The demo's
 	// queue and pacer keys stay apart from anything else on a shared Redis.
 	if e.getenv("BELLHOP_SEND_INTERVAL") == "" {
@@ -110,6 +122,9 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 	m.Addr, m.Role, m.Logger = *addr, RoleAll, log
 	if m.Config.PublicURL == "" {
 		m.Config.PublicURL = "http://" + *addr
+	}
+	if cs.whatsapp != nil {
+		cs.whatsapp.SetWebhookURL(strings.TrimRight(m.Config.PublicURL, "/") + "/webhooks/whatsapp_cloud/" + demoProperty)
 	}
 	defer m.Close()
 	if err := m.Open(ctx); err != nil {
@@ -129,6 +144,7 @@ property with staff. Prints the URL, tokens and curl lines that walk the integra
 		return fmt.Errorf("seed demo: %w", err)
 	}
 	printDemo(e.stdout, m.URL(), link, sandboxURL, redisAddr, *data, st, m.Clock.Now())
+	printDemoChannels(e.stdout, m.URL(), cs)
 	return m.Run(ctx)
 }
 
@@ -308,18 +324,57 @@ Link staff to operators and open a chat (as the PMS does when Anna clicks "Chats
 Send a welcome (after activating): the PMS pushes a booking for tomorrow, the manager switches
 the welcome on, and the ledger shows it planned, sent (paced, one per sender per --spacing) and read:
   curl -s -X PUT -H "Authorization: Bearer $SERVICE" -H 'Content-Type: application/json' \
-    -d '{"status":"confirmed","guarantee":"guaranteed","arrival":"%s","departure":"%s","updated_at":"%s","guest":{"name":"Анна Петрова","phone":"+7 912 345-67-89","language":"ru"}}' \
+    -d '{"status":"confirmed","guarantee":"guaranteed","arrival":"%s","departure":"%s","updated_at":"%s","guest":{"name":"Анна Петрова","phone":"+7 912 345-67-89","email":"anna@guest.example","language":"ru"}}' \
     %s/bookings/B-1
   curl -s -X PATCH -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
     -d '{"enabled":true}' %s/mailings/welcome
   curl -s -H "Authorization: Bearer $ADMIN" %s/deliveries
   curl -s -H "Authorization: Bearer $ADMIN" '%s/mailings/preview?days=7'
   curl -s %s/../sandbox/messages
-
-Press Ctrl+C to stop.
 `, url, demoProperty, link, url, sandboxURL, redisAddr, data, st.AdminToken, demoProperty, st.ServiceToken,
 		st.AdminToken, sandboxURL, api, api, api, api, api, api,
 		st.ServiceToken, api, api, api, api,
 		tomorrow.Format("2006-01-02"), tomorrow.AddDate(0, 0, 2).Format("2006-01-02"), now.UTC().Format(time.RFC3339),
 		api, api, api, api, strings.TrimSuffix(sandboxURL, "/"))
+}
+
+// printDemoChannels shows how to connect the demo property to the WhatsApp Business and SMTP
+// sandboxes and how to make WhatsApp fail for a guest, so that the welcome falls back to email.
+func printDemoChannels(w io.Writer, url string, cs *channelSandboxes) {
+	bw := bufio.NewWriter(w)
+	defer bw.Flush()
+	api := url + "/api/v1/properties/" + demoProperty + "/integrations"
+	if cs.whatsapp != nil {
+		fmt.Fprintf(bw, `
+Connect the official WhatsApp (the sandbox's Cloud API; its callbacks are signed with the app secret):
+  curl -s -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '{"access_token":%q,"waba_id":%q,"app_secret":%q,"base_url":%q}' %s/whatsapp_cloud
+  curl -s -X POST -H "Authorization: Bearer $ADMIN" %s/whatsapp_cloud/check     # two numbers, with quality
+  curl -s -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '{"sender_id":%q}' %s/whatsapp_cloud/sender
+  curl -s -X POST -H "Authorization: Bearer $ADMIN" %s/whatsapp_cloud/activate
+  curl -s -H "Authorization: Bearer $ADMIN" %s/whatsapp_cloud/templates
+  (360dialog works the same: PUT {"api_key":%q,"base_url":%q} to %s/dialog360)
+`, wasandbox.DefaultToken, wasandbox.DefaultWABAID, wasandbox.DefaultAppSecret, wasandbox.CloudBaseURL(cs.whatsappURL), api,
+			api, wasandbox.NumberReception, api, api, api, wasandbox.DefaultAPIKey360, wasandbox.Dialog360BaseURL(cs.whatsappURL), api)
+	}
+	if cs.mail != nil {
+		fmt.Fprintf(bw, `
+Connect email (the SMTP sandbox; the account is its one sender, chosen at the check):
+  curl -s -X PUT -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '%s' %s/email
+  curl -s -X POST -H "Authorization: Bearer $ADMIN" %s/email/check
+  curl -s -X POST -H "Authorization: Bearer $ADMIN" %s/email/activate
+`, cs.emailBody(), api, api, api)
+	}
+	if cs.whatsapp != nil && cs.mail != nil {
+		fmt.Fprintf(bw, `
+Try fallback: the welcome goes by WhatsApp first, then email; make Anna's number undeliverable
+on WhatsApp and watch the ledger:
+  curl -s -X PATCH -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+    -d '{"sending_methods":["whatsapp_cloud","email"]}' %s/../mailings/welcome
+  curl -s -X POST -H 'Content-Type: application/json' -d '{"phone":"+79123456789"}' %s/sandbox/undeliverable
+`, api, cs.whatsappURL)
+	}
+	fmt.Fprint(bw, "\nPress Ctrl+C to stop.\n")
 }

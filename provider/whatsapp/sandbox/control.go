@@ -176,6 +176,20 @@ func (s *Server) ctlOutage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
+// ctlUndeliverable makes a phone undeliverable over HTTP (the demo's way to try fallback):
+// messages to it are accepted, then reported failed with 131026.
+func (s *Server) ctlUndeliverable(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Phone string `json:"phone"`
+	}
+	if err := ctlDecode(r, &req); err != nil || len(bellhop.PhoneDigits(req.Phone)) < 7 {
+		ctlError(w, `want {"phone": "+79161234567"}`)
+		return
+	}
+	s.SetUndeliverable(req.Phone)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
 func (s *Server) ctlReset(w http.ResponseWriter, _ *http.Request) {
 	s.Reset()
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})

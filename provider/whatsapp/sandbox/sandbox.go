@@ -278,6 +278,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /sandbox/refusals", s.ctlRefusals)
 	m.HandleFunc("POST /sandbox/inbound", s.ctlInbound)
 	m.HandleFunc("POST /sandbox/outage", s.ctlOutage)
+	m.HandleFunc("POST /sandbox/undeliverable", s.ctlUndeliverable)
 	m.HandleFunc("POST /sandbox/reset", s.ctlReset)
 
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

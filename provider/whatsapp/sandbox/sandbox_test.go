@@ -655,6 +655,20 @@ func TestControlOverHTTP(t *testing.T) {
 	if s := post("/sandbox/outage", map[string]int{"status": 200}); s != 400 {
 		t.Fatalf("an outage of 200: %d", s)
 	}
+	if s := post("/sandbox/outage", map[string]int{"status": 0}); s != 200 {
+		t.Fatalf("end of the outage: %d", s)
+	}
+	if s := post("/sandbox/undeliverable", map[string]string{"phone": "12"}); s != 400 {
+		t.Fatalf("undeliverable with a bad phone: %d", s)
+	}
+	if s := post("/sandbox/undeliverable", map[string]string{"phone": "+7 912 345-67-81"}); s != 200 {
+		t.Fatalf("undeliverable: %d", s)
+	}
+	e.clock.Advance(sandbox.RecipientGap)
+	want(t, e.sendTemplate(reception, "79123456781"), 200, 0) // accepted, then reported failed
+	if kept := e.sb.Messages(); kept[len(kept)-1].Status != "failed" {
+		t.Fatalf("a message to an undeliverable phone ends %q", kept[len(kept)-1].Status)
+	}
 	if s := post("/sandbox/reset", nil); s != 200 {
 		t.Fatalf("reset: %d", s)
 	}
