@@ -209,6 +209,8 @@ type memStore struct {
 	forwards    []string
 	// afterGet, when set, runs after GetDelivery has read its row (outside the lock).
 	afterGet func()
+	// guests is the pool's number that first sent to each guest (property, kind, digits).
+	guests map[string]string
 }
 
 // newMemStore holds a property whose welcome mailing is on, an active verified integration
@@ -707,3 +709,21 @@ func (p *fakeProvider) Webhook(context.Context) (provider.Webhook, bool, error) 
 func (p *fakeProvider) SetWebhook(context.Context, provider.Webhook) error { return nil }
 
 func (p *fakeProvider) DeleteWebhook(context.Context) error { return nil }
+
+func (s *memStore) GuestSender(_ context.Context, pid, kind, digits string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.guests[pid+"|"+kind+"|"+digits], nil
+}
+
+func (s *memStore) PinGuestSender(_ context.Context, pid, kind, digits, senderID string, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.guests == nil {
+		s.guests = map[string]string{}
+	}
+	if _, ok := s.guests[pid+"|"+kind+"|"+digits]; !ok {
+		s.guests[pid+"|"+kind+"|"+digits] = senderID
+	}
+	return nil
+}

@@ -78,7 +78,8 @@ func (w *Worker) holdPlaces(ctx context.Context, due []*bellhop.Delivery) {
 		key, seen := keys[at]
 		if !seen {
 			if m, err := st.GetMailing(ctx, d.PropertyID, d.Kind); err == nil {
-				if in, err := st.GetIntegration(ctx, d.PropertyID, m.SendingMethod); err == nil && in.Sender != nil {
+				// A pool's number depends on the guest: its sends take their places as they run.
+				if in, err := st.GetIntegration(ctx, d.PropertyID, m.SendingMethod); err == nil && in.Sender != nil && len(in.Pool) < 2 {
 					key, _ = w.senderKey(ctx, in)
 				}
 			}

@@ -50,6 +50,10 @@ type Store interface {
 	NoteForwardResult(ctx context.Context, pid, provider string, failed bool, errText string, at time.Time) error
 	// ReportDelivery moves a delivery from one status to the next on the provider's word.
 	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
+	// GuestSender and PinGuestSender keep the number of a pool that first sent to a guest
+	// (by the phone's digits); see store.
+	GuestSender(ctx context.Context, pid, provider, digits string) (string, error)
+	PinGuestSender(ctx context.Context, pid, provider, digits, senderID string, at time.Time) error
 }
 
 // Connector gives a provider client for an integration and turns provider failures into
@@ -326,7 +330,8 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	// The pacer: Acquire both asks for the sender and, for a message that holds no slot yet,
 	// gives it one (its place in line). A run brought back for a slot it was given waits out
 	// the last moments first (DueAt holds the slot), so it usually costs one Acquire.
-	sender, err := w.senderKey(ctx, in)
+	// A pool sends from the guest's number: in becomes that number's from here on.
+	in, sender, err := w.sendFrom(ctx, in, d)
 	if err != nil {
 		return err
 	}
@@ -401,6 +406,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", sent.MessageID, &finished, finished, finished); err != nil {
 			return err
 		}
+		w.pinGuest(ctx, log, in, d, finished)
 		w.metrics.sends.WithLabelValues("sent").Inc()
 		log.InfoContext(ctx, "message sent", "attempt", attempt, "message_id", sent.MessageID, "stack_id", sent.StackID, "sender", sender)
 		return nil
@@ -673,8 +679,11 @@ func (w *Worker) forget(ctx context.Context, d *bellhop.Delivery) {
 	if err != nil || in.Sender == nil {
 		return
 	}
-	if err := w.cfg.Pacer.Cancel(ctx, SenderKey(in), d.ID); err != nil {
-		w.cfg.Logger.WarnContext(ctx, "pacer: dropping a withdrawn delivery failed; it is forgotten later", "delivery", d.ID, "error", err)
+	// In a pool, the place may be held with any of its numbers.
+	for _, key := range poolKeys(in) {
+		if err := w.cfg.Pacer.Cancel(ctx, key, d.ID); err != nil {
+			w.cfg.Logger.WarnContext(ctx, "pacer: dropping a withdrawn delivery failed; it is forgotten later", "delivery", d.ID, "error", err)
+		}
 	}
 }
 

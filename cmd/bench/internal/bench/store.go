@@ -162,6 +162,16 @@ func (s *memStore) DueDeliveries(context.Context, time.Time, int) ([]*bellhop.De
 
 func (s *memStore) ReleaseStay(context.Context, *bellhop.Delivery) error { return nil }
 
+// The bench's integrations send from one sender each: no pool, no guest to keep on a number.
+
+func (s *memStore) GuestSender(context.Context, string, string, string) (string, error) {
+	return "", nil
+}
+
+func (s *memStore) PinGuestSender(context.Context, string, string, string, string, time.Time) error {
+	return nil
+}
+
 // connector hands every integration the one sandbox client.
 type connector struct{ client provider.Provider }
 
