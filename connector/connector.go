@@ -326,7 +326,7 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 	now := s.cfg.Clock.Now().UTC()
 	if in.OrganizationID != "" && in.OrganizationID != org.ID {
 		// Another account: its senders are not ours to keep.
-		in.Sender = nil
+		in.Sender, in.Pool = nil, nil
 	}
 	in.Status = bellhop.StatusVerified
 	in.StatusReason = ""
@@ -345,6 +345,9 @@ func (s *Service) Check(ctx context.Context, pid, kindName string) (*CheckResult
 		if cur, ok := findSender(senders, in.Sender.ID); ok {
 			in.Sender = &cur // keep the snapshot up to date
 		} else {
+			res.SenderMissing = true
+		}
+		if refreshPool(in, senders) != nil {
 			res.SenderMissing = true
 		}
 	}
@@ -493,16 +496,58 @@ func (s *Service) liveSenders(ctx context.Context, k *provider.Kind, in *bellhop
 	return p, senders, nil
 }
 
-// SenderInput picks the sender.
+// SenderInput picks the sender: one (sender_id), or a pool of senders of one type
+// (sender_ids) whose numbers share the mailings, each guest hearing from one of them.
 type SenderInput struct {
-	SenderID string `json:"sender_id" validate:"required,max=100"`
+	SenderID  string   `json:"sender_id"`
+	SenderIDs []string `json:"sender_ids"`
 }
 
-// ChooseSender picks the sender that sends this integration's messages.
+// maxPool bounds a pool: enough numbers for a large hotel, few enough to read on the page.
+const maxPool = 20
+
+// ids returns the chosen sender ids, trimmed and checked: one or more, not both fields.
+func (input SenderInput) ids() ([]string, error) {
+	one := strings.TrimSpace(input.SenderID)
+	switch {
+	case one != "" && len(input.SenderIDs) > 0:
+		return nil, bellhop.Invalid("sender_ids", "give sender_id or sender_ids, not both")
+	case one != "":
+		input.SenderIDs = []string{one}
+	case len(input.SenderIDs) == 0:
+		return nil, bellhop.Invalid("sender_id", "is required (or sender_ids, for a pool of senders)")
+	case len(input.SenderIDs) > maxPool:
+		return nil, bellhop.Invalid("sender_ids", "must name at most %d senders", maxPool)
+	}
+	field := "sender_ids"
+	if one != "" {
+		field = "sender_id"
+	}
+	ids := make([]string, 0, len(input.SenderIDs))
+	for _, id := range input.SenderIDs {
+		id = strings.TrimSpace(id)
+		switch {
+		case id == "":
+			return nil, bellhop.Invalid(field, "must not be empty")
+		case len(id) > 100:
+			return nil, bellhop.Invalid(field, "must be at most 100 characters")
+		case slices.Contains(ids, id):
+			return nil, bellhop.Invalid(field, "names sender %q twice", bellhop.Excerpt(id))
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// ChooseSender picks the sender that sends this integration's messages, or a pool of them.
 func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input SenderInput) (*View, error) {
-	input.SenderID = strings.TrimSpace(input.SenderID)
-	if err := bellhop.Validate(input); err != nil {
+	chosen, err := input.ids()
+	if err != nil {
 		return nil, err
+	}
+	field := "sender_id"
+	if len(input.SenderIDs) > 0 {
+		field = "sender_ids"
 	}
 	k, in, err := s.load(ctx, pid, kindName)
 	if err != nil {
@@ -512,21 +557,45 @@ func (s *Service) ChooseSender(ctx context.Context, pid, kindName string, input 
 	if err != nil {
 		return nil, err
 	}
-	sd, ok := findSender(senders, input.SenderID)
-	if !ok {
-		ids := make([]string, len(senders))
-		for i, x := range senders {
-			ids[i] = x.ID
+	var pool []bellhop.Sender
+	for _, id := range chosen {
+		sd, ok := findSender(senders, id)
+		if !ok {
+			ids := make([]string, len(senders))
+			for i, x := range senders {
+				ids[i] = x.ID
+			}
+			return nil, bellhop.Invalid(field, "%s has no sender %q (it offers: %s)", k.Title, bellhop.Excerpt(id), strings.Join(ids, ", "))
 		}
-		return nil, bellhop.Invalid("sender_id", "%s has no sender %q (it offers: %s)", k.Title, input.SenderID, strings.Join(ids, ", "))
+		if len(pool) > 0 && sd.Type != pool[0].Type {
+			return nil, bellhop.Invalid(field, "a pool's senders must be of one type: %s is %s, %s is %s",
+				pool[0].Label(), pool[0].Type, sd.Label(), sd.Type)
+		}
+		pool = append(pool, sd)
 	}
-	in.Sender = &sd
+	in.Sender, in.Pool = &pool[0], nil
+	if len(pool) > 1 {
+		in.Pool = pool
+	}
 	in.UpdatedAt = s.cfg.Clock.Now().UTC()
 	if err := s.cfg.Store.SaveIntegration(ctx, in); err != nil {
 		return nil, fmt.Errorf("save integration: %w", err)
 	}
-	s.cfg.Logger.InfoContext(ctx, "integration sender chosen", "property", pid, "provider", kindName, "sender", sd.ID)
+	s.cfg.Logger.InfoContext(ctx, "integration sender chosen", "property", pid, "provider", kindName, "sender", in.Sender.ID, "pool", len(in.Pool))
 	return s.view(k, in), nil
+}
+
+// refreshPool brings the pool's snapshots up to date from the provider's senders and returns
+// the first of its senders the provider no longer offers.
+func refreshPool(in *bellhop.Integration, senders []bellhop.Sender) (missing *bellhop.Sender) {
+	for i, sd := range in.Pool {
+		if cur, ok := findSender(senders, sd.ID); ok {
+			in.Pool[i] = cur
+		} else if missing == nil {
+			missing = &in.Pool[i]
+		}
+	}
+	return missing
 }
 
 // ActivateOptions say what to do with a webhook another system installed on the provider
@@ -565,6 +634,10 @@ func (s *Service) Activate(ctx context.Context, pid, kindName string, opts Activ
 				"The chosen sender %q is no longer offered by %s. Choose another sender, then activate.", in.Sender.Label(), k.Title)
 		}
 		in.Sender = &sd
+		if gone := refreshPool(in, senders); gone != nil {
+			return nil, bellhop.Errorf(bellhop.ESenderMissing,
+				"The pool's sender %q is no longer offered by %s. Choose the pool again, then activate.", gone.Label(), k.Title)
+		}
 	}
 	if err := s.ensureWebhookSecret(in); err != nil {
 		return nil, err

@@ -113,3 +113,21 @@ func poolKeys(in *bellhop.Integration) []string {
 	}
 	return keys
 }
+
+// pausedSince reports whether the pool's number chosen for d was paused since (a ban met by
+// another send) while the guest is not yet its: d then gives up its place there, to be sent
+// from another number. A single sender's message waits for it, as it always has.
+func (w *Worker) pausedSince(ctx context.Context, in *bellhop.Integration, key string, d *bellhop.Delivery) bool {
+	if len(in.Pool) < 2 || in.Sender == nil {
+		return false
+	}
+	st, err := w.cfg.Pacer.State(ctx, key)
+	if err != nil || !st.Paused {
+		return false
+	}
+	pinned, err := w.cfg.Store.GuestSender(ctx, in.PropertyID, in.Provider, bellhop.PhoneDigits(d.Phone))
+	if err != nil || pinned == in.Sender.ID {
+		return false
+	}
+	return w.cfg.Pacer.Cancel(ctx, key, d.ID) == nil
+}

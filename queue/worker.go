@@ -347,6 +347,13 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 			break
 		}
 		now := w.cfg.Clock.Now()
+		if w.pausedSince(ctx, in, sender, d) {
+			// A pool's number paused since it was chosen: the next run chooses again.
+			if _, err := st.DeferDelivery(ctx, d.ID, d.Version, now, now); err != nil {
+				return err
+			}
+			return &notYet{now}
+		}
 		if retryAt.After(now.Add(w.cfg.Lead)) || tries >= 5 {
 			if _, err := st.DeferDelivery(ctx, d.ID, d.Version, retryAt, now); err != nil {
 				return err
