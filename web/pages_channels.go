@@ -30,7 +30,7 @@ type channelCard struct {
 	// folded unless it was rejected.
 	Fields, Advanced []fieldInput
 	AdvancedOpen     bool
-	Senders          []bellhop.Sender
+	Senders          []option
 	SendersError     string
 	SenderMissing    bool
 	// Sends lists what the channel can do for a guest (capability words), Reach how it
@@ -82,7 +82,7 @@ func (p *pages) channelCard(ctx context.Context, r *http.Request, v *view, iv *c
 	c := channelCard{Kind: kind, Title: iv.Title, Address: iv.Address, Caps: iv.Caps, View: iv, Callback: iv.Callback,
 		Sends: capabilityWords(iv.Caps), Pace: paceWords(v.Lang, iv.Pacing)}
 	if iv.Sender != nil {
-		c.Reach = iv.Sender.Label()
+		c.Reach = senderText(iv.Address, *iv.Sender)
 	}
 	for _, f := range iv.Fields {
 		in := p.fieldInput(v.Lang, kind, f, iv)
@@ -100,7 +100,14 @@ func (p *pages) channelCard(ctx context.Context, r *http.Request, v *view, iv *c
 		if err != nil {
 			c.SendersError = p.errText(r, v, err)
 		} else {
-			c.Senders, c.SenderMissing = res.Senders, res.SenderMissing
+			c.SenderMissing = res.SenderMissing
+			for _, sd := range res.Senders {
+				label := senderText(iv.Address, sd)
+				if sd.Quality != "" {
+					label += " · " + tr(v.Lang, "channels.quality") + " " + sd.Quality
+				}
+				c.Senders = append(c.Senders, option{Value: sd.ID, Label: label, Selected: iv.Sender != nil && iv.Sender.ID == sd.ID})
+			}
 		}
 	}
 	return c
@@ -142,6 +149,18 @@ func (p *pages) fieldInput(lang, kind string, f provider.Field, iv *connector.Vi
 		}
 	}
 	return in
+}
+
+// senderText is how a manager tells senders apart: a mail account by its from address, others
+// by type, name and phone.
+func senderText(a provider.Address, sd bellhop.Sender) string {
+	if a == provider.AddressEmail {
+		if sd.Name != "" && sd.Name != sd.ID {
+			return sd.Name + " <" + sd.ID + ">"
+		}
+		return sd.ID
+	}
+	return sd.Label()
 }
 
 // storedValue is a non-secret field's saved value.
