@@ -12,7 +12,8 @@ import (
 // TestScaleOutOnRedisCluster sends welcomes through a real Redis Cluster of three masters with
 // a replica each (redis-server processes on loopback ports of the test's own) with two worker
 // processes on PostgreSQL: the send queue (Asynq), the pacer's scripts (a sender's keys under
-// one hash tag), the marker that tells a Redis that lost its data, and the whole send path.
+// one hash tag), the marker that tells a Redis that lost its data, the planning horizon
+// scheduler's lease, and the whole send path.
 // Mid-run the master holding the queue is SIGKILLed and its replica takes over, then every
 // master loses its data, then a master holding a sender's pacer keys is killed. The sandbox
 // bans a sender sent two messages closer than 90 % of the interval and keeps every repeat:
@@ -38,6 +39,9 @@ func runOnTopology(t *testing.T, kind redisproc.Kind) {
 	}
 	if slices.Contains(plan, "redis restarted") && res.LossNoticed == 0 {
 		t.Errorf("Redis lost its data and no worker noticed (the marker key)")
+	}
+	if !res.SchedulerLease {
+		t.Errorf("no worker holds the planning horizon scheduler's lease")
 	}
 	if kind == redisproc.Cluster && res.PacerMasters == 0 {
 		t.Errorf("no master of the cluster holds a sender's pacer keys")

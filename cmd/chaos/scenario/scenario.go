@@ -89,12 +89,15 @@ type Result struct {
 	MinGapRatio  float64
 	PacerMasters int // Redis Cluster masters that held some sender's pacer keys at the end
 	LossNoticed  int // times a worker noticed Redis had lost its data (by the marker) and queued again
-	NotFinal     int // welcomes not sent/delivered/read at the end
-	Requests     int // API requests made during the run
-	ServerErrors int // API answers 5xx other than 503 with Retry-After
-	Unavailable  int // 503 with Retry-After (a dependency was down; the client may retry)
-	Faults       []Fault
-	Elapsed      time.Duration
+	// SchedulerLease says the planning horizon's scheduler held its lease in Redis at the end
+	// (its scripts ran there, after every fault).
+	SchedulerLease bool
+	NotFinal       int // welcomes not sent/delivered/read at the end
+	Requests       int // API requests made during the run
+	ServerErrors   int // API answers 5xx other than 503 with Retry-After
+	Unavailable    int // 503 with Retry-After (a dependency was down; the client may retry)
+	Faults         []Fault
+	Elapsed        time.Duration
 }
 
 // OK reports whether the run kept every promise.
@@ -110,7 +113,7 @@ func (r Result) Summary() string {
 }
 
 func (r Result) clusterSummary() string {
-	s := fmt.Sprintf(" loss_noticed=%d", r.LossNoticed)
+	s := fmt.Sprintf(" loss_noticed=%d scheduler_lease=%t", r.LossNoticed, r.SchedulerLease)
 	if r.PacerMasters > 0 {
 		s += fmt.Sprintf(" pacer_masters=%d", r.PacerMasters)
 	}
@@ -294,6 +297,9 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	res.Elapsed = time.Since(began)
 	r.count(&res)
 	res.LossNoticed = r.workers.count(lossNoticed)
+	if res.SchedulerLease, err = r.schedulerLease(ctx); err != nil {
+		return res, err
+	}
 	if cfg.Redis == redisproc.Cluster {
 		byMaster, err := r.redis.KeysByMaster(ctx, r.pacerKeys())
 		if err != nil {
@@ -391,6 +397,18 @@ func (r *run) failoverTarget(ctx context.Context) (string, error) {
 		}
 	}
 	return "", errors.New("chaos: no master has a replica left to fail over to")
+}
+
+// schedulerLease reports whether a worker holds the horizon scheduler's lease (queue.Horizon):
+// its key shares the queue's hash tag.
+func (r *run) schedulerLease(ctx context.Context) (bool, error) {
+	rdb := r.redis.Client()
+	defer rdb.Close()
+	n, err := rdb.Exists(ctx, "bellhop:lease:{"+r.ns+":mailings}:horizon").Result()
+	if err != nil {
+		return false, fmt.Errorf("chaos: look for the scheduler's lease: %w", err)
+	}
+	return n == 1, nil
 }
 
 // pacerKeys matches the state key of every sender's pacer in the run's namespace.
