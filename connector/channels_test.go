@@ -345,3 +345,68 @@ func TestForgedCallbacksAreRefused(t *testing.T) {
 		t.Errorf("email callback: %v, want not_found", err)
 	}
 }
+
+// TestCallbackWhoseNewsCannotBeStoredIsRetried: when the database cannot take a callback's
+// news, the callback is answered with that error (503 for a storage blip), so the provider
+// sends it again and nothing is lost; a body no parser reads is kept and acknowledged.
+func TestCallbackWhoseNewsCannotBeStoredIsRetried(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{ins: map[string]*bellhop.Integration{}}
+	sealer, _ := connector.NewSealer(bytes.Repeat([]byte{9}, 32))
+	fail := true
+	s, err := connector.New(connector.Config{Store: st, Sealer: sealer, Kinds: channels.Registry(), Logger: slog.New(slog.DiscardHandler),
+		PublicURL: "https://bellhop.example.com",
+		Report: func(context.Context, string, provider.StatusEvent) (bool, error) {
+			if fail {
+				return false, bellhop.Errorf(bellhop.EUnavailable, "the database is unavailable")
+			}
+			return true, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetCredentials(ctx, "p", whatsapp.KindCloud, connector.CredentialsInput{"access_token": "EAAtoken",
+		"waba_id": "102290129340398", "app_secret": "app-secret"}); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := os.ReadFile(filepath.Join("..", "provider", "whatsapp", "testdata", "webhook_status.json"))
+	cb := connector.Callback{Method: http.MethodPost, Header: http.Header{whatsapp.SignatureHeader: {whatsapp.Sign(body, "app-secret")}}, Body: body}
+	if _, err := s.HandleCallback(ctx, "p", whatsapp.KindCloud, cb); bellhop.ErrorCode(err) != bellhop.EUnavailable {
+		t.Fatalf("news the database could not take: %v, want unavailable (the provider retries)", err)
+	}
+	fail = false
+	if res, err := s.HandleCallback(ctx, "p", whatsapp.KindCloud, cb); err != nil || res.Changed != res.Events || res.Events == 0 {
+		t.Fatalf("the retry: %+v %v", res, err)
+	}
+	junk := []byte(`{"object":"page","entry":[]}`)
+	cb = connector.Callback{Method: http.MethodPost, Header: http.Header{whatsapp.SignatureHeader: {whatsapp.Sign(junk, "app-secret")}}, Body: junk}
+	if res, err := s.HandleCallback(ctx, "p", whatsapp.KindCloud, cb); err != nil || res.Read {
+		t.Fatalf("an unreadable callback: %+v %v, want acknowledged unread", res, err)
+	}
+}
+
+// TestMailAccountIsItsOwnSender: the check chooses the account's one sender, its from address;
+// another from address is another sender, chosen at the next check.
+func TestMailAccountIsItsOwnSender(t *testing.T) {
+	ctx := context.Background()
+	var mail channelCase
+	for _, c := range channelCases(t) {
+		if c.kind == email.Kind {
+			mail = c
+		}
+	}
+	s, _ := channelService(t, "", nil)
+	if _, err := s.SetCredentials(ctx, "p", email.Kind, mail.good); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Check(ctx, "p", email.Kind)
+	if err != nil || res.Sender == nil || res.Sender.ID != "reception@aurora-hotel.example" {
+		t.Fatalf("first check: %+v %v", res, err)
+	}
+	if _, err := s.SetCredentials(ctx, "p", email.Kind, connector.CredentialsInput{"from_address": "hello@aurora-hotel.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = s.Check(ctx, "p", email.Kind); err != nil || res.Sender == nil || res.Sender.ID != "hello@aurora-hotel.example" || res.SenderMissing {
+		t.Fatalf("after a new from address: %+v %v", res, err)
+	}
+}

@@ -74,7 +74,8 @@ var (
 )
 
 // Organization checks the connection (connect, encrypt, sign in, quit; nothing is sent). The
-// account is the username on the host (the from address when there is no sign-in).
+// account is the username on the host sending as the from address: another from address is
+// another account, whose one sender the check chooses afresh.
 func (a account) Organization(ctx context.Context) (bellhop.Organization, error) {
 	if err := a.c.Check(ctx); err != nil {
 		return bellhop.Organization{}, err
@@ -83,7 +84,7 @@ func (a account) Organization(ctx context.Context) (bellhop.Organization, error)
 	if id == "" {
 		id = a.c.from
 	}
-	return bellhop.Organization{ID: id + "@" + a.c.addr(), Name: a.c.from}, nil
+	return bellhop.Organization{ID: id + "@" + a.c.addr() + "/" + a.c.from, Name: a.c.from}, nil
 }
 
 // Senders is the account's one sender: its from address.
