@@ -410,3 +410,50 @@ func TestMailAccountIsItsOwnSender(t *testing.T) {
 		t.Fatalf("after a new from address: %+v %v", res, err)
 	}
 }
+
+// Test360dialogWebhookIsNeverReplacedSilently: a 360dialog number has one webhook, like an
+// IntellectDialog account: another system's stops activation (webhook_in_use), replacing it is
+// a choice, Bellhop's carries the secret header, and deactivation puts the other one back.
+func Test360dialogWebhookIsNeverReplacedSilently(t *testing.T) {
+	ctx := context.Background()
+	wa := wasandbox.New(wasandbox.Config{})
+	srv := httptest.NewServer(wa)
+	t.Cleanup(srv.Close)
+	t.Cleanup(wa.Close)
+	other, err := whatsapp.New(whatsapp.Config{Kind: whatsapp.KindDialog360, Config: provider.Config{BaseURL: wasandbox.Dialog360BaseURL(srv.URL),
+		APIKey: wasandbox.DefaultAPIKey360, HTTPClient: safehttp.Policy{AllowPrivate: true}.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.SetWebhook(ctx, "https://pms.example.com/whatsapp", map[string]string{"Authorization": "pms"}); err != nil {
+		t.Fatal(err)
+	}
+	s, st := channelService(t, "https://bellhop.example.com", nil)
+	if _, err := s.SetCredentials(ctx, "p", whatsapp.KindDialog360, connector.CredentialsInput{"api_key": wasandbox.DefaultAPIKey360,
+		"base_url": wasandbox.Dialog360BaseURL(srv.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Check(ctx, "p", whatsapp.KindDialog360); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Activate(ctx, "p", whatsapp.KindDialog360, connector.ActivateOptions{}); bellhop.ErrorCode(err) != bellhop.EWebhookInUse {
+		t.Fatalf("activation over the PMS's webhook: %v, want webhook_in_use", err)
+	}
+	if u, _ := wa.Webhook360(); u != "https://pms.example.com/whatsapp" {
+		t.Fatalf("a refused activation changed the webhook to %q", u)
+	}
+	if _, err := s.Activate(ctx, "p", whatsapp.KindDialog360, connector.ActivateOptions{ReplaceWebhook: true}); err != nil {
+		t.Fatal(err)
+	}
+	in, _ := st.GetIntegration(ctx, "p", whatsapp.KindDialog360)
+	secret, _ := s.WebhookSecret(in)
+	if u, h := wa.Webhook360(); u != "https://bellhop.example.com/webhooks/dialog360/p" || h[whatsapp.SecretHeader] != secret {
+		t.Fatalf("Bellhop's webhook %q %v", u, h)
+	}
+	if _, err := s.Deactivate(ctx, "p", whatsapp.KindDialog360); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := wa.Webhook360(); u != "https://pms.example.com/whatsapp" {
+		t.Fatalf("deactivation left the webhook at %q", u)
+	}
+}
