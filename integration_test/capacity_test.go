@@ -118,6 +118,41 @@ func TestCapacityAheadOfTime(t *testing.T) {
 				t.Errorf("the mailings' warnings: %v, want Thursday's first: %q", mw, msg)
 			}
 
+			// The preview puts each welcome where the number can really send it: from Thursday
+			// 12:00 one per mean gap until 21:00; the rest would go on Friday, the arrival day,
+			// and are flagged too late.
+			thursdayNoon := time.Date(2030, 3, 7, 12, 0, 0, 0, capacityNow.Location())
+			onThursday := int(math.Ceil(9 * 3600 / meanGap)) // 12:00–21:00
+			r = h.must(200, "GET", base+"/mailings/preview?days=7", admin, nil)
+			sends := r.Body["sends"].([]any)
+			if len(sends) != arrivals {
+				t.Fatalf("the preview has %d sends, want %d", len(sends), arrivals)
+			}
+			late := 0
+			for i, x := range sends {
+				x := x.(map[string]any)
+				at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(x["expected_at"]))
+				if err != nil {
+					t.Fatalf("send %d has no expected_at: %v", i, x)
+				}
+				if i < 3 {
+					if want := thursdayNoon.Add(time.Duration(float64(i) * meanGap * float64(time.Second))); !at.Equal(want) {
+						t.Errorf("send %d expected at %s, want %s", i, at, want)
+					}
+				}
+				if x["too_late"] == true {
+					late++
+					if i < onThursday || !strings.Contains(fmt.Sprint(x["late_reason"]), "arrival day") {
+						t.Errorf("send %d at %s flagged too late: %v", i, at, x["late_reason"])
+					}
+				} else if i >= onThursday {
+					t.Errorf("send %d at %s (Friday) is not flagged too late", i, at.In(capacityNow.Location()))
+				}
+			}
+			if late != arrivals-onThursday {
+				t.Errorf("%d welcomes flagged too late, want %d", late, arrivals-onThursday)
+			}
+
 			// Bad input and another property's capacity.
 			if r := h.call("GET", base+"/capacity?days=0", admin, nil); r.Status != 422 {
 				t.Errorf("days=0: %d, want 422: %s", r.Status, r.Raw)

@@ -370,3 +370,130 @@ func (w CapacityWarning) english() string {
 	fmt.Fprintf(&b, "; %d wait for a later day (%s).", w.Over, w.Label)
 	return b.String()
 }
+
+// expect works out when each previewed send would really go, and flags those that would be
+// too late to be useful. Each integration's sends queue up in order (the preview's order is
+// by planned time) behind its senders, as in the capacity model: one per mean gap, in the
+// mailing's sending hours, within the daily cap; a pool sends each from whichever number is
+// free first. A pace that cannot be read leaves the sends as planned, logged.
+func (s *Service) expect(ctx context.Context, sends []UpcomingSend, ms []bellhop.Mailing, ins map[string]*bellhop.Integration, loc *time.Location, bookings []*bellhop.Booking, now time.Time) {
+	if s.cfg.Pacing == nil {
+		return
+	}
+	mailing := map[bellhop.MailingKind]bellhop.Mailing{}
+	for _, m := range ms {
+		mailing[m.Kind] = m
+	}
+	booking := map[string]*bellhop.Booking{}
+	for _, b := range bookings {
+		booking[b.ID] = b
+	}
+	for method, in := range ins {
+		if len(in.Senders()) == 0 {
+			continue
+		}
+		paces, err := s.cfg.Pacing.Paces(ctx, in)
+		if err != nil {
+			s.cfg.Logger.WarnContext(ctx, "the preview could not read the senders' pace; times are as planned", "sending_method", method, "error", err)
+			continue
+		}
+		lines := make([]*senderLine, 0, len(paces))
+		for _, pc := range paces {
+			if !pc.Paused && pc.MeanGap > 0 {
+				lines = append(lines, newSenderLine(pc, now))
+			}
+		}
+		for i := range sends {
+			u := &sends[i]
+			m := mailing[u.Kind]
+			if m.SendingMethod != method {
+				continue
+			}
+			if len(lines) == 0 {
+				u.TooLate, u.LateReason = true, "Its sender is paused: it goes out only once an administrator resumes it."
+				continue
+			}
+			at, line := time.Time{}, lines[0]
+			for _, l := range lines {
+				if t := l.next(u.At, m.Schedule, loc); at.IsZero() || t.Before(at) {
+					at, line = t, l
+				}
+			}
+			line.take(at)
+			u.ExpectedAt = &at
+			u.TooLate, u.LateReason = tooLate(u.Send, at, booking[u.BookingID], loc)
+		}
+	}
+}
+
+// senderLine is one sender's queue in the preview: when it is next free and how many sends
+// each of its days already holds.
+type senderLine struct {
+	pace   SenderPace
+	free   time.Time
+	perDay map[bellhop.Date]int
+	zone   *time.Location
+	today  bellhop.Date
+}
+
+func newSenderLine(pc SenderPace, now time.Time) *senderLine {
+	zone := pc.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
+	l := &senderLine{pace: pc, free: now, perDay: map[bellhop.Date]int{}, zone: zone, today: bellhop.DateOf(now.In(zone))}
+	// A sender with nobody waiting may still be resting after its last send; one with a line
+	// has that line in the preview already.
+	if pc.Waiting == 0 && pc.NextFree.After(now) {
+		l.free = pc.NextFree
+	}
+	l.perDay[l.today] = pc.SentToday
+	return l
+}
+
+// next is the earliest time the line could send a message planned at planned: not before it
+// is free, outside the mailing's quiet hours, on a day with room under the cap.
+func (l *senderLine) next(planned time.Time, sch bellhop.Schedule, loc *time.Location) time.Time {
+	t := planned
+	if l.free.After(t) {
+		t = l.free
+	}
+	for range 400 { // a cap of at least one a day finds room within the days ahead
+		t = AfterQuietHours(t, sch.QuietStart, sch.QuietEnd, loc)
+		day := bellhop.DateOf(t.In(l.zone))
+		c := l.pace.CapOn(dayIndex(l.today, day))
+		if c == 0 || l.perDay[day] < c {
+			return t
+		}
+		t = day.AddDays(1).In(l.zone)
+	}
+	return t
+}
+
+// take books the line's send at t.
+func (l *senderLine) take(t time.Time) {
+	l.perDay[bellhop.DateOf(t.In(l.zone))]++
+	l.free = t.Add(l.pace.MeanGap)
+}
+
+// tooLate says whether a send that goes at at is still of use to the guest, and why not.
+func tooLate(s Send, at time.Time, b *bellhop.Booking, loc *time.Location) (bool, string) {
+	if b == nil {
+		return false, ""
+	}
+	switch s.Kind {
+	case bellhop.Welcome:
+		if !at.Before(b.Arrival.In(loc)) {
+			return true, "It would arrive after the guest's arrival day has begun."
+		}
+	case bellhop.Feedback:
+		if at.Sub(s.At) > 24*time.Hour {
+			return true, "It would arrive more than a day after its time."
+		}
+	case bellhop.NonGuaranteedReminder:
+		if b.GuaranteeDeadline != nil && !at.Before(*b.GuaranteeDeadline) {
+			return true, "It would arrive after the booking's guarantee deadline."
+		}
+	}
+	return false, ""
+}

@@ -214,6 +214,15 @@ type UpcomingSend struct {
 	Sender    *bellhop.Sender `json:"sender"`
 	// SenderLabel is how the page shows the sender: "whatsapp · Reception (+79990000001)".
 	SenderLabel string `json:"sender_label,omitempty"`
+	// ExpectedAt is when the message would really go: behind its sender's earlier messages,
+	// at the sender's pace, in the sending hours and within its daily cap (see Capacity). Nil
+	// while its sender is paused, or when the pace cannot be read.
+	ExpectedAt *time.Time `json:"expected_at,omitempty"`
+	// TooLate says it would arrive too late to be useful: a welcome once the arrival day has
+	// begun, a feedback more than a day after its time, a reminder after the guarantee
+	// deadline — or never, its sender being paused. LateReason says which, in plain words.
+	TooLate    bool   `json:"too_late"`
+	LateReason string `json:"late_reason,omitempty"`
 }
 
 // Preview lists who gets what, when and from which sender in the next days days, from the
@@ -237,6 +246,7 @@ func (s *Service) Preview(ctx context.Context, pid string, days int) (*Upcoming,
 	}
 	var enabled []bellhop.Mailing
 	senders := map[string]*bellhop.Sender{}
+	integrations := map[string]*bellhop.Integration{}
 	for _, m := range ms {
 		if !m.Enabled {
 			continue
@@ -249,6 +259,7 @@ func (s *Service) Preview(ctx context.Context, pid string, days int) (*Upcoming,
 			}
 			if in != nil {
 				senders[m.SendingMethod] = in.Sender
+				integrations[m.SendingMethod] = in
 			} else {
 				senders[m.SendingMethod] = nil
 			}
@@ -275,6 +286,7 @@ func (s *Service) Preview(ctx context.Context, pid string, days int) (*Upcoming,
 		}
 		out.Sends = append(out.Sends, u)
 	}
+	s.expect(ctx, out.Sends, enabled, integrations, p.Location(), bookings, now)
 	return out, nil
 }
 
