@@ -169,3 +169,38 @@ func num(v any) int {
 	f, _ := v.(float64)
 	return int(f)
 }
+
+// TestCapacityOnThePages: the Mailings tab names the day a sender cannot keep up, in the
+// page's language, and the Upcoming tab shows when each message would really go and which
+// would come too late.
+func TestCapacityOnThePages(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db")
+	admin, local := h.activeProperty("cp")
+	base := "/api/v1/properties/cp"
+	h.must(200, "PATCH", base+intg+"/pacer", admin, map[string]any{"daily_cap": 1})
+	h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})
+	arrival := local.AddDate(0, 0, 2)
+	for i := range 3 {
+		h.must(201, "PUT", fmt.Sprintf("%s/bookings/c%d", base, i), h.service, booking(arrival, 1, fmt.Sprintf("+7912777%04d", i), "en", time.Now()))
+	}
+	tomorrow := local.AddDate(0, 0, 1)
+	c := h.pageClient()
+	c.signInWithLink(h.signInLink("cp"))
+	p := c.get("/p/cp/mailings")
+	want := fmt.Sprintf("%s %s: 3 planned, this number can send 1; 2 wait for a later day", tomorrow.Weekday(), tomorrow.Format(time.DateOnly))
+	if p.Status != 200 || !strings.Contains(p.Body, `id="capacity"`) || !strings.Contains(p.Body, want) {
+		t.Errorf("the mailings page does not warn %q:\n%s", want, p.Body)
+	}
+	ru := map[time.Weekday]string{time.Monday: "Понедельник", time.Tuesday: "Вторник", time.Wednesday: "Среда",
+		time.Thursday: "Четверг", time.Friday: "Пятница", time.Saturday: "Суббота", time.Sunday: "Воскресенье"}
+	p = c.do("GET", "/p/cp/mailings", nil, "Accept-Language", "ru")
+	want = fmt.Sprintf("%s, %s: запланировано 3, этот номер может отправить 1; 2 ждут следующих дней", ru[tomorrow.Weekday()], tomorrow.Format(time.DateOnly))
+	if !strings.Contains(p.Body, want) {
+		t.Errorf("the Russian mailings page does not warn %q", want)
+	}
+	// One a day: tomorrow's first goes, the other two would go on the arrival day and later.
+	p = c.get("/p/cp/upcoming")
+	if n := strings.Count(p.Body, `too-late"`); n != 2 {
+		t.Errorf("the upcoming page flags %d messages too late, want 2", n)
+	}
+}

@@ -31,7 +31,10 @@ type templateField struct {
 }
 
 type mailingsData struct {
-	Notice       string
+	Notice string
+	// Capacity says, in the page's language, which days of the coming week a sender cannot
+	// keep up with what is planned.
+	Capacity     []string
 	Methods      []option
 	Placeholders []string
 	Cards        []mailingCard
@@ -70,6 +73,7 @@ func (p *pages) showMailings(w http.ResponseWriter, r *http.Request, v *view, st
 		}
 		data.Cards = append(data.Cards, p.mailingCard(v, m.Kind, m.Enabled, m.SendingMethod, m.Templates, m.Schedule))
 	}
+	data.Capacity = capacityLines(v.Lang, p.s.capacityWarnings(r.Context(), v.Property.ID))
 	v.Data = data
 	p.render(w, r, status, "mailings", v)
 }
@@ -223,4 +227,26 @@ func (p *pages) switchMailing(w http.ResponseWriter, r *http.Request, v *view) {
 		key = "flash.mailing_on"
 	}
 	p.done(w, r, "ok", tr(v.Lang, key, tr(v.Lang, "kind."+string(kind))), back+"#mailing-"+string(kind))
+}
+
+// capacityLines words the capacity warnings in the page's language.
+func capacityLines(lang string, ws []mailings.CapacityWarning) []string {
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		if w.Paused != "" {
+			out = append(out, tr(lang, "capacity.paused", w.Paused))
+			continue
+		}
+		line := tr(lang, "capacity.day", tr(lang, "weekday."+w.Weekday), w.Date, w.Planned)
+		if w.Carried > 0 {
+			line += tr(lang, "capacity.carried", w.Carried)
+		}
+		if w.Numbers > 1 {
+			line += tr(lang, "capacity.pool", w.Numbers, w.CanSend, w.Over, w.Label)
+		} else {
+			line += tr(lang, "capacity.one", w.CanSend, w.Over, w.Label)
+		}
+		out = append(out, line)
+	}
+	return out
 }
