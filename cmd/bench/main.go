@@ -40,6 +40,14 @@ func main() {
 	flag.IntVar(&o.Concurrency, "concurrency", 0, "concurrent sends per worker process in scenario 3 (default 64)")
 	flag.IntVar(&o.Plans, "plans", 0, "future mailings planned in scenario 4 (default 100000, quick 20000)")
 	flag.IntVar(&o.PlainPlans, "plain-plans", 0, "of which planned one round trip at a time for comparison (default 10000, quick 2000)")
+	flag.IntVar(&o.HorizonPlans, "horizon-plans", 0, "bookings planned through the service per database and mode in scenario 5 (default 4000, quick 400)")
+	pg := os.Getenv("BELLHOP_TEST_POSTGRES_URL")
+	if pg == "" {
+		pg = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	flag.StringVar(&o.PostgresURL, "postgres", pg, "PostgreSQL the bench makes a schema of its own in, and drops (default $BELLHOP_TEST_POSTGRES_URL)")
+	flag.IntVar(&o.LedgerRows, "ledger-rows", 0, "ledger rows on PostgreSQL in scenario 6, a tenth of them measured first (default 400000, quick 20000)")
+	flag.IntVar(&o.LedgerReads, "ledger-reads", 0, "reads of each ledger list at each size in scenario 6 (default 200, quick 50)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()
 	if *verbose {

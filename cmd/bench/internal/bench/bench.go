@@ -43,6 +43,14 @@ type Options struct {
 	// with Schedule, one round trip each.
 	Plans      int
 	PlainPlans int
+	// HorizonPlans bookings are planned through the service in scenario 5, on SQLite and on
+	// PostgreSQL (PostgresURL), with the planning horizon and without.
+	HorizonPlans int
+	PostgresURL  string
+	// LedgerRows fill the ledger on PostgreSQL in scenario 6 (a tenth of them first); each
+	// list is read LedgerReads times at each size.
+	LedgerRows  int
+	LedgerReads int
 	// Log receives progress lines; nil for none.
 	Log io.Writer
 }
@@ -66,6 +74,12 @@ func (o *Options) defaults() {
 	def(&o.Concurrency, 64, 64)
 	def(&o.Plans, 100_000, 20_000)
 	def(&o.PlainPlans, 10_000, 2_000)
+	def(&o.HorizonPlans, 4_000, 400)
+	def(&o.LedgerRows, 400_000, 20_000)
+	def(&o.LedgerReads, 200, 50)
+	if o.PostgresURL == "" {
+		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
@@ -152,6 +166,18 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 	}
 	b.printPlanning(plan)
 
+	hz, err := b.horizonPlanning(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 5: %w", err)
+	}
+	b.printHorizon(hz)
+
+	ledger, err := b.ledgerList(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 6: %w", err)
+	}
+	b.printLedger(ledger)
+
 	s := Summary{
 		Violations:          pace[0].Violations,
 		MinGapRatio:         pace[0].MinGap.Seconds() / o.Interval.Seconds(),
@@ -163,7 +189,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 		RedisBytesPerMailng: plan.batch.bytes,
 		BaselineE2EMsgsPerS: thr[1].Rate,
 		// Filled by their scenarios as they are added (issue 13).
-		FutureRedisMBPerMillion: -1,
+		FutureRedisMBPerMillion: futureMBPerMillion(hz),
 		IntakeBookingsPerS:      -1,
 		APIP99MS:                -1,
 	}

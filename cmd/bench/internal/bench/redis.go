@@ -9,8 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// keyPatterns are every key the bench makes in its database: Asynq's, its own and the workers' marker (queue.Worker notices Redis lost its data by it).
-var keyPatterns = []string{"asynq:*", "bench:*", "bellhop:alive:*"}
+// keyPatterns are every key the bench makes in its database: Asynq's, its own, the workers' marker (queue.Worker notices Redis lost its data by it) and the horizon scheduler's lease.
+var keyPatterns = []string{"asynq:*", "bench:*", "bellhop:alive:*", "bellhop:lease:*"}
 
 // checkDB makes sure the database holds nothing but what an earlier bench run may have left,
 // and removes that.
