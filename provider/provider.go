@@ -1,6 +1,8 @@
-// Package provider declares what Bellhop needs from a guest-messaging provider and the errors
-// a provider client returns. Clients live in sub-packages (intellectdialog); sandbox is a real
-// HTTP server speaking the IntellectDialog-style protocol for the demo and tests.
+// Package provider is Bellhop's channel model: what a channel kind declares (Kind: address,
+// capabilities, pacing profile, credential fields, callbacks), what its client does (Client and
+// the optional interfaces), and how a failed call is classified (Failure, Error). Each kind
+// lives in a sub-package (intellectdialog, whatsapp, email) with a real sandbox beside it;
+// provider/channels registers them all.
 package provider
 
 import (
