@@ -816,9 +816,7 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 			case <-t.C:
 				waiting = false
 			case <-lost.C:
-				if !w.redisKeptData(ctx, rdb) {
-					w.requeueAfterLoss(ctx)
-				}
+				w.checkLoss(ctx, rdb)
 			}
 		}
 	}
@@ -830,22 +828,42 @@ func (w *Worker) Run(ctx context.Context, rdb redis.UniversalClient) error {
 // — all that Redis held, as later ones are only in the database anyway — is queued again now
 // (in due order, each given a new place in its sender's line), not a sweep's grace after its
 // time. The pacer rebuilds its senders from the database before it lets any of them through.
-func (w *Worker) requeueAfterLoss(ctx context.Context) {
+func (w *Worker) requeueAfterLoss(ctx context.Context) error {
 	w.cfg.Logger.WarnContext(ctx, "Redis lost its data; the sends due within the planning horizon are queued again from the database", "horizon", w.cfg.Horizon)
 	soon := w.cfg.Clock.Now().Add(w.cfg.Horizon)
-	if n, err := w.sweep(ctx, soon, soon, 100_000); err != nil && ctx.Err() == nil {
-		w.cfg.Logger.WarnContext(ctx, "re-queueing after Redis lost its data failed; the next sweep tries again", "error", err)
-	} else {
-		w.cfg.Logger.InfoContext(ctx, "sends queued again after Redis lost its data", "count", n)
+	n, err := w.sweep(ctx, soon, soon, 100_000)
+	if err != nil {
+		return err
+	}
+	w.cfg.Logger.InfoContext(ctx, "sends queued again after Redis lost its data", "count", n)
+	return nil
+}
+
+// checkLoss queues again what Redis lost when its marker is gone. The marker is set again by
+// the look that finds it gone, so a re-queue that fails (the database, or Redis failing over
+// right after it came back) takes the marker away again: the next look, by any worker, tries
+// again, rather than leaving the lost sends to the sweep once they are overdue.
+func (w *Worker) checkLoss(ctx context.Context, rdb redis.UniversalClient) {
+	if w.redisKeptData(ctx, rdb) {
+		return
+	}
+	if err := w.requeueAfterLoss(ctx); err != nil && ctx.Err() == nil {
+		w.cfg.Logger.WarnContext(ctx, "re-queueing after Redis lost its data failed; the next look tries again", "error", err)
+		if err := rdb.Del(context.WithoutCancel(ctx), w.markerKey()).Err(); err != nil {
+			w.cfg.Logger.WarnContext(ctx, "could not take the marker back; the sweep queues the lost sends once overdue", "error", err)
+		}
 	}
 }
+
+// markerKey is the key whose absence says Redis lost its data. It shares the queue's hash tag,
+// so on a Redis Cluster it lives (and is lost) with the queue's keys.
+func (w *Worker) markerKey() string { return "bellhop:alive:{" + w.cfg.Client.queue + "}" }
 
 // redisKeptData reports whether Redis still holds the worker's marker key, and sets it when
 // it does not (the first call, or after Redis lost its data). A Redis that does not answer
 // counts as keeping its data: losing the connection is not losing the data.
 func (w *Worker) redisKeptData(ctx context.Context, rdb redis.UniversalClient) bool {
-	key := "bellhop:alive:{" + w.cfg.Client.queue + "}"
-	set, err := rdb.SetNX(ctx, key, "1", 0).Result()
+	set, err := rdb.SetNX(ctx, w.markerKey(), "1", 0).Result()
 	if err != nil {
 		return true
 	}
