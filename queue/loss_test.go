@@ -40,7 +40,7 @@ func TestALostRedisIsQueuedAgainUntilItWorks(t *testing.T) {
 	}
 	marker := func() bool { return rdb.Exists(ctx, f.w.markerKey()).Val() == 1 }
 
-	f.w.redisKeptData(ctx, rdb) // the worker's first look sets the marker
+	f.w.redisKeptData(ctx, rdb)                                 // the worker's first look sets the marker
 	if err := rdb.Del(ctx, f.w.markerKey()).Err(); err != nil { // Redis lost its data
 		t.Fatal(err)
 	}
