@@ -35,7 +35,7 @@ type Memory interface {
 // a new one, in the order they come back, when it next asks. A sender the memory does not
 // know starts afresh.
 func (p *Pacer) rebuild(ctx context.Context, sender string) error {
-	k := p.keys(sender, "")
+	k := p.keys(sender)
 	for range maxTries {
 		// Read the count of pauses, resumes and settings changes before the database: if one
 		// comes in between, the script refuses and the database is read again.
@@ -143,7 +143,7 @@ func (p *Pacer) carry(ctx context.Context, from, to string) error {
 	if err := checkSender(to); err != nil {
 		return err
 	}
-	k := p.keys(from, "")
+	k := p.keys(from)
 	pipe := p.rdb.Pipeline()
 	state := pipe.HMGet(ctx, k.state, "send_end", "paused", "reason")
 	set := pipe.HGet(ctx, k.settings, "json")
@@ -199,7 +199,7 @@ func (p *Pacer) carry(ctx context.Context, from, to string) error {
 
 // hasSettings reports whether the sender has settings of its own (in Redis or the database).
 func (p *Pacer) hasSettings(ctx context.Context, sender string) (bool, error) {
-	raw, err := p.rdb.HGet(ctx, p.keys(sender, "").settings, "json").Result()
+	raw, err := p.rdb.HGet(ctx, p.keys(sender).settings, "json").Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return false, fmt.Errorf("pacer: read settings of %s: %w", sender, err)
 	}

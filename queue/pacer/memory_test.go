@@ -207,7 +207,7 @@ func TestPauseDuringARebuildIsKept(t *testing.T) {
 	f.reserve(t, sender, "a")
 	f.flush(t)
 	// The rebuild read the database (not paused); the pause comes in before its script runs.
-	k := f.p.keys(sender, "")
+	k := f.p.keys(sender)
 	w, _ := f.rdb.HGet(ctx, k.state, "w").Result()
 	if err := f.p.Pause(ctx, sender, "blocked"); err != nil {
 		t.Fatal(err)

@@ -175,28 +175,63 @@ type State struct {
 
 // Reserve gives the message its slot, or returns the one it already holds.
 func (p *Pacer) Reserve(ctx context.Context, sender, msgID string) (Reservation, error) {
-	if err := checkMsg(sender, msgID); err != nil {
-		return Reservation{}, err
-	}
-	if err := p.register(ctx, sender); err != nil {
-		return Reservation{}, err
-	}
-	res, now, err := p.run(ctx, reserveScript, "reserve", sender, msgID, 0, true)
+	rs, err := p.ReserveMany(ctx, sender, []string{msgID})
 	if err != nil {
 		return Reservation{}, err
 	}
-	r := Reservation{
-		Sender: sender, MsgID: msgID, Slot: micro(res[1]),
-		Created: toInt(res[2]) == 1, Paused: toInt(res[3]) == 1,
-	}
-	r.At = r.Slot
-	if r.Paused {
-		if later := now.Add(p.pausedRetry); later.After(r.At) {
-			r.At = later
+	return rs[0], nil
+}
+
+// maxBatch bounds the messages of one ReserveMany script; a longer list takes several.
+const maxBatch = 500
+
+// ReserveMany is Reserve for several messages of one sender, in the order given (the order
+// they were due): one script per maxBatch messages, so a queue that takes many due messages
+// at once gives each its place for a fraction of a round trip. A message listed twice keeps
+// its first place.
+func (p *Pacer) ReserveMany(ctx context.Context, sender string, msgIDs []string) ([]Reservation, error) {
+	for _, id := range msgIDs {
+		if err := checkMsg(sender, id); err != nil {
+			return nil, err
 		}
 	}
-	p.hint(sender, r.Slot)
-	return r, nil
+	if err := p.register(ctx, sender); err != nil {
+		return nil, err
+	}
+	out := make([]Reservation, 0, len(msgIDs))
+	for len(msgIDs) > 0 {
+		batch := msgIDs[:min(len(msgIDs), maxBatch)]
+		msgIDs = msgIDs[len(batch):]
+		// Each message draws its own jitter, once: a run again (stale settings, another
+		// day) places it with the same.
+		extra := make([]any, 0, 2*len(batch))
+		for _, id := range batch {
+			extra = append(extra, id, p.jitter(sender))
+		}
+		res, now, err := p.run(ctx, reserveScript, "reserve", sender, "", 0, false, extra...)
+		if err != nil {
+			return nil, err
+		}
+		if len(res) != 2+2*len(batch) {
+			return nil, fmt.Errorf("pacer: reserve %s: %d answers for %d messages", sender, (len(res)-2)/2, len(batch))
+		}
+		paused := toInt(res[1]) == 1
+		for i, id := range batch {
+			r := Reservation{
+				Sender: sender, MsgID: id, Slot: micro(res[2+2*i]),
+				Created: toInt(res[3+2*i]) == 1, Paused: paused,
+			}
+			r.At = r.Slot
+			if r.Paused {
+				if later := now.Add(p.pausedRetry); later.After(r.At) {
+					r.At = later
+				}
+			}
+			p.hint(sender, r.Slot)
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // Acquire is called right before the provider call, at or after the message's slot. ok
@@ -304,7 +339,7 @@ func (p *Pacer) Pause(ctx context.Context, sender, reason string) error {
 	if err := p.keepPause(ctx, sender, true, reason); err != nil {
 		return err
 	}
-	k := p.keys(sender, "")
+	k := p.keys(sender)
 	pipe := p.rdb.TxPipeline()
 	pipe.HSet(ctx, k.state, "paused", 1, "reason", reason)
 	pipe.HIncrBy(ctx, k.state, "w", 1) // a rebuild that read the database before this retries
@@ -323,7 +358,7 @@ func (p *Pacer) Resume(ctx context.Context, sender string) error {
 	if err := p.keepPause(ctx, sender, false, ""); err != nil {
 		return err
 	}
-	k := p.keys(sender, "")
+	k := p.keys(sender)
 	pipe := p.rdb.TxPipeline()
 	pipe.HDel(ctx, k.state, "paused", "reason")
 	pipe.HIncrBy(ctx, k.state, "w", 1)
@@ -392,7 +427,8 @@ const maxTries = 8
 // run executes script for the sender with the common arguments, answering the script's
 // requests for fresh settings or for the day of a slot. It returns the script's answer and
 // the time it was computed for.
-func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID string, x int64, jitter bool) ([]any, time.Time, error) {
+// extra follows the common arguments (Reserve's messages).
+func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID string, x int64, jitter bool, extra ...any) ([]any, time.Time, error) {
 	var guess time.Time
 	for range maxTries {
 		c := p.cached(sender)
@@ -407,20 +443,16 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 		d1 := dayOf(guess, c.loc)
 		d2 := dayOf(d1.end, c.loc)
 		iv := c.set.Interval.Microseconds()
-		var j, jhi, jlo int64
-		if c.set.Jitter > 0 {
-			hi := c.set.Jitter * float64(iv)
-			lo := min(float64(p.margin.Microseconds()), hi/2)
-			jhi, jlo = int64(hi), int64(lo)
-			if jitter {
-				j = int64(lo + p.float64()*(hi-lo))
-			}
+		var j int64
+		jlo, jhi := p.jitterBounds(c.set)
+		if jitter {
+			j = p.draw(jlo, jhi)
 		}
 		mem := "0"
 		if p.mem != nil {
 			mem = "1"
 		}
-		k := p.keys(sender, today.date)
+		k := p.keys(sender)
 		args := []any{
 			c.ver, now.UnixMicro(), iv, j, c.set.DailyCap, c.set.warmupCSV(),
 			today.no, today.start.UnixMicro(), today.end.UnixMicro(),
@@ -429,7 +461,8 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 			p.forget.Microseconds(), msgID, x, p.pausedRetry.Microseconds(),
 			jhi, jlo, mem,
 		}
-		res, err := script.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings, k.sent}, args...).Slice()
+		args = append(args, extra...)
+		res, err := script.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings}, args...).Slice()
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("pacer: %s %s: %w", op, sender, err)
 		}
@@ -457,6 +490,29 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 	return nil, time.Time{}, fmt.Errorf("pacer: %s %s: no stable answer after %d tries", op, sender, maxTries)
 }
 
+// jitterBounds are the least and the largest random extra (µs) a gap of a sender with
+// settings s may get.
+func (p *Pacer) jitterBounds(s Settings) (lo, hi int64) {
+	if s.Jitter <= 0 {
+		return 0, 0
+	}
+	h := s.Jitter * float64(s.Interval.Microseconds())
+	l := min(float64(p.margin.Microseconds()), h/2)
+	return int64(l), int64(h)
+}
+
+// jitter draws a gap's random extra for the sender with the settings this process knows.
+func (p *Pacer) jitter(sender string) int64 {
+	return p.draw(p.jitterBounds(p.cached(sender).set))
+}
+
+func (p *Pacer) draw(lo, hi int64) int64 {
+	if hi <= 0 {
+		return 0
+	}
+	return lo + int64(p.float64()*float64(hi-lo))
+}
+
 func (p *Pacer) float64() float64 {
 	if p.rand == nil {
 		return rand.Float64()
@@ -469,22 +525,18 @@ func (p *Pacer) float64() float64 {
 // keys are one sender's keys. They share the hash tag {sender}, so a script that touches
 // them all runs on Redis Cluster.
 type keys struct {
-	state, waiting, settings, sent string
+	state, waiting, settings string
 }
 
-func (p *Pacer) keys(sender, date string) keys {
+func (p *Pacer) keys(sender string) keys {
 	base := p.prefix + "{" + sender + "}:"
-	return keys{
-		state: base + "state", waiting: base + "waiting", settings: base + "settings",
-		sent: base + "sent:" + date,
-	}
+	return keys{state: base + "state", waiting: base + "waiting", settings: base + "settings"}
 }
 
 // day is one calendar day in a time zone: its number (days since 1970-01-01 as a date,
 // whatever the zone and its DST) and its bounds, which are 23 or 25 hours apart on DST days.
 type day struct {
 	no         int64
-	date       string
 	start, end time.Time
 }
 
@@ -492,7 +544,6 @@ func dayOf(t time.Time, loc *time.Location) day {
 	y, m, d := t.In(loc).Date()
 	return day{
 		no:    time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400,
-		date:  fmt.Sprintf("%04d-%02d-%02d", y, m, d),
 		start: time.Date(y, m, d, 0, 0, 0, 0, loc),
 		end:   time.Date(y, m, d+1, 0, 0, 0, 0, loc),
 	}

@@ -112,7 +112,7 @@ func (p *Pacer) SetSettings(ctx context.Context, sender string, s Settings) erro
 	if err := p.keepSettings(ctx, sender, b); err != nil {
 		return err
 	}
-	k := p.keys(sender, "")
+	k := p.keys(sender)
 	pipe := p.rdb.TxPipeline()
 	ver := pipe.HIncrBy(ctx, k.settings, "v", 1)
 	pipe.HSet(ctx, k.settings, "json", b)
@@ -129,7 +129,7 @@ func (p *Pacer) Settings(ctx context.Context, sender string) (Settings, error) {
 	if err := checkSender(sender); err != nil {
 		return Settings{}, err
 	}
-	k := p.keys(sender, "")
+	k := p.keys(sender)
 	var ver, raw string
 	for try := 0; ; try++ {
 		pipe := p.rdb.Pipeline()

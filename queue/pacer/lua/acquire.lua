@@ -1,10 +1,10 @@
 -- Acquire: may the message be sent now? ARGV[18] is the longest a send may take.
 -- Returns {'ok', lease end}, {'early', slot}, {'busy', retry at}, {'paused', retry at} or
 -- {'retry', new slot, why}.
-local s = lost() or stale()
-if s then return s end
-prune()
 local st = load()
+local s = check(st)
+if s then return s end
+prune(st)
 local slot = num(redis.call('ZSCORE', K_WAIT, A.msg))
 
 if st.paused then
@@ -41,8 +41,7 @@ elseif st.send_end and A.now < st.send_end + A.interval then
   why = 'spacing'
 elseif capped then
   local limit = cap_for(st, A.today.no)
-  local sent = tonumber(redis.call('GET', K_DAY) or '0')
-  if limit > 0 and sent >= limit then why, floor = 'daily_cap', A.today.e end
+  if limit > 0 and sent_today(st) >= limit then why, floor = 'daily_cap', A.today.e end
 end
 
 if slot and (why == 'spacing' or why == 'backoff') then
@@ -62,20 +61,21 @@ if why or not slot then
   if not c then return {'day', d} end
   if slot then unreserve(st, slot) end
   if st.lease == A.msg then st.lease, st.lat = nil, nil end
-  commit(st, c, d)
   if why or c > A.now then
+    commit(st, c, d)
     save(st, ALL)
     return {'retry', c, why or 'queued'}
   end
-  -- It joined an idle sender: its slot is now, go on.
+  -- It joined an idle sender: its slot is now, go on (the tail and the day count as its
+  -- slot; the waiting set never holds it).
+  commit(st, c, d, {})
+  slot = nil
 end
 
-redis.call('ZREM', K_WAIT, A.msg)
+if slot then redis.call('ZREM', K_WAIT, A.msg) end
 st.lease, st.lat = A.msg, A.now
 st.send_start, st.send_end = A.now, A.now + A.x
 if not st.first then st.first = A.today.no end
+if st.sdn == A.today.no then st.sn = (st.sn or 0) + 1 else st.sdn, st.sn = A.today.no, 1 end
 save(st, ALL)
-redis.call('INCR', K_DAY)
--- Relative, not PEXPIREAT: the caller's clock need not be Redis's (a simulated one isn't).
-redis.call('PEXPIRE', K_DAY, fmt(math.floor((A.today.e - A.now) / 1000) + 2 * 86400000))
 return {'ok', st.send_end}

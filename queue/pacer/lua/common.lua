@@ -5,14 +5,19 @@
 -- written back with %.0f because Lua's default number formatting keeps 14 significant
 -- digits, fewer than a microsecond timestamp has.
 --
--- KEYS: 1 state hash, 2 waiting zset (message -> slot), 3 settings hash, 4 today's send counter.
+-- KEYS: 1 state hash, 2 waiting zset (message -> slot), 3 settings hash.
 -- ARGV: 1 settings version the caller computed with, 2 now, 3 interval, 4 jitter drawn for
 -- this call, 5 daily cap, 6 warm-up steps "20,40,80", 7-9 today (day number, start, end),
 -- 10-15 two consecutive days (number, start, end) that may hold the next slot, 16 forget
 -- waiting entries older than this, 17 message id, 18 operation argument, 19 paused retry,
 -- 20-21 the largest and the least jitter a gap may get, 22 '1' when the pacer keeps its
--- senders in a database (then a sender whose keys are gone must be rebuilt first).
-local K_STATE, K_WAIT, K_SET, K_DAY = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+-- senders in a database (then a sender whose keys are gone must be rebuilt first); Reserve
+-- takes its messages from 23 on.
+--
+-- Cost: every command a script runs is Redis's work per message, so a script reads the state
+-- hash once (HMGET), writes back only the fields that changed (one HSET), and keeps the day's
+-- send count in that hash rather than in a key of its own.
+local K_STATE, K_WAIT, K_SET = KEYS[1], KEYS[2], KEYS[3]
 
 local A = {
   ver = ARGV[1],
@@ -44,60 +49,71 @@ local function num(v)
   return nil
 end
 
--- lost answers 'rebuild' when the pacer keeps its senders in a database and this sender's
--- keys are gone (Redis restarted empty, failed over, or evicted them): the marker m is set
--- only by a rebuild, and the settings version only by a rebuild or a settings change. No slot
--- is granted or handed out before the caller has put back what the database keeps.
-local function lost()
-  if A.mem and (not redis.call('HGET', K_STATE, 'm') or not redis.call('HGET', K_SET, 'v')) then
-    return {'rebuild'}
-  end
-  return nil
-end
-
--- stale answers the current settings when the caller computed with other ones.
-local function stale()
-  local v = redis.call('HGET', K_SET, 'v') or '0'
-  if v ~= A.ver then return {'stale', v, redis.call('HGET', K_SET, 'json') or ''} end
-  return nil
-end
-
 -- State fields: tail = latest reserved slot; tdno/tds/tde/tdn = the tail's day (number,
 -- start, end) and how many slots it holds; send_start/send_end = the last send (send_end is
 -- a lease end while a send is in flight); hold = Retry-After floor; first = day number of
 -- the sender's first reservation (warm-up); lease/lat = message in flight and its start;
 -- dur = how long a send typically takes (a moving average), since gaps count from a send's end;
--- m = rebuilt from the database (see lost); w = count of pauses, resumes and settings changes.
+-- sdn/sn = the day number of the send count and the sends that day (the daily cap, State);
+-- pr = when waiting entries were last pruned; m = rebuilt from the database (see check);
+-- w = count of pauses, resumes and settings changes.
 local FIELDS = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'hold',
-  'paused', 'reason', 'first', 'lease', 'lat', 'dur'}
-local TEXT = {reason = true, lease = true}
+  'paused', 'reason', 'first', 'lease', 'lat', 'dur', 'sdn', 'sn', 'pr', 'm'}
+local TEXT = {reason = true, lease = true, m = true}
+
+-- loaded holds each field as read, so that save writes only what changed.
+local loaded = {}
 
 local function load()
   local v = redis.call('HMGET', K_STATE, unpack(FIELDS))
   local st = {}
   for i, f in ipairs(FIELDS) do
-    if TEXT[f] then st[f] = v[i] or nil else st[f] = num(v[i]) end
+    loaded[f] = v[i] or ''
+    if v[i] and v[i] ~= '' then
+      if TEXT[f] then st[f] = v[i] else st[f] = tonumber(v[i]) end
+    end
   end
   return st
 end
 
+-- save writes the fields that changed in one HSET; a cleared field is written empty, which
+-- load reads as unset (no HDEL).
 local function save(st, fields)
-  local set, del = {}, {}
+  local set = {}
   for _, f in ipairs(fields) do
     local v = st[f]
-    if v == nil then
-      del[#del + 1] = f
-    else
+    if v == nil then v = '' elseif type(v) == 'number' then v = fmt(v) end
+    if v ~= (loaded[f] or '') then
       set[#set + 1] = f
-      if type(v) == 'number' then set[#set + 1] = fmt(v) else set[#set + 1] = v end
+      set[#set + 1] = v
+      loaded[f] = v
     end
   end
   if #set > 0 then redis.call('HSET', K_STATE, unpack(set)) end
-  if #del > 0 then redis.call('HDEL', K_STATE, unpack(del)) end
+end
+
+-- check answers 'rebuild' when the pacer keeps its senders in a database and this sender's
+-- keys are gone (Redis restarted empty, failed over, or evicted them): the marker m is set
+-- only by a rebuild, and the settings version only by a rebuild or a settings change. No slot
+-- is granted or handed out before the caller has put back what the database keeps. It
+-- answers 'stale' with the current settings when the caller computed with other ones.
+local function check(st)
+  local v = redis.call('HGET', K_SET, 'v')
+  if A.mem and (not st.m or not v) then return {'rebuild'} end
+  v = v or '0'
+  if v ~= A.ver then return {'stale', v, redis.call('HGET', K_SET, 'json') or ''} end
+  return nil
 end
 
 -- ALL is what reserve and acquire may change; pause and its reason belong to Pause/Resume.
-local ALL = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'first', 'lease', 'lat'}
+local ALL = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', 'first', 'lease', 'lat',
+  'sdn', 'sn'}
+
+-- sent_today is how many sends the sender started today.
+local function sent_today(st)
+  if st.sdn == A.today.no then return st.sn or 0 end
+  return 0
+end
 
 -- cap_for is the daily cap of day number no, warm-up included; 0 means none.
 local function cap_for(st, no)
@@ -193,9 +209,15 @@ local function unreserve(st, slot)
   end
 end
 
--- commit gives the message slot c in day d (nil when uncapped).
-local function commit(st, c, d)
-  redis.call('ZADD', K_WAIT, fmt(c), A.msg)
+-- commit gives the message slot c in day d (nil when uncapped). queued collects the
+-- waiting entries to add (one ZADD for all); without it the entry is added now.
+local function commit(st, c, d, queued)
+  if queued then
+    queued[#queued + 1] = fmt(c)
+    queued[#queued + 1] = A.msg
+  else
+    redis.call('ZADD', K_WAIT, fmt(c), A.msg)
+  end
   if not st.tail or c > st.tail then st.tail = c end
   if d then
     if st.tdno == d.no then
@@ -208,10 +230,13 @@ local function commit(st, c, d)
 end
 
 -- prune forgets waiting entries nobody came back for (a task deleted without Cancel);
--- a message that does come back is simply given a new slot.
-local function prune()
-  if A.forget > 0 then
+-- a message that does come back is simply given a new slot. It runs at most once per tenth
+-- of ForgetAfter (an entry goes at most that much later than due), not on every call.
+local function prune(st)
+  if A.forget > 0 and (not st.pr or st.pr > A.now or A.now - st.pr >= A.forget / 10) then
     redis.call('ZREMRANGEBYSCORE', K_WAIT, '-inf', '(' .. fmt(A.now - A.forget))
+    st.pr = A.now
+    save(st, {'pr'})
   end
 end
 

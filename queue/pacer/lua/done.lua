@@ -56,7 +56,8 @@ local function reflow(old, new, e, started)
   end
 end
 
-if st.lease == A.msg then
+local holder = st.lease == A.msg
+if holder then
   -- Replace the conservative lease end by the real one, never earlier than the send's
   -- start or a Retry-After hold.
   local started = st.lat
@@ -91,10 +92,14 @@ elseif not st.send_end or fin > st.send_end then
   changed = 1
   save(st, {'send_end'})
 end
-local slot = num(redis.call('ZSCORE', K_WAIT, A.msg))
-if slot then
-  unreserve(st, slot)
-  save(st, {'tdn'})
+-- The lease holder left the waiting set when Acquire granted it (and a Reserve meanwhile
+-- would have ended the lease): only another caller may still hold a slot to give up.
+if not holder then
+  local slot = num(redis.call('ZSCORE', K_WAIT, A.msg))
+  if slot then
+    unreserve(st, slot)
+    save(st, {'tdn'})
+  end
 end
 local out = {'ok', changed, st.send_end or 0}
 for _, v in ipairs(moved) do out[#out + 1] = v end

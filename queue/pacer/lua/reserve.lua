@@ -1,23 +1,45 @@
--- Reserve: the message's slot, the one it already holds when it has one.
--- Returns {'ok', slot, created (0|1), paused (0|1)}.
-local s = lost() or stale()
-if s then return s end
-prune()
+-- Reserve: each message's slot, in the order given, or the one it already holds. The messages
+-- are ARGV[23], ARGV[25], …, each followed by the jitter drawn for it (ARGV[4] is unused).
+-- Returns {'ok', paused (0|1), slot, created (0|1), slot, created, …}; created is 0 also for a
+-- message placed in an earlier round of the same call (a daily cap spread it over days).
+-- A batch costs one ZMSCORE and one ZADD however many messages it holds.
 local st = load()
-local slot = num(redis.call('ZSCORE', K_WAIT, A.msg))
-local created = 0
-if not slot then
-  local c, d = place(st, nil, nil)
-  if not c then return {'day', d} end
-  if st.lease == A.msg then
-    -- Redelivered while its send was in flight: the lease ends but its conservative
-    -- send_end stays, so the new slot keeps the spacing from whatever that send did.
-    st.lease, st.lat = nil, nil
+local s = check(st)
+if s then return s end
+prune(st)
+local ids = {}
+for i = 23, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+local held = redis.call('ZMSCORE', K_WAIT, unpack(ids))
+local out = {'ok', 0}
+if st.paused then out[2] = 1 end
+local queued = {}
+for n, id in ipairs(ids) do
+  local slot, created = num(held[n]), 0
+  if not slot then
+    A.msg, A.jitter = id, tonumber(ARGV[22 + 2 * n])
+    local c, d = place(st, nil, nil)
+    if not c then
+      -- The caller must pass this slot's day. Those placed so far keep their slots (the run
+      -- again finds them held): each round's slots then lie in the days it was given.
+      if #queued > 0 then
+        redis.call('ZADD', K_WAIT, unpack(queued))
+        save(st, ALL)
+      end
+      return {'day', d}
+    end
+    if st.lease == A.msg then
+      -- Redelivered while its send was in flight: the lease ends but its conservative
+      -- send_end stays, so the new slot keeps the spacing from whatever that send did.
+      st.lease, st.lat = nil, nil
+    end
+    commit(st, c, d, queued)
+    slot, created = c, 1
   end
-  commit(st, c, d)
-  save(st, ALL)
-  slot, created = c, 1
+  out[#out + 1] = slot
+  out[#out + 1] = created
 end
-local paused = 0
-if st.paused then paused = 1 end
-return {'ok', slot, created, paused}
+if #queued > 0 then
+  redis.call('ZADD', K_WAIT, unpack(queued))
+  save(st, ALL)
+end
+return out

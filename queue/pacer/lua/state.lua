@@ -1,12 +1,12 @@
 -- State: read only. Returns {'ok', next free slot, waiting, last send start, paused,
 -- reason, sent today, today's cap, message in flight, today's day of the warm-up (0 = the
 -- sender's first day, or no reservation yet)}.
-local s = lost() or stale()
-if s then return s end
 local st = load()
+local s = check(st)
+if s then return s end
 local c, d = place(st, nil, nil)
 if not c then return {'day', d} end
-local sent = tonumber(redis.call('GET', K_DAY) or '0')
+local sent = sent_today(st)
 local limit = 0
 if capped then limit = cap_for(st, A.today.no) end
 local paused = 0
