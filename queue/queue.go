@@ -28,6 +28,9 @@ const DefaultQueue = "mailings"
 type sendPayload struct {
 	DeliveryID string `json:"d"`
 	Version    int    `json:"v"`
+	// Slot is the place a Placer gave the send in its sender's line (µs since the epoch), when
+	// it was queued for it: the task waits for it before its Acquire.
+	Slot int64 `json:"s,omitempty"`
 }
 
 // TaskID is the Asynq task id of a delivery's send at its version. Being derived, enqueueing
@@ -46,6 +49,30 @@ type Client struct {
 	maxRetry int
 	// published remembers that QueueBatch named the queue in Asynq's set of queues.
 	published sync.Map
+	placer    *Placer
+}
+
+// UsePlacer has the client give the sends that are due as they are queued their places in
+// their senders' lines first, and queue each for its slot (see Placer).
+func (c *Client) UsePlacer(p *Placer) { c.placer = p }
+
+// slots places ds when the client has a Placer.
+func (c *Client) slots(ctx context.Context, ds []*bellhop.Delivery) map[string]time.Time {
+	if c.placer == nil {
+		return nil
+	}
+	return c.placer.place(ctx, ds)
+}
+
+// enqueueDelivery queues d's send at its due time, or for its slot when it has one: a
+// lead before it (Asynq runs tasks on whole seconds), the task waits out the rest.
+func (c *Client) enqueueDelivery(ctx context.Context, d *bellhop.Delivery, slot time.Time) error {
+	at := d.DueAt
+	if !slot.IsZero() {
+		at = slot.Add(-c.placer.lead)
+	}
+	_, err := c.enqueueSlot(ctx, d.ID, d.Version, TaskID(d), at, slot)
+	return err
 }
 
 // NewClient returns a Client on rdb, which stays the caller's to close. queue names the Asynq
@@ -68,12 +95,13 @@ const DefaultMaxRetry = 25
 // Schedule queues the send of each scheduled delivery at its due time. A send already queued
 // for the same version is left as it is.
 func (c *Client) Schedule(ctx context.Context, ds []*bellhop.Delivery) error {
+	slots := c.slots(ctx, ds)
 	var errs []error
 	for _, d := range ds {
 		if d.Status != bellhop.DeliveryScheduled && d.Status != bellhop.DeliverySending {
 			continue
 		}
-		if err := c.enqueue(ctx, d.ID, d.Version, d.DueAt); err != nil {
+		if err := c.enqueueDelivery(ctx, d, slots[d.ID]); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -92,11 +120,12 @@ func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error
 		errs []error
 		wg   sync.WaitGroup
 	)
+	slots := c.slots(ctx, ds)
 	next := make(chan *bellhop.Delivery)
 	for range min(scheduleInFlight, len(ds)) {
 		wg.Go(func() {
 			for d := range next {
-				if err := c.enqueue(ctx, d.ID, d.Version, d.DueAt); err != nil {
+				if err := c.enqueueDelivery(ctx, d, slots[d.ID]); err != nil {
 					mu.Lock()
 					errs = append(errs, err)
 					mu.Unlock()
@@ -124,11 +153,6 @@ func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error
 	return errors.Join(errs...)
 }
 
-func (c *Client) enqueue(ctx context.Context, id string, version int, at time.Time) error {
-	_, err := c.enqueueID(ctx, id, version, id+":v"+strconv.Itoa(version), at)
-	return err
-}
-
 // recover queues a fresh task for a sending delivery whose worker died: the dead worker's task
 // is still "active" in Asynq (so its id is taken) until Asynq's recoverer hands it on, a minute
 // or more later. The id names the attempt that died, so each is recovered once; should the old
@@ -140,7 +164,17 @@ func (c *Client) recover(ctx context.Context, id string, version int, attempt st
 
 // enqueueID queues a send under taskID; queued is false when a task of that id exists already.
 func (c *Client) enqueueID(ctx context.Context, id string, version int, taskID string, at time.Time) (queued bool, err error) {
-	payload, _ := json.Marshal(sendPayload{DeliveryID: id, Version: version})
+	return c.enqueueSlot(ctx, id, version, taskID, at, time.Time{})
+}
+
+// enqueueSlot is enqueueID for a send that holds slot in its sender's line (zero: none yet),
+// which its task waits for.
+func (c *Client) enqueueSlot(ctx context.Context, id string, version int, taskID string, at, slot time.Time) (queued bool, err error) {
+	p := sendPayload{DeliveryID: id, Version: version}
+	if !slot.IsZero() {
+		p.Slot = slot.UnixMicro()
+	}
+	payload, _ := json.Marshal(p)
 	_, err = c.asynq.EnqueueContext(ctx, asynq.NewTask(TypeSend, payload),
 		asynq.TaskID(taskID), asynq.Queue(c.queue), asynq.ProcessAt(at),
 		asynq.MaxRetry(c.maxRetry), asynq.Timeout(sendTaskTimeout))
@@ -176,6 +210,23 @@ func (c *Client) Wake(ctx context.Context, ds []*bellhop.Delivery) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Move queues the send of a scheduled delivery for a new, earlier slot: its task, queued for
+// the old one, is replaced. A task already running or about to run is left as it is.
+func (c *Client) Move(ctx context.Context, d *bellhop.Delivery, slot time.Time, lead time.Duration) error {
+	err := c.inspector.DeleteTask(c.queue, TaskID(d))
+	switch {
+	case err == nil, errors.Is(err, asynq.ErrTaskNotFound), errors.Is(err, asynq.ErrQueueNotFound):
+	case strings.Contains(err.Error(), "active"):
+		return nil // running now: its Acquire finds the new slot
+	default:
+		return fmt.Errorf("move delivery %s: %w", d.ID, err)
+	}
+	if _, err := c.enqueueSlot(ctx, d.ID, d.Version, TaskID(d), slot.Add(-lead), slot); err != nil {
+		return fmt.Errorf("move delivery %s: %w", d.ID, err)
+	}
+	return nil
 }
 
 // Close releases the client. The Redis connection it was given is the caller's, and the

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -119,6 +118,11 @@ type Config struct {
 	// is asked (GET messages/{id}); ReportEvery spaces the questions; both default 10 min.
 	// Messages are asked about until read or a day after they were sent.
 	ReportAfter, ReportEvery time.Duration
+	// StopListFor is how long a worker process trusts an account's stop list as it last read
+	// it, when the provider's client can read it whole: one read per account per StopListFor
+	// instead of a question per send. Default DefaultStopListFor (a minute); negative asks
+	// about each guest's phone as it is sent to.
+	StopListFor time.Duration
 	// RelayClient passes callbacks on to the webhook an integration replaced (forward mode);
 	// it must not follow redirects. Default: https to public hosts only, no redirects.
 	RelayClient *http.Client
@@ -129,7 +133,8 @@ type Worker struct {
 	cfg         Config
 	metrics     *workerMetrics
 	relayClient *http.Client
-	adopted     sync.Map // pacer keys whose pre-issue-11 pace this process has carried over
+	placer      *Placer // the sweep places the sends it queues again, and knows the sender keys
+	stopLists   stopLists
 }
 
 // NewWorker validates cfg and returns a Worker.
@@ -147,7 +152,7 @@ func NewWorker(cfg Config) (*Worker, error) {
 		cfg.Concurrency = 20
 	}
 	if cfg.Lead <= 0 {
-		cfg.Lead = 2 * time.Second
+		cfg.Lead = DefaultLead
 	}
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = 30 * time.Second
@@ -182,11 +187,15 @@ func NewWorker(cfg Config) (*Worker, error) {
 	if cfg.ReportEvery <= 0 {
 		cfg.ReportEvery = 10 * time.Minute
 	}
+	if cfg.StopListFor == 0 {
+		cfg.StopListFor = DefaultStopListFor
+	}
 	relay := cfg.RelayClient
 	if relay == nil {
 		relay = safehttp.Policy{}.NoRedirectClient()
 	}
-	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer), relayClient: relay}, nil
+	return &Worker{cfg: cfg, metrics: newWorkerMetrics(cfg.Registerer), relayClient: relay,
+		placer: NewPlacer(cfg.Store, cfg.Pacer, cfg.Clock, cfg.Lead, cfg.Logger)}, nil
 }
 
 // notYet asks Asynq to come back at a given time; it is not a failure.
@@ -217,7 +226,11 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.DeliveryID == "" {
 		return fmt.Errorf("undecodable send task %q: %v: %w", t.Payload(), err, asynq.SkipRetry)
 	}
-	return w.Send(ctx, p.DeliveryID, p.Version)
+	var slot time.Time
+	if p.Slot != 0 {
+		slot = time.UnixMicro(p.Slot)
+	}
+	return w.send(ctx, p.DeliveryID, p.Version, slot)
 }
 
 // Send sends a delivery's version if it is still due: it re-reads the booking, mailing and
@@ -225,6 +238,11 @@ func (w *Worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // delivery id as the idempotency mark, then records the outcome. A nil error means the task is
 // done; *notYet means come back later; other errors are retried with backoff.
 func (w *Worker) Send(ctx context.Context, id string, version int) error {
+	return w.send(ctx, id, version, time.Time{})
+}
+
+// send is Send for a task queued for the slot its delivery holds (zero when none).
+func (w *Worker) send(ctx context.Context, id string, version int, slot time.Time) error {
 	st := w.cfg.Store
 	d, err := st.GetDelivery(ctx, id)
 	if bellhop.IsNotFound(err) {
@@ -240,7 +258,8 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 		return nil
 	}
 	now := w.cfg.Clock.Now()
-	if d.DueAt.After(now.Add(w.cfg.Lead)) {
+	// Asynq runs a task on whole seconds: up to a second before the lead it was queued for.
+	if d.DueAt.After(now.Add(w.cfg.Lead + time.Second)) {
 		return &notYet{d.DueAt}
 	}
 	log := w.cfg.Logger.With("delivery", d.ID, "property", d.PropertyID, "booking", d.BookingID, "kind", d.Kind)
@@ -312,7 +331,7 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	// A provider that cannot answer now makes the send wait; one that cannot read the question
 	// (a stop list it does not offer, an answer of another shape) does not hold every mailing
 	// back: the provider still refuses a stop-listed phone itself.
-	if listed, err := client.StopListed(ctx, d.Phone); err != nil {
+	if listed, err := w.stopListed(ctx, client, in, d.Phone); err != nil {
 		switch provider.FailureOf(err) {
 		case provider.FailUnauthorized:
 			_ = w.cfg.Connector.ProviderError(ctx, in, "check the stop list", err)
@@ -335,7 +354,7 @@ func (w *Worker) Send(ctx context.Context, id string, version int) error {
 	if err != nil {
 		return err
 	}
-	if err := pacer.Wait(ctx, w.cfg.Clock, d.DueAt, w.cfg.Sleep); err != nil {
+	if err := pacer.Wait(ctx, w.cfg.Clock, latest(d.DueAt, slot), w.cfg.Sleep); err != nil {
 		return err
 	}
 	for tries := 0; ; tries++ {
@@ -747,10 +766,14 @@ func (w *Worker) sweep(ctx context.Context, cutoff, scheduledBy time.Time, limit
 	}
 	// A send whose place in its sender's line was lost (Redis lost the pacer's keys) gets a
 	// new one here, in the order the deliveries were due, before the sends race for slots.
-	w.holdPlaces(ctx, due)
+	slots := w.holdPlaces(ctx, due)
 	n := 0
 	for _, d := range due {
-		queued, err := w.cfg.Client.enqueueID(ctx, d.ID, d.Version, d.ID+":v"+strconv.Itoa(d.Version), now)
+		at, slot := now, slots[d.ID]
+		if !slot.IsZero() {
+			at = slot.Add(-w.cfg.Lead)
+		}
+		queued, err := w.cfg.Client.enqueueSlot(ctx, d.ID, d.Version, d.ID+":v"+strconv.Itoa(d.Version), at, slot)
 		if err != nil {
 			return n, err
 		}

@@ -537,9 +537,7 @@ func (c *Client) Templates(ctx context.Context, senderID string) ([]provider.Tem
 	return out, nil
 }
 
-// StopListed reports whether the account's stop list holds phone. It asks GET stoplist (the PHP
-// client's route) and, when that route does not exist, GET persons/stoplist (PROVIDERS.md's),
-// and keeps the one that answered. When neither exists it answers false. Phones are compared by
+// StopListed reports whether the account's stop list holds phone. Phones are compared by
 // their digits, every page, since the server may ignore the phone filter.
 func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 	const step = "check stop list (GET stoplist)"
@@ -547,28 +545,62 @@ func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 	if want == "" {
 		return false, c.fail(step, provider.FailInvalidRequest, 0, "phone is required", nil)
 	}
+	listed := false
+	err := c.eachStopEntry(ctx, step, url.Values{"phone": {want}}, func(digits string) bool {
+		listed = samePhone(want, digits)
+		return listed
+	})
+	return listed, err
+}
+
+// StopList reads the account's whole stop list once and answers whether it holds a phone, by
+// its digits as StopListed compares them: a worker that keeps the answer for a while asks
+// once, not once per send. A list longer than maxListPages pages is an error.
+func (c *Client) StopList(ctx context.Context) (func(phone string) bool, error) {
+	const step = "read the stop list (GET stoplist)"
+	whole, last := map[string]bool{}, map[string]bool{}
+	err := c.eachStopEntry(ctx, step, nil, func(digits string) bool {
+		if digits != "" {
+			whole[digits] = true
+			if len(digits) >= national {
+				last[digits[len(digits)-national:]] = true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(phone string) bool {
+		d := bellhop.PhoneDigits(phone)
+		return d != "" && (whole[d] || (len(d) >= national && last[d[len(d)-national:]]))
+	}, nil
+}
+
+// eachStopEntry hands fn the digits of each phone on the account's stop list (filtered by q,
+// which the server may ignore) until fn answers true. It asks GET stoplist (the PHP client's
+// route) and, when that route does not exist, GET persons/stoplist (PROVIDERS.md's), and
+// keeps the one that answered. When neither exists the list is empty.
+func (c *Client) eachStopEntry(ctx context.Context, step string, q url.Values, fn func(digits string) (stop bool)) error {
 	c.stopMu.Lock()
 	known := c.stopPath
 	c.stopMu.Unlock()
 	paths := stopPaths
 	switch known {
 	case stopNone:
-		return false, nil
+		return nil
 	case "":
 	default:
 		paths = []string{known}
 	}
-	q := url.Values{"phone": {want}}
 	for _, path := range paths {
-		listed := false
 		err := c.eachPage(ctx, step, path, q, maxListPages, func(items []json.RawMessage) (bool, error) {
 			for _, raw := range items {
 				var e wireStopEntry
 				if json.Unmarshal(raw, &e) != nil {
 					continue
 				}
-				if samePhone(want, bellhop.PhoneDigits(string(cmp.Or(e.PersonPhone, e.Phone)))) {
-					listed = true
+				if fn(bellhop.PhoneDigits(string(cmp.Or(e.PersonPhone, e.Phone)))) {
 					return true, nil
 				}
 			}
@@ -581,19 +613,22 @@ func (c *Client) StopListed(ctx context.Context, phone string) (bool, error) {
 			err = nil // the API's own "not found": nobody listed
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 		c.stopMu.Lock()
 		c.stopPath = path
 		c.stopMu.Unlock()
-		return listed, nil
+		return nil
 	}
 	c.stopMu.Lock()
 	c.stopPath = stopNone
 	c.stopMu.Unlock()
 	c.warn.Warn("stoplist", "intellectdialog: the account has no stop list route (neither stoplist nor persons/stoplist); phones are taken as not stop-listed")
-	return false, nil
+	return nil
 }
+
+// national is how many trailing digits make a number the same whatever its prefix.
+const national = 10
 
 // samePhone compares phones by digits; numbers of 10 digits or more also match on their last 10,
 // so that a stop list that keeps a national form ("89161112233") still stops "+79161112233".
@@ -604,6 +639,5 @@ func samePhone(a, b string) bool {
 	if a == b {
 		return true
 	}
-	const national = 10
 	return len(a) >= national && len(b) >= national && a[len(a)-national:] == b[len(b)-national:]
 }

@@ -142,6 +142,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A send due as it is queued gets its place in its sender's line first, and its task is
+	// queued for that slot (one run, one Acquire) instead of waiting for it through a retry.
+	m.Queue.UsePlacer(queue.NewPlacer(queueStore{db}, m.Pacer, m.Clock, 0, m.Logger))
 	if m.Role == RoleWorker || m.Role == RoleAll {
 		wc := queue.Config{
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,

@@ -1,0 +1,171 @@
+package queue
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/queue/pacer"
+)
+
+// PlaceStore is what placing due sends reads and writes.
+type PlaceStore interface {
+	GetMailing(ctx context.Context, pid string, kind bellhop.MailingKind) (*bellhop.Mailing, error)
+	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
+	DeferDelivery(ctx context.Context, id string, version int, dueAt, now time.Time) (bool, error)
+}
+
+// Placer gives the sends that are due as they are queued their places in their senders'
+// lines, so that each task is queued for its own slot: it runs once, just before the slot,
+// and its Acquire is the first pacer call the worker makes for it. Without a Placer, a task
+// due now learns its slot from a refused Acquire and waits for it through an Asynq retry
+// (a second run, a second Acquire).
+type Placer struct {
+	store  PlaceStore
+	pacer  *pacer.Pacer
+	clock  bellhop.Clock
+	lead   time.Duration
+	logger *slog.Logger
+
+	adopted sync.Map // pacer keys whose pre-issue-11 pace this process has carried over
+}
+
+// DefaultLead is how long before its slot a send's task is taken up by default (Config.Lead).
+const DefaultLead = 2 * time.Second
+
+// NewPlacer returns a Placer. lead is the worker's Config.Lead (0: DefaultLead); clock and
+// logger default to the system clock and slog.Default().
+func NewPlacer(store PlaceStore, p *pacer.Pacer, clock bellhop.Clock, lead time.Duration, logger *slog.Logger) *Placer {
+	if clock == nil {
+		clock = bellhop.SystemClock{}
+	}
+	if lead <= 0 {
+		lead = DefaultLead
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Placer{store: store, pacer: p, clock: clock, lead: lead, logger: logger}
+}
+
+// senderKey is the integration's pacer key, after carrying over, once per process, the pace
+// the sender had under its legacy key: an upgrade does not let the number send early.
+func (pl *Placer) senderKey(ctx context.Context, in *bellhop.Integration) (string, error) {
+	key := SenderKey(in)
+	if _, ok := pl.adopted.Load(key); ok {
+		return key, nil
+	}
+	if err := pl.pacer.Inherit(ctx, LegacySenderKey(in), key); err != nil {
+		return "", err
+	}
+	pl.adopted.Store(key, true)
+	return key, nil
+}
+
+// placeInFlight is how many senders' batches are placed at once.
+const placeInFlight = 16
+
+// place reserves the slots of the scheduled deliveries in ds that are due by now + lead, one
+// ReserveMany per sender in the order they come in ds (due order), and returns each placed
+// delivery's slot (when to send; later while its sender is paused). A row whose slot is more
+// than the lead after its due time is deferred to it, so that the sweep does not take it
+// for a lost send. A delivery whose sender cannot be told (no mailing, no active and
+// verified integration with a sender) is left out: its task finds out why. Errors are
+// logged: an unplaced send still goes, its first Acquire gives it its place.
+func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]time.Time {
+	now := pl.clock.Now()
+	type line struct {
+		key  string
+		rows []*bellhop.Delivery
+	}
+	var lines []*line
+	bySender := map[string]*line{}
+	keys := map[string]string{} // property and kind → pacer key, "" when it cannot send
+	for _, d := range ds {
+		if d.Status != bellhop.DeliveryScheduled || d.DueAt.After(now.Add(pl.lead)) {
+			continue
+		}
+		at := d.PropertyID + "\x00" + string(d.Kind)
+		key, seen := keys[at]
+		if !seen {
+			key = pl.lineOf(ctx, d)
+			keys[at] = key
+		}
+		if key == "" {
+			continue
+		}
+		l := bySender[key]
+		if l == nil {
+			l = &line{key: key}
+			bySender[key] = l
+			lines = append(lines, l)
+		}
+		l.rows = append(l.rows, d)
+	}
+	slots := make(map[string]time.Time, len(ds))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	next := make(chan *line)
+	for range min(placeInFlight, len(lines)) {
+		wg.Go(func() {
+			for l := range next {
+				got := pl.reserve(ctx, l.key, l.rows, now)
+				mu.Lock()
+				for id, at := range got {
+					slots[id] = at
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, l := range lines {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
+	return slots
+}
+
+// lineOf is the pacer key of the delivery's sender, "" when it has none to send through now.
+func (pl *Placer) lineOf(ctx context.Context, d *bellhop.Delivery) string {
+	m, err := pl.store.GetMailing(ctx, d.PropertyID, d.Kind)
+	if err != nil {
+		return ""
+	}
+	in, err := pl.store.GetIntegration(ctx, d.PropertyID, m.SendingMethod)
+	// A pool's number depends on the guest: its sends take their places as they run.
+	if err != nil || in.Sender == nil || len(in.Pool) >= 2 || !in.Active || in.Status != bellhop.StatusVerified {
+		return ""
+	}
+	key, err := pl.senderKey(ctx, in)
+	if err != nil {
+		pl.logger.WarnContext(ctx, "placing due sends: the sender's earlier pace could not be read", "property", d.PropertyID, "error", err)
+		return ""
+	}
+	return key
+}
+
+func (pl *Placer) reserve(ctx context.Context, key string, rows []*bellhop.Delivery, now time.Time) map[string]time.Time {
+	ids := make([]string, len(rows))
+	for i, d := range rows {
+		ids[i] = d.ID
+	}
+	rs, err := pl.pacer.ReserveMany(ctx, key, ids)
+	if err != nil {
+		pl.logger.WarnContext(ctx, "placing due sends in their sender's line failed; their tasks ask for their places", "sender", key, "count", len(ids), "error", err)
+		return nil
+	}
+	out := make(map[string]time.Time, len(rs))
+	for i, r := range rs {
+		d := rows[i]
+		if r.At.After(d.DueAt.Add(pl.lead)) {
+			if ok, err := pl.store.DeferDelivery(ctx, d.ID, d.Version, r.At, now); err != nil || !ok {
+				continue // moved on meanwhile, or the row is not to be trusted: queue it as due
+			}
+		}
+		out[d.ID] = r.At
+	}
+	return out
+}
