@@ -64,6 +64,11 @@ func (pl *Placer) senderKey(ctx context.Context, in *bellhop.Integration) (strin
 	return key, nil
 }
 
+// pickup is how long a task queued now may take to start: Asynq's workers poll an empty
+// queue once a second. A line that starts on an idle sender plans its second send at least
+// this far ahead, so that the first one's pickup does not push the rest back.
+const pickup = time.Second
+
 // placeInFlight is how many senders' batches are placed at once.
 const placeInFlight = 16
 
@@ -105,6 +110,15 @@ func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]
 		l.rows = append(l.rows, d)
 	}
 	slots := make(map[string]time.Time, len(ds))
+	// A line that goes out within the lead needs no places: its tasks, queued now, wait out
+	// their turns in-process (a refused Acquire tells each when), with no retry through Asynq.
+	long := lines[:0]
+	for _, l := range lines {
+		if time.Duration(len(l.rows))*pl.pacer.Interval(l.key) > pl.lead {
+			long = append(long, l)
+		}
+	}
+	lines = long
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	next := make(chan *line)
@@ -152,7 +166,7 @@ func (pl *Placer) reserve(ctx context.Context, key string, rows []*bellhop.Deliv
 	for i, d := range rows {
 		ids[i] = d.ID
 	}
-	rs, err := pl.pacer.ReserveMany(ctx, key, ids)
+	rs, err := pl.pacer.ReserveMany(ctx, key, ids, pickup)
 	if err != nil {
 		pl.logger.WarnContext(ctx, "placing due sends in their sender's line failed; their tasks ask for their places", "sender", key, "count", len(ids), "error", err)
 		return nil

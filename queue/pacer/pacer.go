@@ -133,6 +133,10 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 	}, nil
 }
 
+// Interval is the sender's interval as this process last learned it: its stored settings'
+// once a call for the sender has answered them, the defaults' before.
+func (p *Pacer) Interval(sender string) time.Duration { return p.cached(sender).set.Interval }
+
 // Defaults returns the settings of a sender that has none stored.
 func (p *Pacer) Defaults() Settings { return p.defaults }
 
@@ -175,7 +179,7 @@ type State struct {
 
 // Reserve gives the message its slot, or returns the one it already holds.
 func (p *Pacer) Reserve(ctx context.Context, sender, msgID string) (Reservation, error) {
-	rs, err := p.ReserveMany(ctx, sender, []string{msgID})
+	rs, err := p.ReserveMany(ctx, sender, []string{msgID}, 0)
 	if err != nil {
 		return Reservation{}, err
 	}
@@ -188,8 +192,11 @@ const maxBatch = 500
 // ReserveMany is Reserve for several messages of one sender, in the order given (the order
 // they were due): one script per maxBatch messages, so a queue that takes many due messages
 // at once gives each its place for a fraction of a round trip. A message listed twice keeps
-// its first place.
-func (p *Pacer) ReserveMany(ctx context.Context, sender string, msgIDs []string) ([]Reservation, error) {
+// its first place. pickup is how late the first message's send may start when the sender
+// is idle (its slot is now) without delaying the others: the time its task takes to be
+// picked up (a queue that polls once a second takes up to that); the others' slots are no
+// earlier than now plus pickup.
+func (p *Pacer) ReserveMany(ctx context.Context, sender string, msgIDs []string, pickup time.Duration) ([]Reservation, error) {
 	for _, id := range msgIDs {
 		if err := checkMsg(sender, id); err != nil {
 			return nil, err
@@ -208,7 +215,7 @@ func (p *Pacer) ReserveMany(ctx context.Context, sender string, msgIDs []string)
 		for _, id := range batch {
 			extra = append(extra, id, p.jitter(sender))
 		}
-		res, now, err := p.run(ctx, reserveScript, "reserve", sender, "", 0, false, extra...)
+		res, now, err := p.run(ctx, reserveScript, "reserve", sender, "", pickup.Microseconds(), false, extra...)
 		if err != nil {
 			return nil, err
 		}

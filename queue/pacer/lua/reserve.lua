@@ -1,5 +1,8 @@
 -- Reserve: each message's slot, in the order given, or the one it already holds. The messages
 -- are ARGV[23], ARGV[25], …, each followed by the jitter drawn for it (ARGV[4] is unused).
+-- ARGV[18] is the pickup allowance: when the first message placed goes now (the sender was
+-- idle), the others are planned as if it went that much later (five intervals at most), so
+-- that the time its task takes to be picked up does not eat into the gap planned after it.
 -- Returns {'ok', paused (0|1), slot, created (0|1), slot, created, …}; created is 0 also for a
 -- message placed in an earlier round of the same call (a daily cap spread it over days).
 -- A batch costs one ZMSCORE and one ZADD however many messages it holds.
@@ -13,6 +16,7 @@ local held = redis.call('ZMSCORE', K_WAIT, unpack(ids))
 local out = {'ok', 0}
 if st.paused then out[2] = 1 end
 local queued = {}
+local placed = false
 for n, id in ipairs(ids) do
   local slot, created = num(held[n]), 0
   if not slot then
@@ -34,6 +38,10 @@ for n, id in ipairs(ids) do
     end
     commit(st, c, d, queued)
     slot, created = c, 1
+    if not placed and c <= A.now and A.x > 0 then
+      st.tail = c + math.min(A.x, 5 * A.interval)
+    end
+    placed = true
   end
   out[#out + 1] = slot
   out[#out + 1] = created

@@ -84,7 +84,7 @@ func (b *bench) pacing(ctx context.Context, mode string) (pacingResult, error) {
 	ds := make([]*bellhop.Delivery, o.Messages)
 	now := time.Now()
 	for i := range ds {
-		ds[i] = &bellhop.Delivery{ID: deliveryID(pacedSender, i+1), Version: 1, Status: bellhop.DeliveryScheduled, DueAt: now}
+		ds[i] = benchDelivery(pacedSender, i+1, now)
 	}
 	counted := &commandCounter{}
 	prdb := redis.NewClient(&redis.Options{Addr: o.RedisAddr, DB: o.DB})
@@ -92,6 +92,14 @@ func (b *bench) pacing(ctx context.Context, mode string) (pacingResult, error) {
 	defer prdb.Close()
 	qc := queue.NewClient(prdb, queueName)
 	defer qc.Close()
+	placed := &recorder{on: true} // the slots the enqueuer's Placer deferred rows to
+	if mode == modeOurs {
+		pl, err := oursPlacer(prdb, "bench:"+mode+":", url, o.Interval, placed)
+		if err != nil {
+			return r, err
+		}
+		qc.UsePlacer(pl)
+	}
 
 	cA, err := b.counters(f, mon)
 	if err != nil {
@@ -127,6 +135,7 @@ func (b *bench) pacing(ctx context.Context, mode string) (pacingResult, error) {
 	if err != nil {
 		b.logf("scenario 1/2 %s: stopping workers: %v", mode, err)
 	}
+	events = append(events, placed.ev...)
 	st = senderStats(sb, pacedSender)
 
 	secs := cB.at.Sub(cA.at).Seconds()

@@ -36,6 +36,14 @@ func newMemStore(sandboxURL string, rec *recorder) *memStore {
 // these carry the sender and the booking so that any worker process can rebuild the row.
 func deliveryID(sender string, n int) string { return "dl_s" + sender + "_" + strconv.Itoa(n) }
 
+// benchDelivery is message n of a sender, scheduled and due at due, as planning leaves it.
+func benchDelivery(sender string, n int, due time.Time) *bellhop.Delivery {
+	id := deliveryID(sender, n)
+	pid, bid, _ := parseID(id)
+	return &bellhop.Delivery{ID: id, PropertyID: pid, BookingID: bid, Kind: bellhop.Welcome, Phone: phoneOf(bid),
+		Version: 1, Status: bellhop.DeliveryScheduled, DueAt: due, PlannedAt: due}
+}
+
 // parseID reads the property and booking back from a delivery id.
 func parseID(id string) (pid, bid string, ok bool) {
 	sender, n, ok := strings.Cut(strings.TrimPrefix(id, "dl_s"), "_")

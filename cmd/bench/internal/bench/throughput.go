@@ -58,11 +58,18 @@ func (b *bench) throughput(ctx context.Context, mode string) (throughputResult, 
 	now := time.Now()
 	for n := 1; n <= o.PerSender; n++ {
 		for s := 1; s <= o.Senders; s++ {
-			ds = append(ds, &bellhop.Delivery{ID: deliveryID(strconv.Itoa(s), n), Version: 1, Status: bellhop.DeliveryScheduled, DueAt: now})
+			ds = append(ds, benchDelivery(strconv.Itoa(s), n, now))
 		}
 	}
 	qc := queue.NewClient(b.rdb, queueName)
 	defer qc.Close()
+	if mode == modeOurs {
+		pl, err := oursPlacer(b.rdb, "bench:e2e-"+mode+":", url, throughputInterval, &recorder{})
+		if err != nil {
+			return r, err
+		}
+		qc.UsePlacer(pl)
+	}
 	b.logf("scenario 3 %s: %d messages over %d senders", mode, r.Total, o.Senders)
 	start := time.Now()
 	if err := qc.ScheduleMany(ctx, ds); err != nil {

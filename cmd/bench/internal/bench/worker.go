@@ -213,6 +213,18 @@ func oursWorker(cfg workerConfig, rdb *redis.Client, client provider.Provider, r
 	return func(ctx context.Context) error { return w.Run(ctx, rdb) }, nil
 }
 
+// oursPlacer is what queues the bench's sends in production: the queue.Client's Placer, on
+// the workers' pacer keys, so that a send due now is queued for its slot. Its store records
+// the slots it defers rows to (rec), for lateness.
+func oursPlacer(rdb *redis.Client, prefix, sandboxURL string, interval time.Duration, rec *recorder) (*queue.Placer, error) {
+	p, err := pacer.New(rdb, bellhop.SystemClock{}, pacer.Config{KeyPrefix: prefix, Interval: interval})
+	if err != nil {
+		return nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	return queue.NewPlacer(newMemStore(sandboxURL, rec), p, bellhop.SystemClock{}, 0, logger), nil
+}
+
 // RateLimitError is the error of Asynq's documented rate-limiting pattern (its wiki, "Rate
 // limiting"): the handler returns it when the sender is not free, IsFailure does not count
 // it, and RetryDelayFunc brings the task back after RetryIn.
