@@ -49,9 +49,11 @@
 //
 // # Use from a queue
 //
-//  1. When a message is due (its ledger row is still to be sent), Reserve(sender, id) and
-//     schedule the task for a little before Reservation.At (Asynq schedules on whole
-//     seconds with a coarse tick). Calling Reserve again on a rerun is harmless.
+//  1. When a message is due (its ledger row is still to be sent), Reserve(sender, id) — or
+//     ReserveMany for all of a sender's messages that come due together, one script — and
+//     queue the task for a little before Reservation.At (Asynq schedules on whole seconds
+//     with a coarse tick). Calling Reserve again on a rerun is harmless. A message may also
+//     skip Reserve: its first Acquire gives it its place (and tells it when to come back).
 //  2. In the task, [Wait] until At, then Acquire(sender, id, maxSend). If it refuses,
 //     schedule the task again at the returned time (no new Reserve is needed: Acquire has
 //     already given the message its new slot).
@@ -71,16 +73,19 @@
 // A sender's keys share the hash tag {sender}, so each script runs on Redis Cluster:
 //
 //	<prefix>{<sender>}:state          hash: tail slot and its day's count, last send, lease, pause,
-//	                                  rebuilt marker, count of pauses and settings changes
+//	                                  sends today, rebuilt marker, count of pauses and settings
+//	                                  changes
 //	<prefix>{<sender>}:waiting        sorted set: message id -> slot (µs)
 //	<prefix>{<sender>}:settings       hash: v (version), json
-//	<prefix>{<sender>}:sent:<date>    sends that day in the sender's zone; expires 2 days after
 //	<prefix>senders                   set of senders, for Senders (added once per process)
 //
-// Reserve, Acquire, Done, Cancel and Backoff are one EVALSHA each (scripts embedded from
-// lua/, times passed in from the clock in microseconds); a lost sender costs one rebuild. A delivered message costs three;
-// a refused Acquire one more. A call answers "your settings are stale" or "tell me the day
-// of this time" (a daily cap whose slot is days ahead) with one extra round trip, rarely.
+// Reserve (or ReserveMany, for up to 500 messages), Acquire, Done, Cancel and Backoff are one
+// EVALSHA each (scripts embedded from lua/, times passed in from the clock in microseconds);
+// a lost sender costs one rebuild. A delivered message costs two (Acquire, Done) and its
+// share of one ReserveMany; a refused Acquire one more. Inside Redis a script reads the state
+// hash once and writes back only what changed: Acquire runs about five commands, Done two or
+// three. A call answers "your settings are stale" or "tell me the day of this time" (a daily
+// cap whose slot is days ahead) with one extra round trip, rarely.
 // Waiting entries leave on Acquire, Cancel and Done, and are forgotten after
 // Config.ForgetAfter if nobody comes back for them.
 package pacer
