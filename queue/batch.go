@@ -78,8 +78,9 @@ const batchSize = 500
 
 // QueueBatch queues the sends of the pending deliveries among ds, each at its due time (one
 // due by now is pending at once), under the same deterministic task ids as Schedule, many to
-// a round trip. A send already queued for the same version is left as it is. It returns how
-// many tasks it added; now is the clock's, to tell due from future.
+// a round trip; with a Placer, the ones due now are queued for their slots, as Schedule does.
+// A send already queued for the same version is left as it is. It returns how many tasks it
+// added; now is the clock's, to tell due from future.
 func (c *Client) QueueBatch(ctx context.Context, ds []*bellhop.Delivery, now time.Time) (int, error) {
 	rdb := c.rdb
 	var pending []*bellhop.Delivery
@@ -104,6 +105,7 @@ func (c *Client) QueueBatch(ctx context.Context, ds []*bellhop.Delivery, now tim
 			return 0, fmt.Errorf("queue sends: load script: %w", err)
 		}
 	}
+	slots := c.slots(ctx, pending)
 	prefix := "asynq:{" + c.queue + "}:"
 	added := 0
 	for start := 0; start < len(pending); start += batchSize {
@@ -111,10 +113,14 @@ func (c *Client) QueueBatch(ctx context.Context, ds []*bellhop.Delivery, now tim
 		cmds, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, d := range part {
 				id := TaskID(d)
-				payload, _ := json.Marshal(sendPayload{DeliveryID: d.ID, Version: d.Version})
+				sp, at := sendPayload{DeliveryID: d.ID, Version: d.Version}, d.DueAt
+				if slot := slots[d.ID]; !slot.IsZero() {
+					sp.Slot, at = slot.UnixMicro(), slot.Add(-c.placer.lead)
+				}
+				payload, _ := json.Marshal(sp)
 				msg := c.taskMessage(id, payload)
-				if d.DueAt.After(now) {
-					scheduleScript.EvalSha(ctx, p, []string{prefix + "t:" + id, prefix + "scheduled"}, msg, d.DueAt.Unix(), id)
+				if at.After(now) {
+					scheduleScript.EvalSha(ctx, p, []string{prefix + "t:" + id, prefix + "scheduled"}, msg, at.Unix(), id)
 				} else {
 					enqueueScript.EvalSha(ctx, p, []string{prefix + "t:" + id, prefix + "pending"}, msg, id, now.UnixNano())
 				}

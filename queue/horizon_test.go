@@ -75,7 +75,7 @@ func TestQueueBatchWritesAsynqsTask(t *testing.T) {
 		return h
 	}
 	// Asynq's own enqueue, read back and removed.
-	if err := c.enqueue(ctx, d.ID, d.Version, d.DueAt); err != nil {
+	if err := c.enqueueDelivery(ctx, d, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	want, wantScore := task(TaskID(d)), rdb.ZScore(ctx, prefix+"scheduled", TaskID(d)).Val()
