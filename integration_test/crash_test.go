@@ -258,17 +258,34 @@ func ledger(h *harness, base, token string) []map[string]any {
 	return out
 }
 
-// buildBellhop builds the bellhop command from this module into a temporary folder.
+// buildBellhop returns the bellhop command built from this module, once per test run (the
+// fault runs and the crash test all start worker processes of it); TestMain removes it.
 func buildBellhop(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bellhop")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/bellhop")
-	cmd.Dir = ".." // the module root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/bellhop: %v\n%s", err, out)
+	bin, err := builtBellhop()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
+
+var (
+	builtDir     string
+	builtBellhop = sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "bellhop-it-")
+		if err != nil {
+			return "", err
+		}
+		builtDir = dir
+		bin := filepath.Join(dir, "bellhop")
+		cmd := exec.Command("go", "build", "-o", bin, "./cmd/bellhop")
+		cmd.Dir = ".." // the module root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("go build ./cmd/bellhop: %v\n%s", err, out)
+		}
+		return bin, nil
+	})
+)
 
 // send is a POST messages held until the killer says whether it goes on to the provider.
 type send struct {

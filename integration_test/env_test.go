@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	setupErr = err
 	code := m.Run()
 	cleanup()
+	if builtDir != "" {
+		_ = os.RemoveAll(builtDir)
+	}
 	os.Exit(code)
 }
 

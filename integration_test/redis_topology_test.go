@@ -30,6 +30,9 @@ func TestScaleOutOnRedisSentinel(t *testing.T) {
 }
 
 func runOnTopology(t *testing.T, kind redisproc.Kind) {
+	// The two run side by side: each has Redis processes, a schema and a namespace of its own,
+	// and their workers mostly wait out the interval.
+	t.Parallel()
 	plan := []string{"redis failover", "redis restarted", "redis failover"}
 	res := runFaults(t, "the test starts a Redis "+string(kind)+" of its own", scenario.Config{
 		Redis: kind, Messages: 48, Senders: 6, Workers: 2, Plan: plan, Deadline: 80 * time.Second,
