@@ -23,6 +23,7 @@ const (
 	EOperatorMissing      = "operator_missing"      // 409
 	EWebhookInUse         = "webhook_in_use"        // 409
 	EUnavailable          = "unavailable"           // 503: Bellhop's database failed for a moment; try again
+	ETooLarge             = "too_large"             // 413: more than one request takes (bulk intake); split it
 )
 
 // Error is an error a user can act on: a code, a message in plain words, and for invalid

@@ -121,37 +121,11 @@ func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking
 	res := &BookingResult{}
 	var queue []*bellhop.Delivery
 	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
-		*res, queue = BookingResult{}, nil // the store may run a transaction again
 		p, err := tx.GetProperty(ctx, pid)
 		if err != nil {
 			return err
 		}
-		b.PropertyID = pid
-		prev, err := tx.GetBooking(ctx, pid, b.ID)
-		if err != nil && !bellhop.IsNotFound(err) {
-			return err
-		}
-		// Validation comes first: a bad push is refused even when it is not newer, so the PMS
-		// learns of it, and an updated_at far ahead cannot win and freeze the booking.
-		if err := Intake(prev, b, *p, now); err != nil {
-			return err
-		}
-		if Stale(prev, *b) {
-			res.Booking, res.Ignored = prev, true
-			res.Deliveries, err = tx.BookingDeliveries(ctx, pid, b.ID)
-			return err
-		}
-		saved, err := tx.SaveBooking(ctx, b, now)
-		if err != nil {
-			return err
-		}
-		if !saved { // a newer push won a race with this one
-			res.Booking, res.Ignored = prev, true
-			res.Deliveries, err = tx.BookingDeliveries(ctx, pid, b.ID)
-			return err
-		}
-		res.Booking, res.Created = b, prev == nil
-		res.Deliveries, queue, err = s.planBooking(ctx, tx, p, b, nil, now)
+		*res, queue, err = s.intake(ctx, tx, p, b, now) // set afresh: the store may run a transaction again
 		return err
 	})
 	if err != nil {
@@ -159,6 +133,38 @@ func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking
 	}
 	s.schedule(ctx, queue)
 	return res, nil
+}
+
+// intake is one booking's intake inside tx, for PutBooking and PutBookings alike: validated
+// first, a push not newer than the stored one ignored, then stored and its deliveries planned.
+// It returns the deliveries whose sends must be queued once tx commits.
+func (s *Service) intake(ctx context.Context, tx Tx, p *bellhop.Property, b *bellhop.Booking, now time.Time) (BookingResult, []*bellhop.Delivery, error) {
+	var res BookingResult
+	b.PropertyID = p.ID
+	prev, err := tx.GetBooking(ctx, p.ID, b.ID)
+	if err != nil && !bellhop.IsNotFound(err) {
+		return res, nil, err
+	}
+	// Validation comes first: a bad push is refused even when it is not newer, so the PMS
+	// learns of it, and an updated_at far ahead cannot win and freeze the booking.
+	if err := Intake(prev, b, *p, now); err != nil {
+		return res, nil, err
+	}
+	saved := false
+	if !Stale(prev, *b) {
+		if saved, err = tx.SaveBooking(ctx, b, now); err != nil {
+			return res, nil, err
+		}
+	}
+	if !saved { // not newer, or a newer push won a race with this one
+		res.Booking, res.Ignored = prev, true
+		res.Deliveries, err = tx.BookingDeliveries(ctx, p.ID, b.ID)
+		return res, nil, err
+	}
+	res.Booking, res.Created = b, prev == nil
+	var queue []*bellhop.Delivery
+	res.Deliveries, queue, err = s.planBooking(ctx, tx, p, b, nil, now)
+	return res, queue, err
 }
 
 // CancelBooking marks a booking cancelled (the PMS's DELETE) and cancels its pending sends.

@@ -30,6 +30,7 @@ var statusOf = map[string]int{
 	bellhop.EOperatorMissing:      http.StatusConflict,
 	bellhop.EWebhookInUse:         http.StatusConflict,
 	bellhop.EUnavailable:          http.StatusServiceUnavailable,
+	bellhop.ETooLarge:             http.StatusRequestEntityTooLarge,
 }
 
 // retryAfter is what a 503 asks the client to wait, in seconds: the store has already retried
@@ -104,6 +105,11 @@ func decodeMax(w http.ResponseWriter, r *http.Request, v any, limit int64) error
 	if err != nil {
 		return decodeError(err)
 	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON is decodeMax's reading of a body already in hand (a line of a batch, too).
+func decodeJSON(body []byte, v any) error {
 	// encoding/json would quietly turn stray bytes into U+FFFD: refuse them instead.
 	if err := notUTF8(body); err != nil {
 		return err

@@ -183,6 +183,13 @@ func failingField(body []byte, t reflect.Type) (string, reflect.Type) {
 		for i := range t.NumField() {
 			f := t.Field(i)
 			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+				// An embedded struct's fields are the object's own members.
+				if sub, st := failingField(body, f.Type); sub != "" {
+					return sub, st
+				}
+				continue
+			}
 			if !f.IsExported() || name == "-" {
 				continue
 			}

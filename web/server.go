@@ -117,6 +117,8 @@ func (s *Server) routes() {
 
 	// Bookings: pushed by the PMS. Mailings and the ledger: the property manager's.
 	m.Handle("PUT "+pp+"/bookings/{bid}", s.auth(bellhop.RoleService, s.handlePutBooking))
+	// Bulk intake (onboarding): a literal segment, so it never reaches bookings/{bid}.
+	m.Handle("POST "+pp+"/bookings:batch", s.auth(bellhop.RoleService, s.handleBatchBookings))
 	m.Handle("DELETE "+pp+"/bookings/{bid}", s.auth(bellhop.RoleService, s.handleCancelBooking))
 	m.Handle("GET "+pp+"/bookings/{bid}", s.auth("", s.handleGetBooking))
 	m.Handle("GET "+pp+"/mailings", s.auth(bellhop.RoleAdmin, s.handleListMailings))
