@@ -95,15 +95,34 @@ func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, tooLong bool,
 func bookingLine(n int, text []byte) mailings.BatchLine {
 	var in batchBooking
 	if err := decodeJSON(text, &in); err != nil {
-		err = unembedded(err)
-		var id struct {
-			ID any `json:"id"`
-		}
-		_ = json.Unmarshal(text, &id)
-		s, _ := id.ID.(string)
-		return mailings.BatchLine{Line: n, ID: bellhop.Excerpt(s), Err: err}
+		return mailings.BatchLine{Line: n, ID: bellhop.Excerpt(idOf(text)), Err: unembedded(err)}
 	}
 	return mailings.BatchLine{Line: n, ID: bellhop.Excerpt(in.ID), Booking: in.Booking(in.ID)}
+}
+
+// idOf finds the "id" of a line that does not decode, as far as it reads, so that a report
+// can say which booking the line was: {"id":"b8","arrival": is b8.
+func idOf(text []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return ""
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if key == "id" {
+			v, _ := dec.Token()
+			s, _ := v.(string)
+			return s
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // unembedded names a field as the line has it: encoding/json puts the embedded struct's Go

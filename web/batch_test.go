@@ -135,6 +135,17 @@ func TestArrayAsLines(t *testing.T) {
 	}
 }
 
+// TestIDOfABrokenLine: a line that does not decode still says which booking it was.
+func TestIDOfABrokenLine(t *testing.T) {
+	for text, want := range map[string]string{
+		`{"id":"b8","arrival":`: "b8", `{"name":"id","x":{"id":"no"},"id":"b9"`: "b9", `{"id":42}`: "", `[{"id":"a"}]`: "", `{"x":[1,`: "",
+	} {
+		if got := idOf([]byte(text)); got != want {
+			t.Errorf("idOf(%s) = %q, want %q", text, got, want)
+		}
+	}
+}
+
 // TestStartsNDJSON: without a Content-Type, a body that opens with "[" is a JSON array.
 func TestStartsNDJSON(t *testing.T) {
 	for body, want := range map[string]bool{lineOK: true, " \n [" + lineOK + "]": false, "": true, "x": true} {

@@ -53,6 +53,7 @@ Commands:
   token create      create an API token (or a one-time sign-in link)
   token list        list the API tokens (never the tokens themselves)
   token revoke ID   revoke a token and end the page sessions opened with it
+  import bookings FILE --property ID   take in a property's bookings from an NDJSON file
 
 Run 'bellhop <command> --help' for a command's flags.
 `
@@ -100,6 +101,16 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return ErrUsage
 		}
 		return subs[rest[0]](ctx, rest[1:])
+	case "import":
+		if len(rest) > 0 && (rest[0] == "--help" || rest[0] == "-h") {
+			fmt.Fprint(stdout, "Usage: bellhop import bookings FILE --property ID\n")
+			return nil
+		}
+		if len(rest) == 0 || rest[0] != "bookings" {
+			fmt.Fprint(stderr, "Usage: bellhop import bookings FILE --property ID\n")
+			return ErrUsage
+		}
+		return e.importBookings(ctx, rest[1:])
 	default:
 		fmt.Fprintf(stderr, "bellhop: unknown command %q\n\n%s", cmd, topUsage)
 		return ErrUsage

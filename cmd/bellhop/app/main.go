@@ -129,8 +129,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("pacer: %w", err)
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
-	m.Mailings, err = mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: m.Queue, Clock: m.Clock, Logger: m.Logger,
-		Pacing: queue.SenderPaces{Pacer: m.Pacer}, SendingMethods: m.Kinds.Names(), Horizon: m.Config.PlanHorizon})
+	m.Mailings, err = newMailings(db, m.Queue, queue.SenderPaces{Pacer: m.Pacer}, m.Clock, m.Logger, m.Kinds.Names(), m.Config.PlanHorizon)
 	if err != nil {
 		return err
 	}
@@ -202,6 +201,14 @@ func (m *Main) reportStatus(ctx context.Context, pid string, ev provider.StatusE
 		return false, nil // a guest's message, or a status Bellhop does not track
 	}
 	return m.Mailings.Report(ctx, pid, rep)
+}
+
+// newMailings is the mailings service over db, queueing sends with q those due within the
+// planning horizon; pacing may be nil (no capacity view), and a mailing may name the sending
+// methods given.
+func newMailings(db *store.DB, q *queue.Client, pacing mailings.Pacing, clock bellhop.Clock, logger *slog.Logger, methods []string, horizon time.Duration) (*mailings.Service, error) {
+	return mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: q, Clock: clock, Logger: logger,
+		Pacing: pacing, SendingMethods: methods, Horizon: horizon})
 }
 
 // URL is the base URL the API listens on, once Open has run.
