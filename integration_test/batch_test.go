@@ -233,7 +233,7 @@ func TestImportBookings(t *testing.T) {
 			}
 			for _, want := range []string{"line 100", "guest.phone", "line 450", "598 taken", "2 refused"} {
 				if !strings.Contains(out.String()+errb.String(), want) {
-					t.Errorf("the import's report lacks %q:\nstdout:\n%s\nstderr:\n%s", want, out.String(), errb.String())
+					t.Errorf("the import's report lacks %q (%v):\nstdout:\n%s\nstderr:\n%s", want, err, out.String(), errb.String())
 				}
 			}
 			if !strings.Contains(errb.String(), "600 lines") { // progress, plain lines: stderr is no terminal

@@ -3,6 +3,7 @@ package mailings
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/bellhop/bellhop"
 )
@@ -86,8 +87,22 @@ func (s *Service) PutBookings(ctx context.Context, pid string, lines []BatchLine
 	return out, nil
 }
 
-// putChunk takes in one transaction's lines and queues their sends after it commits.
+// putChunk takes in one transaction's lines and queues their sends after it commits. On a
+// store whose transactions read and write many rows at once (BatchTx) the chunk's bookings
+// are read in one go and its writes made at its end; should a push from elsewhere have
+// changed one of them meanwhile, the chunk is taken in again one statement at a time.
 func (s *Service) putChunk(ctx context.Context, pid string, lines []BatchLine) ([]LineResult, error) {
+	res, err := s.putChunkVia(ctx, pid, lines, true)
+	if errors.Is(err, errChunkRaced) {
+		res, err = s.putChunkVia(ctx, pid, lines, false)
+	}
+	return res, err
+}
+
+// errChunkRaced: a booking of the chunk was stored by someone else after the chunk read it.
+var errChunkRaced = errors.New("a booking of the batch changed while it was taken in")
+
+func (s *Service) putChunkVia(ctx context.Context, pid string, lines []BatchLine, batched bool) ([]LineResult, error) {
 	now := s.cfg.Clock.Now().UTC()
 	var (
 		res   []LineResult
@@ -99,7 +114,10 @@ func (s *Service) putChunk(ctx context.Context, pid string, lines []BatchLine) (
 		if err != nil {
 			return err
 		}
-		tx = &chunkTx{Tx: tx} // one reading of the mailings for every line
+		ct, err := newChunkTx(ctx, tx, pid, lines, batched)
+		if err != nil {
+			return err
+		}
 		for i, l := range lines {
 			res[i] = LineResult{Line: l.Line, ID: l.ID}
 			if l.Err != nil {
@@ -109,7 +127,7 @@ func (s *Service) putChunk(ctx context.Context, pid string, lines []BatchLine) (
 			// intake may change the booking (its phone, when first seen non-guaranteed):
 			// a transaction run again starts from the line as it was sent.
 			b := *l.Booking
-			r, q, err := s.intake(ctx, tx, p, &b, now)
+			r, q, err := s.intake(ctx, ct, p, &b, now)
 			switch {
 			case bellhop.ErrorCode(err) == bellhop.EInvalid:
 				res[i].Status, res[i].Error = LineRefused, refusal(err)
@@ -120,7 +138,7 @@ func (s *Service) putChunk(ctx context.Context, pid string, lines []BatchLine) (
 			res[i].Status = lineStatus(r, &b)
 			queue = append(queue, q...)
 		}
-		return nil
+		return ct.flush(ctx, now)
 	})
 	if err != nil {
 		return nil, err
@@ -142,12 +160,81 @@ func lineStatus(r BookingResult, b *bellhop.Booking) LineStatus {
 	return LineUnchanged
 }
 
-// chunkTx is a batch's transaction: the property's mailings are read once for all its lines
-// (nothing in a batch changes them), everything else as any transaction does.
+// BatchTx is a transaction that also reads and writes many bookings and their ledger rows in
+// a few statements; the bulk intake uses it when the store's transactions have it.
+type BatchTx interface {
+	Tx
+	GetBookings(ctx context.Context, pid string, ids []string) ([]*bellhop.Booking, error)
+	BookingsDeliveries(ctx context.Context, pid string, bookingIDs []string) ([]*bellhop.Delivery, error)
+	// SaveBookings stores bookings of distinct ids, each unless the stored one is as new or
+	// newer, and returns how many it stored.
+	SaveBookings(ctx context.Context, bs []*bellhop.Booking, receivedAt time.Time) (int, error)
+	SaveDeliveries(ctx context.Context, ds []*bellhop.Delivery) error
+}
+
+// chunkTx is a batch's transaction as intake sees it. The property's mailings are read once
+// for all its lines (nothing in a batch changes them). With a BatchTx underneath, the
+// chunk's bookings and ledger rows are read at the start and written at the end (flush):
+// intake's reads and writes of them in between are served from memory, so that a chunk
+// costs a few statements, not several per booking. Intake only reads and writes a booking
+// and its rows through GetBooking, SaveBooking, BookingDeliveries and SaveDelivery; every
+// other call goes straight to the transaction.
 type chunkTx struct {
 	Tx
 	mailings []*bellhop.Mailing
 	read     bool
+
+	batch BatchTx // nil: writes go straight through
+	// bookings by id: as stored, or as this chunk will store it; a known id without an
+	// entry has no booking.
+	known      map[string]bool
+	bookings   map[string]*bellhop.Booking
+	deliveries map[string]map[bellhop.MailingKind]*bellhop.Delivery // by booking id
+	saveB      []*bellhop.Booking                                   // in first-saved order, one per id
+	savedB     map[string]int                                       // index in saveB
+	saveD      []*bellhop.Delivery
+	savedD     map[string]int
+}
+
+func newChunkTx(ctx context.Context, tx Tx, pid string, lines []BatchLine, batched bool) (*chunkTx, error) {
+	t := &chunkTx{Tx: tx}
+	bt, ok := tx.(BatchTx)
+	if !ok || !batched {
+		return t, nil
+	}
+	t.batch, t.known, t.bookings = bt, map[string]bool{}, map[string]*bellhop.Booking{}
+	t.deliveries, t.savedB, t.savedD = map[string]map[bellhop.MailingKind]*bellhop.Delivery{}, map[string]int{}, map[string]int{}
+	var ids []string
+	for _, l := range lines {
+		if l.Booking != nil && !t.known[l.Booking.ID] {
+			t.known[l.Booking.ID] = true
+			ids = append(ids, l.Booking.ID)
+		}
+	}
+	bs, err := bt.GetBookings(ctx, pid, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bs {
+		t.bookings[b.ID] = b
+	}
+	ds, err := bt.BookingsDeliveries(ctx, pid, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		t.rows(d.BookingID)[d.Kind] = d
+	}
+	return t, nil
+}
+
+func (t *chunkTx) rows(bid string) map[bellhop.MailingKind]*bellhop.Delivery {
+	m := t.deliveries[bid]
+	if m == nil {
+		m = map[bellhop.MailingKind]*bellhop.Delivery{}
+		t.deliveries[bid] = m
+	}
+	return m
 }
 
 // ListMailings reads the property's mailings the first time it is asked.
@@ -160,6 +247,99 @@ func (t *chunkTx) ListMailings(ctx context.Context, pid string) ([]*bellhop.Mail
 		t.mailings, t.read = ms, true
 	}
 	return t.mailings, nil
+}
+
+func (t *chunkTx) GetBooking(ctx context.Context, pid, bid string) (*bellhop.Booking, error) {
+	if t.batch == nil || !t.known[bid] {
+		return t.Tx.GetBooking(ctx, pid, bid)
+	}
+	b := t.bookings[bid]
+	if b == nil {
+		return nil, bellhop.Errorf(bellhop.ENotFound, "Booking %q of property %q not found.", bid, pid)
+	}
+	c := *b
+	return &c, nil
+}
+
+// SaveBooking keeps b for flush under the store's rule: only a newer push is stored; its
+// revision is one more than the stored one's, and the first moment it was seen
+// non-guaranteed is the stored one's when it has one.
+func (t *chunkTx) SaveBooking(ctx context.Context, b *bellhop.Booking, receivedAt time.Time) (bool, error) {
+	if t.batch == nil || !t.known[b.ID] {
+		return t.Tx.SaveBooking(ctx, b, receivedAt)
+	}
+	prev := t.bookings[b.ID]
+	if prev != nil && !prev.UpdatedAt.Before(b.UpdatedAt.Truncate(time.Microsecond)) {
+		return false, nil
+	}
+	b.Revision = 1
+	if prev != nil {
+		b.Revision = prev.Revision + 1
+		if prev.SeenNonGuaranteedAt != nil {
+			seen := *prev.SeenNonGuaranteedAt
+			b.SeenNonGuaranteedAt = &seen
+		}
+	}
+	c := *b
+	c.UpdatedAt = c.UpdatedAt.UTC().Truncate(time.Microsecond) // as the store keeps it
+	t.bookings[b.ID] = &c
+	if i, ok := t.savedB[b.ID]; ok {
+		t.saveB[i] = b
+	} else {
+		t.savedB[b.ID] = len(t.saveB)
+		t.saveB = append(t.saveB, b)
+	}
+	return true, nil
+}
+
+func (t *chunkTx) BookingDeliveries(ctx context.Context, pid, bid string) ([]*bellhop.Delivery, error) {
+	if t.batch == nil || !t.known[bid] {
+		return t.Tx.BookingDeliveries(ctx, pid, bid)
+	}
+	var out []*bellhop.Delivery
+	for _, k := range bellhop.Kinds() {
+		if d := t.deliveries[bid][k]; d != nil {
+			c := *d
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func (t *chunkTx) SaveDelivery(ctx context.Context, d *bellhop.Delivery) error {
+	if t.batch == nil || !t.known[d.BookingID] {
+		return t.Tx.SaveDelivery(ctx, d)
+	}
+	t.rows(d.BookingID)[d.Kind] = d
+	if i, ok := t.savedD[d.ID]; ok {
+		t.saveD[i] = d
+	} else {
+		t.savedD[d.ID] = len(t.saveD)
+		t.saveD = append(t.saveD, d)
+	}
+	return nil
+}
+
+// flush writes what the chunk kept: its bookings, then their ledger rows. A booking the
+// store did not take (someone stored a newer one since the chunk read it) makes the whole
+// chunk errChunkRaced, to be taken in again one statement at a time.
+func (t *chunkTx) flush(ctx context.Context, receivedAt time.Time) error {
+	if t.batch == nil {
+		return nil
+	}
+	if len(t.saveB) > 0 {
+		n, err := t.batch.SaveBookings(ctx, t.saveB, receivedAt)
+		if err != nil {
+			return err
+		}
+		if n != len(t.saveB) {
+			return errChunkRaced
+		}
+	}
+	if len(t.saveD) > 0 {
+		return t.batch.SaveDeliveries(ctx, t.saveD)
+	}
+	return nil
 }
 
 // scheduleMany is schedule for a batch's sends: many enqueues in flight when the scheduler

@@ -26,12 +26,8 @@ func (a *access) GetBooking(ctx context.Context, pid, bid string) (*bellhop.Book
 // reports whether it was stored. The first moment the booking was seen non-guaranteed is kept
 // and written back to b, as is its revision.
 func (a *access) SaveBooking(ctx context.Context, b *bellhop.Booking, receivedAt time.Time) (bool, error) {
-	b.CreatedAt, b.UpdatedAt = dbTime(b.CreatedAt), dbTime(b.UpdatedAt)
 	var seen sql.NullInt64
-	err := a.queryRow(ctx, "upsert-booking", b.PropertyID, b.ID, string(b.Status), string(b.Guarantee),
-		nullMicros(b.GuaranteeDeadline), b.Arrival.String(), b.Departure.String(), toMicros(b.CreatedAt),
-		toMicros(b.UpdatedAt), nullMicros(b.SeenNonGuaranteedAt), b.Guest.Name, b.Guest.Phone, b.Guest.Email,
-		b.Guest.Language, toMicros(receivedAt)).Scan(&b.Revision, &seen)
+	err := a.queryRow(ctx, "upsert-booking", bookingArgs(b, receivedAt)...).Scan(&b.Revision, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -42,8 +38,18 @@ func (a *access) SaveBooking(ctx context.Context, b *bellhop.Booking, receivedAt
 		return false, fmt.Errorf("save booking %q of property %q: %w", b.ID, b.PropertyID, err)
 	}
 	b.SeenNonGuaranteedAt = timePtr(seen)
-	b.GuaranteeDeadline = dbTimePtr(b.GuaranteeDeadline)
 	return true, nil
+}
+
+// bookingArgs are upsert-booking's parameters for b, whose times it brings to what the
+// database keeps.
+func bookingArgs(b *bellhop.Booking, receivedAt time.Time) []any {
+	b.CreatedAt, b.UpdatedAt = dbTime(b.CreatedAt), dbTime(b.UpdatedAt)
+	b.GuaranteeDeadline = dbTimePtr(b.GuaranteeDeadline)
+	return []any{b.PropertyID, b.ID, string(b.Status), string(b.Guarantee),
+		nullMicros(b.GuaranteeDeadline), b.Arrival.String(), b.Departure.String(), toMicros(b.CreatedAt),
+		toMicros(b.UpdatedAt), nullMicros(b.SeenNonGuaranteedAt), b.Guest.Name, b.Guest.Phone, b.Guest.Email,
+		b.Guest.Language, toMicros(receivedAt)}
 }
 
 // CancelBooking marks a booking cancelled and reports whether it changed (false: it was

@@ -14,17 +14,7 @@ import (
 
 // SaveDelivery writes a ledger row whole, creating it or replacing it (by id).
 func (a *access) SaveDelivery(ctx context.Context, d *bellhop.Delivery) error {
-	d.PlannedAt, d.DueAt = dbTime(d.PlannedAt), dbTime(d.DueAt)
-	d.CreatedAt, d.UpdatedAt = dbTime(d.CreatedAt), dbTime(d.UpdatedAt)
-	d.SentAt = dbTimePtr(d.SentAt)
-	queued := 0
-	if d.Queued {
-		queued = d.Version
-	}
-	_, err := a.exec(ctx, "save-delivery", d.ID, d.PropertyID, d.BookingID, string(d.Kind), d.StayKey, d.Phone,
-		d.Language, toMicros(d.PlannedAt), toMicros(d.DueAt), string(d.Status), d.Reason, d.Provider,
-		d.ProviderMessageID, d.SenderID, d.Attempts, d.Version, nullMicros(d.SentAt), toMicros(d.CreatedAt),
-		toMicros(d.UpdatedAt), queued)
+	_, err := a.exec(ctx, "save-delivery", deliveryArgs(d)...)
 	if isForeignKeyViolation(err) {
 		return propertyNotFound(d.PropertyID)
 	}
@@ -32,6 +22,22 @@ func (a *access) SaveDelivery(ctx context.Context, d *bellhop.Delivery) error {
 		return fmt.Errorf("save delivery %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// deliveryArgs are save-delivery's parameters for d, whose times it brings to what the
+// database keeps.
+func deliveryArgs(d *bellhop.Delivery) []any {
+	d.PlannedAt, d.DueAt = dbTime(d.PlannedAt), dbTime(d.DueAt)
+	d.CreatedAt, d.UpdatedAt = dbTime(d.CreatedAt), dbTime(d.UpdatedAt)
+	d.SentAt = dbTimePtr(d.SentAt)
+	queued := 0 // the version handed to the queue: none yet, unless it was
+	if d.Queued {
+		queued = d.Version
+	}
+	return []any{d.ID, d.PropertyID, d.BookingID, string(d.Kind), d.StayKey, d.Phone,
+		d.Language, toMicros(d.PlannedAt), toMicros(d.DueAt), string(d.Status), d.Reason, d.Provider,
+		d.ProviderMessageID, d.SenderID, d.Attempts, d.Version, nullMicros(d.SentAt), toMicros(d.CreatedAt),
+		toMicros(d.UpdatedAt), queued}
 }
 
 // GetDelivery reads a ledger row by id, whatever its property: callers that serve a property

@@ -48,6 +48,8 @@ func main() {
 	flag.StringVar(&o.PostgresURL, "postgres", pg, "PostgreSQL the bench makes a schema of its own in, and drops (default $BELLHOP_TEST_POSTGRES_URL)")
 	flag.IntVar(&o.LedgerRows, "ledger-rows", 0, "ledger rows on PostgreSQL in scenario 6, a tenth of them measured first (default 400000, quick 20000)")
 	flag.IntVar(&o.LedgerReads, "ledger-reads", 0, "reads of each ledger list at each size in scenario 6 (default 200, quick 50)")
+	flag.IntVar(&o.IntakeBookings, "intake-bookings", 0, "bookings taken in bulk on PostgreSQL in scenario 7 (default 50000, quick 10000)")
+	flag.IntVar(&o.IntakeSingle, "intake-single", 0, "of which taken one PUT's path at a time for comparison (default 5000, quick 1000)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()
 	if *verbose {

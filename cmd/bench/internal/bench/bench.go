@@ -51,6 +51,10 @@ type Options struct {
 	// list is read LedgerReads times at each size.
 	LedgerRows  int
 	LedgerReads int
+	// IntakeBookings are taken in bulk on PostgreSQL in scenario 7; IntakeSingle of them one
+	// PUT's path at a time for comparison.
+	IntakeBookings int
+	IntakeSingle   int
 	// Log receives progress lines; nil for none.
 	Log io.Writer
 }
@@ -80,6 +84,8 @@ func (o *Options) defaults() {
 	if o.PostgresURL == "" {
 		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
+	def(&o.IntakeBookings, 50_000, 10_000)
+	def(&o.IntakeSingle, 5_000, 1_000)
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
@@ -178,6 +184,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 	}
 	b.printLedger(ledger)
 
+	intakeRate, err := b.runIntake(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 7: %w", err)
+	}
+
 	s := Summary{
 		Violations:          pace[0].Violations,
 		MinGapRatio:         pace[0].MinGap.Seconds() / o.Interval.Seconds(),
@@ -190,7 +201,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 		BaselineE2EMsgsPerS: thr[1].Rate,
 		// Filled by their scenarios as they are added (issue 13).
 		FutureRedisMBPerMillion: futureMBPerMillion(hz),
-		IntakeBookingsPerS:      -1,
+		IntakeBookingsPerS:      intakeRate,
 		APIP99MS:                -1,
 	}
 	if !pace[0].HasGap {
