@@ -3,6 +3,7 @@
 package bellhop
 
 import (
+	"sync"
 	"time"
 )
 
@@ -47,12 +48,20 @@ type Property struct {
 
 // Location returns the property's time zone. The zone was validated on save.
 func (p *Property) Location() *time.Location {
+	if loc, ok := locations.Load(p.TimeZone); ok {
+		return loc.(*time.Location)
+	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
 		return time.UTC
 	}
+	locations.Store(p.TimeZone, loc)
 	return loc
 }
+
+// locations keeps the zones read so far: time.LoadLocation reads the zone's file every time,
+// and planning asks for it once per booking and mailing (a bulk intake, thousands a second).
+var locations sync.Map
 
 // Staff is a PMS user of a property.
 type Staff struct {

@@ -3,6 +3,8 @@ package mailings
 import (
 	"context"
 	"errors"
+	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -71,21 +73,58 @@ func refusal(err error) *LineError {
 // taken in order. The error is for what stops the whole call (the property is gone, the
 // database failed): the transactions committed before it stay committed, and sending the
 // same lines again is safe (they answer unchanged).
+//
+// batchLanes transactions run at once, each on its own share of the booking ids, so that
+// one's planning overlaps another's round trips to the database and Redis.
 func (s *Service) PutBookings(ctx context.Context, pid string, lines []BatchLine) ([]LineResult, error) {
 	if len(lines) > MaxBatch {
 		return nil, bellhop.Errorf(bellhop.EInvalid, "At most %d bookings at a time, not %d.", MaxBatch, len(lines))
 	}
-	out := make([]LineResult, 0, len(lines))
-	for start := 0; start < len(lines); start += batchTxSize {
-		chunk := lines[start:min(start+batchTxSize, len(lines))]
-		res, err := s.putChunk(ctx, pid, chunk)
-		if err != nil {
-			return nil, err
+	// Each lane keeps its lines in order; a booking id is always in the same lane.
+	lanes := make([][]int, min(batchLanes, (len(lines)+batchTxSize-1)/batchTxSize))
+	for i, l := range lines {
+		key := l.ID
+		if l.Booking != nil {
+			key = l.Booking.ID
 		}
-		out = append(out, res...)
+		h := fnv.New32a()
+		h.Write([]byte(key))
+		lane := int(h.Sum32() % uint32(len(lanes)))
+		lanes[lane] = append(lanes[lane], i)
+	}
+	out := make([]LineResult, len(lines))
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, idx := range lanes {
+		wg.Go(func() {
+			for start := 0; start < len(idx) && ctx.Err() == nil; start += batchTxSize {
+				part := idx[start:min(start+batchTxSize, len(idx))]
+				chunk := make([]BatchLine, len(part))
+				for j, i := range part {
+					chunk[j] = lines[i]
+				}
+				res, err := s.putChunk(ctx, pid, chunk)
+				if err != nil {
+					cancel(err)
+					return
+				}
+				for j, i := range part {
+					out[i] = res[j]
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
+
+// batchLanes is how many of a batch's transactions run at once: a few hide the round trips
+// without taking many of the database's connections.
+const batchLanes = 4
 
 // putChunk takes in one transaction's lines and queues their sends after it commits. On a
 // store whose transactions read and write many rows at once (BatchTx) the chunk's bookings

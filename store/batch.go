@@ -80,12 +80,7 @@ func inChunks(n int, fn func(from, to int) error) error {
 
 // GetBookings reads those of a property's bookings with the given ids that exist.
 func (a *access) GetBookings(ctx context.Context, pid string, ids []string) ([]*bellhop.Booking, error) {
-	var out []*bellhop.Booking
-	err := inChunks(len(ids), func(from, to int) error {
-		list, err := queryWide(ctx, a, "get-booking", "AND id = ?", to-from, scanBooking, append([]any{pid}, anys(ids[from:to])...)...)
-		out = append(out, list...)
-		return err
-	})
+	out, err := readByIDs(ctx, a, "get-booking", "AND id = ?", pid, ids, scanBooking)
 	if err != nil {
 		return nil, fmt.Errorf("read %d bookings of property %q: %w", len(ids), pid, err)
 	}
@@ -94,16 +89,23 @@ func (a *access) GetBookings(ctx context.Context, pid string, ids []string) ([]*
 
 // BookingsDeliveries reads the ledger rows of a property's bookings with the given ids.
 func (a *access) BookingsDeliveries(ctx context.Context, pid string, bookingIDs []string) ([]*bellhop.Delivery, error) {
-	var out []*bellhop.Delivery
-	err := inChunks(len(bookingIDs), func(from, to int) error {
-		list, err := queryWide(ctx, a, "list-booking-deliveries", "AND booking_id = ?", to-from, scanDelivery, append([]any{pid}, anys(bookingIDs[from:to])...)...)
-		out = append(out, list...)
-		return err
-	})
+	out, err := readByIDs(ctx, a, "list-booking-deliveries", "AND booking_id = ?", pid, bookingIDs, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of %d bookings of property %q: %w", len(bookingIDs), pid, err)
 	}
 	return out, nil
+}
+
+// readByIDs runs a one-row query of a property's rows (property_id = ? AND key) for many ids,
+// in as few statements as the databases' limits allow.
+func readByIDs[T any](ctx context.Context, a *access, name, key, pid string, ids []string, scan func(scanner) (*T, error)) ([]*T, error) {
+	var out []*T
+	err := inChunks(len(ids), func(from, to int) error {
+		list, err := queryWide(ctx, a, name, key, to-from, scan, append([]any{pid}, anys(ids[from:to])...)...)
+		out = append(out, list...)
+		return err
+	})
+	return out, err
 }
 
 // SaveBookings stores bookings of distinct ids as SaveBooking stores each — a stored booking

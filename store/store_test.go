@@ -620,6 +620,11 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		t.Parallel()
 		retentionSuite(t, newDB(t))
 	})
+
+	t.Run("batch", func(t *testing.T) {
+		t.Parallel()
+		batchSuite(t, newDB(t))
+	})
 }
 
 func TestOpenMemory(t *testing.T) {
