@@ -56,7 +56,7 @@ func TestRunPrintsSummary(t *testing.T) {
 		BaselineBudget: 10 * time.Second,
 		Senders:        20, PerSender: 2, Concurrency: 8,
 		Plans: 300, PlainPlans: 100, HorizonPlans: 60, PostgresURL: os.Getenv("BELLHOP_TEST_POSTGRES_URL"),
-		LedgerRows: 2_000, LedgerReads: 5,
+		LedgerRows: 2_000, LedgerReads: 5, IntakeBookings: 300, IntakeSingle: 50,
 	}, &out)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
@@ -78,10 +78,14 @@ func TestRunPrintsSummary(t *testing.T) {
 	if last != sum.String() {
 		t.Errorf("printed %q, returned %q", last, sum.String())
 	}
-	for _, title := range []string{"Scenario 1", "Scenario 2", "Scenario 3", "Scenario 4", "Scenario 5", "Scenario 6"} {
+	for _, title := range []string{"Scenario 1", "Scenario 2", "Scenario 3", "Scenario 4", "Scenario 5", "Scenario 6", "Scenario 7"} {
 		if !strings.Contains(out.String(), title) {
 			t.Errorf("no %s table:\n%s", title, out.String())
 		}
+	}
+	// Bulk intake is measured wherever PostgreSQL answers ("not measured" and -1 otherwise).
+	if strings.Contains(out.String(), "Scenario 7 — bulk intake on PostgreSQL") != (sum.IntakeBookingsPerS > 0) {
+		t.Errorf("intake_bookings_per_s = %v beside its table:\n%s", sum.IntakeBookingsPerS, out.String())
 	}
 	// The bench leaves its database as it found it.
 	rdb = redis.NewClient(&redis.Options{Addr: addr, DB: testDB})
