@@ -72,6 +72,11 @@ func Start(ctx context.Context, kind Kind, bin, dir string) (*Group, error) {
 			return nil, errors.New("redis-server is not installed (Debian: apt-get install redis-server)")
 		}
 	}
+	if kind == Cluster || kind == Sentinel {
+		if err := needVersion7(bin); err != nil {
+			return nil, err
+		}
+	}
 	g := &Group{Kind: kind, bin: bin, dir: dir}
 	var err error
 	switch kind {
@@ -500,6 +505,22 @@ func (g *Group) sentinelTookOver(ctx context.Context, old string) (string, bool)
 }
 
 // --- helpers
+
+// needVersion7 refuses a redis-server older than 7.0: the cluster is set up with commands and
+// options that came with it (CLUSTER ADDSLOTSRANGE, CLUSTER SHARDS, cluster-port).
+func needVersion7(bin string) error {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("redisproc: %s --version: %w", bin, err)
+	}
+	// "Redis server v=7.0.15 sha=…"
+	_, v, ok := strings.Cut(string(out), " v=")
+	major, _, _ := strings.Cut(v, ".")
+	if n, err := strconv.Atoi(major); !ok || err != nil || n < 7 {
+		return fmt.Errorf("redisproc: %s is %q; a Redis Cluster or Sentinel group of the test's own needs redis-server 7.0 or later", bin, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
 
 func (g *Group) masters(ctx context.Context) ([]string, error) {
 	var out []string
