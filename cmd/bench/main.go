@@ -50,6 +50,7 @@ func main() {
 	flag.IntVar(&o.LedgerReads, "ledger-reads", 0, "reads of each ledger list at each size in scenario 6 (default 200, quick 50)")
 	flag.IntVar(&o.IntakeBookings, "intake-bookings", 0, "bookings taken in bulk on PostgreSQL in scenario 7 (default 50000, quick 10000)")
 	flag.IntVar(&o.IntakeSingle, "intake-single", 0, "of which taken one PUT's path at a time for comparison (default 5000, quick 1000)")
+	flag.IntVar(&o.LatencySends, "latency-sends", 0, "sends due over 5 s on each side of scenario 5's due → start comparison (default 100, quick 20)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()
 	if *verbose {

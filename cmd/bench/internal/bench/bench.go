@@ -55,6 +55,8 @@ type Options struct {
 	// PUT's path at a time for comparison.
 	IntakeBookings int
 	IntakeSingle   int
+	// LatencySends are due over 5 s in scenario 5's due → start comparison, on each side.
+	LatencySends int
 	// Log receives progress lines; nil for none.
 	Log io.Writer
 }
@@ -81,6 +83,7 @@ func (o *Options) defaults() {
 	def(&o.HorizonPlans, 4_000, 400)
 	def(&o.LedgerRows, 400_000, 20_000)
 	def(&o.LedgerReads, 200, 50)
+	def(&o.LatencySends, 100, 20)
 	if o.PostgresURL == "" {
 		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}
@@ -176,7 +179,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("scenario 5: %w", err)
 	}
-	b.printHorizon(hz)
+	lat, err := b.horizonLatency(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 5, due → start: %w", err)
+	}
+	b.printHorizon(hz, lat)
 
 	ledger, err := b.ledgerList(ctx)
 	if err != nil {

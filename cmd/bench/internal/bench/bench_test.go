@@ -56,7 +56,7 @@ func TestRunPrintsSummary(t *testing.T) {
 		BaselineBudget: 10 * time.Second,
 		Senders:        20, PerSender: 2, Concurrency: 8,
 		Plans: 300, PlainPlans: 100, HorizonPlans: 60, PostgresURL: os.Getenv("BELLHOP_TEST_POSTGRES_URL"),
-		LedgerRows: 2_000, LedgerReads: 5, IntakeBookings: 300, IntakeSingle: 50,
+		LedgerRows: 2_000, LedgerReads: 5, IntakeBookings: 300, IntakeSingle: 50, LatencySends: 5,
 	}, &out)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
