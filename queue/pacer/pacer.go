@@ -256,6 +256,23 @@ func (p *Pacer) Acquire(ctx context.Context, sender, msgID string, maxSend time.
 	if maxSend <= 0 {
 		return false, time.Time{}, bellhop.Invalid("max_send", "must be positive")
 	}
+	if c := p.cached(sender); c.set.DailyCap == 0 && len(c.set.Warmup) == 0 {
+		now := p.clock.Now()
+		lo, hi := p.jitterBounds(c.set)
+		k := p.keys(sender)
+		res, err := acquireFastScript.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings},
+			c.ver, now.UnixMicro(), c.set.Interval.Microseconds(), p.draw(lo, hi), maxSend.Microseconds(),
+			msgID, dayOf(now, c.loc).no, p.forget.Microseconds(), p.memFlag()).Slice()
+		if err != nil {
+			return false, time.Time{}, fmt.Errorf("pacer: acquire %s: %w", sender, err)
+		}
+		switch {
+		case len(res) == 2 && res[0] == "ok":
+			return true, time.Time{}, nil
+		case len(res) == 2 && res[0] == "early":
+			return false, micro(res[1]), nil
+		}
+	}
 	res, _, err := p.run(ctx, acquireScript, "acquire", sender, msgID, maxSend.Microseconds(), true)
 	if err != nil {
 		return false, time.Time{}, err
@@ -292,9 +309,16 @@ func (p *Pacer) Finish(ctx context.Context, sender, msgID string, finishedAt tim
 	if err := checkMsg(sender, msgID); err != nil {
 		return nil, err
 	}
-	res, now, err := p.run(ctx, doneScript, "done", sender, msgID, finishedAt.UnixMicro(), false)
+	now := p.clock.Now()
+	res, err := doneFastScript.Run(ctx, p.rdb, []string{p.keys(sender).state}, msgID, finishedAt.UnixMicro(),
+		p.cached(sender).set.Interval.Microseconds()).Slice()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pacer: done %s: %w", sender, err)
+	}
+	if len(res) == 0 || res[0] != "ok" {
+		if res, now, err = p.run(ctx, doneScript, "done", sender, msgID, finishedAt.UnixMicro(), false); err != nil {
+			return nil, err
+		}
 	}
 	var moved []Moved
 	for i := 3; i+1 < len(res); i += 2 {
@@ -455,10 +479,7 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 		if jitter {
 			j = p.draw(jlo, jhi)
 		}
-		mem := "0"
-		if p.mem != nil {
-			mem = "1"
-		}
+		mem := p.memFlag()
 		k := p.keys(sender)
 		args := []any{
 			c.ver, now.UnixMicro(), iv, j, c.set.DailyCap, c.set.warmupCSV(),
@@ -495,6 +516,14 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 		return res, now, nil
 	}
 	return nil, time.Time{}, fmt.Errorf("pacer: %s %s: no stable answer after %d tries", op, sender, maxTries)
+}
+
+// memFlag tells the scripts whether a database keeps the senders ("1") or not ("0").
+func (p *Pacer) memFlag() string {
+	if p.mem != nil {
+		return "1"
+	}
+	return "0"
 }
 
 // jitterBounds are the least and the largest random extra (µs) a gap of a sender with

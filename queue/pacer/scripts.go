@@ -20,6 +20,10 @@ var (
 	stateScript   = newScript("state")
 	// rebuildScript runs alone: it puts back a lost sender's keys, and plans nothing.
 	rebuildScript = redis.NewScript(mustRead("lua/rebuild.lua"))
+	// The common cases of Acquire and Done, alone: a few commands and little Lua, since Redis
+	// runs them for every send; they answer "slow" for the full scripts to decide the rest.
+	acquireFastScript = redis.NewScript(mustRead("lua/acquire_fast.lua"))
+	doneFastScript    = redis.NewScript(mustRead("lua/done_fast.lua"))
 )
 
 func mustRead(name string) string {

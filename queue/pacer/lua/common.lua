@@ -61,16 +61,18 @@ local FIELDS = {'tail', 'tdno', 'tds', 'tde', 'tdn', 'send_start', 'send_end', '
   'paused', 'reason', 'first', 'lease', 'lat', 'dur', 'sdn', 'sn', 'pr', 'm'}
 local TEXT = {reason = true, lease = true, m = true}
 
--- loaded holds each field as read, so that save writes only what changed.
+-- loaded holds each field's value as read (or last saved), so that save writes only what
+-- changed, and formats only that.
 local loaded = {}
 
 local function load()
   local v = redis.call('HMGET', K_STATE, unpack(FIELDS))
   local st = {}
   for i, f in ipairs(FIELDS) do
-    loaded[f] = v[i] or ''
-    if v[i] and v[i] ~= '' then
-      if TEXT[f] then st[f] = v[i] else st[f] = tonumber(v[i]) end
+    local x = v[i]
+    if x and x ~= '' then
+      if not TEXT[f] then x = tonumber(x) end
+      st[f], loaded[f] = x, x
     end
   end
   return st
@@ -79,17 +81,16 @@ end
 -- save writes the fields that changed in one HSET; a cleared field is written empty, which
 -- load reads as unset (no HDEL).
 local function save(st, fields)
-  local set = {}
+  local set, n = {}, 0
   for _, f in ipairs(fields) do
     local v = st[f]
-    if v == nil then v = '' elseif type(v) == 'number' then v = fmt(v) end
-    if v ~= (loaded[f] or '') then
-      set[#set + 1] = f
-      set[#set + 1] = v
+    if v ~= loaded[f] then
       loaded[f] = v
+      if v == nil then v = '' elseif type(v) == 'number' then v = fmt(v) end
+      set[n + 1], set[n + 2], n = f, v, n + 2
     end
   end
-  if #set > 0 then redis.call('HSET', K_STATE, unpack(set)) end
+  if n > 0 then redis.call('HSET', K_STATE, unpack(set)) end
 end
 
 -- check answers 'rebuild' when the pacer keeps its senders in a database and this sender's
