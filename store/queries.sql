@@ -568,3 +568,23 @@ SELECT sender_id FROM guest_senders WHERE property_id = ? AND provider = ? AND p
 INSERT INTO guest_senders (property_id, provider, phone, sender_id, first_at)
 VALUES (?, ?, ?, ?, ?)
 ON CONFLICT (property_id, provider, phone) DO NOTHING;
+
+-- name: add-stop
+-- A contact already listed keeps its first source and time.
+INSERT INTO stop_list (property_id, contact, source, created_at)
+VALUES (?, ?, ?, ?)
+ON CONFLICT (property_id, contact) DO NOTHING;
+
+-- name: get-stop
+SELECT contact, source, created_at FROM stop_list WHERE property_id = ? AND contact = ?;
+
+-- name: list-stops
+-- One page of a property's stop list in contact order, after the given contact.
+SELECT contact, source, created_at
+FROM stop_list
+WHERE property_id = ? AND contact > ?
+ORDER BY contact
+LIMIT ?;
+
+-- name: delete-stop
+DELETE FROM stop_list WHERE property_id = ? AND contact = ?;

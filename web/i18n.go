@@ -87,6 +87,14 @@ var catalog = map[string]map[string]string{
 		"tab.mailings":    "Mailings",
 		"tab.deliveries":  "Deliveries",
 
+		"unsub.title":       "Unsubscribe",
+		"unsub.confirm":     "Stop e-mails from %[2]s to %[1]s? Nothing more will be sent to this address.",
+		"unsub.button":      "Unsubscribe",
+		"unsub.done":        "Done: %[2]s will send no more e-mails to %[1]s.",
+		"unsub.already":     "%[1]s is already unsubscribed: %[2]s sends it no more e-mails.",
+		"unsub.not_found":   "This unsubscribe link is not valid. Please use the link from the e-mail as it is.",
+		"unsub.unavailable": "We cannot unsubscribe you right now. Please try again in a minute.",
+
 		"title.login":       "Sign in to the Contact Center",
 		"title.link":        "Sign in with a link",
 		"title.properties":  "Choose a property",
@@ -344,6 +352,14 @@ var catalog = map[string]map[string]string{
 		"tab.users":       "Пользователи",
 		"tab.mailings":    "Рассылки",
 		"tab.deliveries":  "Отправки",
+
+		"unsub.title":       "Отписка",
+		"unsub.confirm":     "Больше не получать письма от %[2]s на %[1]s? На этот адрес больше ничего не придёт.",
+		"unsub.button":      "Отписаться",
+		"unsub.done":        "Готово: %[2]s больше не будет присылать письма на %[1]s.",
+		"unsub.already":     "%[1]s уже отписан: %[2]s больше не присылает на него письма.",
+		"unsub.not_found":   "Эта ссылка для отписки недействительна. Откройте ссылку из письма без изменений.",
+		"unsub.unavailable": "Сейчас не удаётся отписать вас. Попробуйте ещё раз через минуту.",
 
 		"title.login":       "Вход в Контакт-центр",
 		"title.link":        "Вход по ссылке",

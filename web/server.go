@@ -54,6 +54,10 @@ type Config struct {
 	Registry *prometheus.Registry
 	// PublicURL is where people reach Bellhop; an https URL makes the pages' cookies Secure.
 	PublicURL string
+	// StopList is the properties' own stop lists; nil: the stop-list API answers 404.
+	StopList StopList
+	// Unsubscribe reads the tokens of e-mails' unsubscribe links; nil: every link is not found.
+	Unsubscribe Unsubscriber
 }
 
 // Server is the HTTP API.
@@ -137,6 +141,7 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /webhooks/{provider}/{pid}", s.handleWebhook)
 	m.HandleFunc("GET /webhooks/{provider}/{pid}", s.handleWebhook)
 
+	s.stopListRoutes(m)
 	s.pageRoutes(m)
 
 	// Anything else under the API is a JSON 404, not the mux's text page.

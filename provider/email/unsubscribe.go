@@ -1,10 +1,13 @@
 package email
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -80,4 +83,52 @@ func tokenMAC(secret, payload []byte) []byte {
 	h.Write([]byte(tokenLabel))
 	h.Write(payload)
 	return h.Sum(nil)
+}
+
+// Links makes and reads the unsubscribe links of one Bellhop: its public URL and a key of its
+// own, derived from BELLHOP_SECRET_KEY with HKDF, so the tokens' key is not the key that
+// seals secrets at rest. The key is never logged.
+type Links struct {
+	base string
+	key  []byte
+}
+
+// linksInfo names the HKDF derivation: another use of the secret key derives another key.
+const linksInfo = "bellhop email unsubscribe links v1"
+
+// NewLinks returns the links for the public URL (BELLHOP_PUBLIC_URL, e.g.
+// https://bellhop.example.com) and the 32-byte secret key.
+func NewLinks(publicURL string, secretKey []byte) (*Links, error) {
+	if len(secretKey) < MinSecret {
+		return nil, fmt.Errorf("unsubscribe links: the secret key is %d bytes, want at least %d", len(secretKey), MinSecret)
+	}
+	u, err := url.Parse(strings.TrimSpace(publicURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("unsubscribe links: %q is not an http(s) URL such as https://bellhop.example.com", publicURL)
+	}
+	key, err := hkdf.Key(sha256.New, secretKey, nil, linksInfo, 32)
+	if err != nil {
+		return nil, fmt.Errorf("unsubscribe links: derive the key: %w", err)
+	}
+	return &Links{base: strings.TrimRight(u.String(), "/"), key: key}, nil
+}
+
+// URL is the one-click unsubscribe link (RFC 8058) for address at property pid. lang, when
+// set, is the guest's language for the page ("en", "ru"): a hint outside the signature, since
+// showing the page in another language harms nobody.
+func (l *Links) URL(pid, address, lang string) string {
+	tok := UnsubscribeToken(l.key, pid, strings.ToLower(strings.TrimSpace(address)))
+	if tok == "" {
+		return ""
+	}
+	u := l.base + "/unsubscribe/" + tok
+	if lang = strings.TrimSpace(lang); lang != "" {
+		u += "?lang=" + url.QueryEscape(lang)
+	}
+	return u
+}
+
+// Verify reads a token from a link made by URL: ok is false for one changed or not ours.
+func (l *Links) Verify(token string) (pid, address string, ok bool) {
+	return VerifyUnsubscribe(l.key, token)
 }
