@@ -186,11 +186,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rw, r)
 }
 
-// loggedPath is the request path as logs may show it: a one-time sign-in link is a secret, so
-// its path is logged as its route.
+// loggedPath is the request path as logs may show it: a one-time sign-in link is a secret,
+// and an unsubscribe link's token and a stop-list contact name a guest's address, so their
+// paths are logged as their routes.
 func loggedPath(r *http.Request) string {
-	if r.PathValue("link") != "" {
-		return strings.ReplaceAll(r.Pattern[strings.Index(r.Pattern, "/"):], "{link}", "…")
+	for _, name := range []string{"link", "token", "contact"} {
+		if r.PathValue(name) != "" {
+			return strings.ReplaceAll(r.Pattern[strings.Index(r.Pattern, "/"):], "{"+name+"}", "…")
+		}
 	}
 	return clipPath(r.URL.Path)
 }

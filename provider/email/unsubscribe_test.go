@@ -83,3 +83,37 @@ func TestUnsubscribeTokenWantsARealSecret(t *testing.T) {
 		t.Error("verified without a secret")
 	}
 }
+
+// TestLinks: a link carries the public URL's host and the guest's language; its token is
+// signed with a key derived from the secret key, not with the secret key itself, so a token
+// made with the sealing key (or another Bellhop's) is refused.
+func TestLinks(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	l, err := email.NewLinks("https://bellhop.example.com/", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := l.URL("p1", " Anna@Guest.Example ", "ru")
+	tok, lang, ok := strings.Cut(strings.TrimPrefix(link, "https://bellhop.example.com/unsubscribe/"), "?")
+	if !ok || lang != "lang=ru" || tok == link {
+		t.Fatalf("link = %q", link)
+	}
+	if p, a, ok := l.Verify(tok); !ok || p != "p1" || a != "anna@guest.example" {
+		t.Fatalf("Verify = %q %q %v", p, a, ok)
+	}
+	if _, _, ok := l.Verify(email.UnsubscribeToken(key, "p1", "anna@guest.example")); ok {
+		t.Fatal("a token signed with the secret key itself verified")
+	}
+	other, _ := email.NewLinks("https://bellhop.example.com", []byte("another key of thirty-two bytes."))
+	if _, _, ok := other.Verify(tok); ok {
+		t.Fatal("another key verified the token")
+	}
+	for _, bad := range []string{"", "ftp://x", "bellhop.example.com"} {
+		if _, err := email.NewLinks(bad, key); err == nil {
+			t.Errorf("NewLinks(%q) accepted", bad)
+		}
+	}
+	if _, err := email.NewLinks("https://bellhop.example.com", key[:8]); err == nil {
+		t.Error("NewLinks took an 8-byte key")
+	}
+}

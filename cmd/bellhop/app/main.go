@@ -19,6 +19,7 @@ import (
 	"github.com/bellhop/bellhop/mapping"
 	"github.com/bellhop/bellhop/provider"
 	"github.com/bellhop/bellhop/provider/channels"
+	"github.com/bellhop/bellhop/provider/email"
 	"github.com/bellhop/bellhop/queue"
 	"github.com/bellhop/bellhop/queue/pacer"
 	"github.com/bellhop/bellhop/store"
@@ -64,6 +65,9 @@ type Main struct {
 	Horizon   *queue.Horizon
 	Retention *mailings.Retention
 	Registry  *prometheus.Registry
+	// Unsubscribe makes and reads e-mails' unsubscribe links (BELLHOP_PUBLIC_URL's host, a key
+	// derived from BELLHOP_SECRET_KEY).
+	Unsubscribe *email.Links
 
 	listener net.Listener
 	server   *http.Server
@@ -121,6 +125,9 @@ func (m *Main) Open(ctx context.Context) error {
 	sealer, err := connector.NewSealer(m.Config.SecretKey)
 	if err != nil {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
+	}
+	if m.Unsubscribe, err = email.NewLinks(publicURL(m.Config), m.Config.SecretKey); err != nil {
+		return err
 	}
 	// The database is the pacer's memory, Redis its cache: a sender whose Redis keys are lost
 	// is rebuilt from the database before it may send again.
@@ -183,7 +190,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		api := web.New(web.Config{
 			Store: db, Connector: m.Connector, Mapping: m.Mapping, Mailings: m.Mailings, Pacing: pacing, Clock: m.Clock, Logger: m.Logger, Registry: m.Registry,
-			PublicURL: m.Config.PublicURL,
+			PublicURL: m.Config.PublicURL, StopList: db, Unsubscribe: m.Unsubscribe,
 			Ready: map[string]web.Check{
 				"database": db.Ping,
 				"redis":    func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() },
