@@ -147,11 +147,15 @@ func (s *Server) handlePutStaff(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	status := http.StatusOK
+	writeJSON(w, createdOrOK(created), st)
+}
+
+// createdOrOK is a PUT's status: 201 when it created the resource, else 200.
+func createdOrOK(created bool) int {
 	if created {
-		status = http.StatusCreated
+		return http.StatusCreated
 	}
-	writeJSON(w, status, st)
+	return http.StatusOK
 }
 
 func (s *Server) handleGetStaff(w http.ResponseWriter, r *http.Request) {

@@ -40,23 +40,24 @@ func (s *Server) stopListRoutes(m *http.ServeMux) {
 	m.HandleFunc("POST /unsubscribe/{token}", s.handleUnsubscribe)
 }
 
-// stopList returns the stop lists, or a not-found error when this server has none.
-func (s *Server) stopList() (StopList, error) {
+// stopListOf returns the stop lists and the path's property; ok is false when it answered
+// an error (a server without stop lists, a property not found).
+func (s *Server) stopListOf(w http.ResponseWriter, r *http.Request) (sl StopList, p *bellhop.Property, ok bool) {
 	if s.cfg.StopList == nil {
-		return nil, bellhop.Errorf(bellhop.ENotFound, "This server keeps no stop list.")
-	}
-	return s.cfg.StopList, nil
-}
-
-func (s *Server) handleListStops(w http.ResponseWriter, r *http.Request) {
-	sl, err := s.stopList()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+		s.writeError(w, r, bellhop.Errorf(bellhop.ENotFound, "This server keeps no stop list."))
+		return nil, nil, false
 	}
 	p, err := s.property(r)
 	if err != nil {
 		s.writeError(w, r, err)
+		return nil, nil, false
+	}
+	return s.cfg.StopList, p, true
+}
+
+func (s *Server) handleListStops(w http.ResponseWriter, r *http.Request) {
+	sl, p, ok := s.stopListOf(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -78,14 +79,8 @@ func (s *Server) handleListStops(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handlePutStop(w http.ResponseWriter, r *http.Request) {
-	sl, err := s.stopList()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.property(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	sl, p, ok := s.stopListOf(w, r)
+	if !ok {
 		return
 	}
 	e, created, err := sl.AddStop(r.Context(), p.ID, r.PathValue("contact"), bellhop.StopSourceAPI, s.cfg.Clock.Now())
@@ -93,22 +88,12 @@ func (s *Server) handlePutStop(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, e)
+	writeJSON(w, createdOrOK(created), e)
 }
 
 func (s *Server) handleDeleteStop(w http.ResponseWriter, r *http.Request) {
-	sl, err := s.stopList()
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	p, err := s.property(r)
-	if err != nil {
-		s.writeError(w, r, err)
+	sl, p, ok := s.stopListOf(w, r)
+	if !ok {
 		return
 	}
 	if err := sl.RemoveStop(r.Context(), p.ID, r.PathValue("contact")); err != nil {
@@ -227,14 +212,7 @@ func (s *Server) renderUnsubscribe(w http.ResponseWriter, r *http.Request, statu
 		http.Error(w, "Internal error rendering the page.", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("X-Content-Type-Options", "nosniff")
 	// The link's token names the guest's address: it goes to no other site.
-	h.Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	writePage(w, status, "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'", buf.Bytes())
 }
