@@ -300,12 +300,3 @@ type DeliveryFilter struct {
 	PlannedFrom, PlannedTo time.Time
 	Limit                  int // default 100
 }
-
-// PendingCount is how many scheduled sends of one kind a property has planned in one slot of
-// time: the ledger's count behind the capacity view.
-type PendingCount struct {
-	Kind MailingKind
-	// Slot is the slot's start; sends planned in [Slot, Slot+the slot's length) are in it.
-	Slot  time.Time
-	Count int
-}

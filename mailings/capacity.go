@@ -15,9 +15,9 @@ import (
 // after the guest.
 //
 // The model, per sender and property-local day:
-//   - planned: the scheduled ledger rows of the mailings it sends, by planned day (counted
-//     from the ledger's index in quarter-hour slots, never read row by row); rows planned on
-//     an earlier day and still waiting are carried into today.
+//   - planned: the scheduled ledger rows of the mailings it sends, by planned day (one count
+//     per day over a range of the ledger's index, never read row by row); rows planned on an
+//     earlier day and still waiting are carried into today.
 //   - can_send: the day's sending window — the hours outside the quiet hours of the mailings
 //     it sends (21:00–09:00 by default: 12 h), and only from now on today — divided by the
 //     sender's average gap (its interval plus the mean of its jitter), at most its daily cap
@@ -66,10 +66,6 @@ type Pacing interface {
 	// in.Senders().
 	Paces(ctx context.Context, in *bellhop.Integration) ([]SenderPace, error)
 }
-
-// countSlot is the length of the ledger's count slots: a quarter hour, so that a slot never
-// straddles a property's midnight (every zone's offset is whole quarter hours).
-const countSlot = 15 * time.Minute
 
 // CapacityReport is, per sending integration, its planned sends per day against what its
 // senders can send.
@@ -151,9 +147,17 @@ func (s *Service) Capacity(ctx context.Context, pid string, days int) (*Capacity
 	if len(groups) == 0 {
 		return out, nil
 	}
-	counts, err := s.cfg.Store.CountPending(ctx, pid, today.AddDays(days).In(loc), countSlot)
-	if err != nil {
-		return nil, err
+	// counts[0] is what is carried from before today; counts[1+i] day i's.
+	counts := make([]map[bellhop.MailingKind]int, days+1)
+	from := time.Time{}
+	for i := range counts {
+		to := today.AddDays(i).In(loc)
+		if i > 0 {
+			from, to = today.AddDays(i-1).In(loc), today.AddDays(i).In(loc)
+		}
+		if counts[i], err = s.cfg.Store.CountPending(ctx, pid, from, to); err != nil {
+			return nil, err
+		}
 	}
 	for _, g := range groups {
 		in, err := s.cfg.Store.GetIntegration(ctx, pid, g.method)
@@ -199,12 +203,10 @@ func sendingGroups(ms []*bellhop.Mailing) []sendingGroup {
 	return gs
 }
 
-func senderCapacity(g sendingGroup, senders []bellhop.Sender, paces []SenderPace, counts []bellhop.PendingCount, now time.Time, loc *time.Location, days int) SenderCapacity {
+func senderCapacity(g sendingGroup, senders []bellhop.Sender, paces []SenderPace, counts []map[bellhop.MailingKind]int, now time.Time, loc *time.Location, days int) SenderCapacity {
 	sc := SenderCapacity{SendingMethod: g.method, Senders: senders, Label: poolLabel(senders), Paused: []string{}, MeanGapSeconds: []float64{}}
-	kinds := map[bellhop.MailingKind]bool{}
 	for _, m := range g.ms {
 		sc.Kinds = append(sc.Kinds, m.Kind)
-		kinds[m.Kind] = true
 	}
 	for _, pc := range paces {
 		sc.MeanGapSeconds = append(sc.MeanGapSeconds, pc.MeanGap.Seconds())
@@ -220,16 +222,10 @@ func senderCapacity(g sendingGroup, senders []bellhop.Sender, paces []SenderPace
 	sc.WindowHours = full.Hours()
 	planned := make([]int, days)
 	carried := 0
-	for _, c := range counts {
-		if !kinds[c.Kind] {
-			continue
-		}
-		d := bellhop.DateOf(c.Slot.In(loc))
-		switch i := dayIndex(today, d); {
-		case i < 0:
-			carried += c.Count
-		case i < days:
-			planned[i] += c.Count
+	for _, k := range sc.Kinds {
+		carried += counts[0][k]
+		for i := range days {
+			planned[i] += counts[1+i][k]
 		}
 	}
 	for i := range days {

@@ -40,9 +40,9 @@ type Store interface {
 	ReportDelivery(ctx context.Context, id string, from, to bellhop.DeliveryStatus, reason, messageID string, sentAt, now time.Time) (bool, error)
 	// DeliveryByMessageID finds a property's delivery by the provider's message id.
 	DeliveryByMessageID(ctx context.Context, pid, messageID string) (*bellhop.Delivery, error)
-	// CountPending counts a property's scheduled sends planned before until, per kind and
-	// slot of time, from an index (store.CountPending).
-	CountPending(ctx context.Context, pid string, until time.Time, slot time.Duration) ([]bellhop.PendingCount, error)
+	// CountPending counts a property's scheduled sends planned in [from, to) per kind, from
+	// an index (store.CountPending); a zero from counts from the start.
+	CountPending(ctx context.Context, pid string, from, to time.Time) (map[bellhop.MailingKind]int, error)
 }
 
 // Scheduler queues the sends of scheduled deliveries (the queue package). It must tolerate

@@ -279,33 +279,19 @@ func (a *access) DeliveryByMessageID(ctx context.Context, pid, messageID string)
 	return a.GetDelivery(ctx, id)
 }
 
-// CountPending counts property pid's scheduled sends planned before until, per kind and slot
-// of the given length (slots start at multiples of it since the Unix epoch, so a whole minute
-// length keeps local quarter hours and hours whole). It reads the deliveries_pending index,
-// not the rows.
-func (a *access) CountPending(ctx context.Context, pid string, until time.Time, slot time.Duration) ([]bellhop.PendingCount, error) {
-	if slot < time.Minute {
-		return nil, fmt.Errorf("count pending sends: a slot of %s is too short", slot)
+// CountPending counts property pid's scheduled sends planned in [from, to), per kind (a
+// zero from counts from the start). It is one aggregate over a range of the
+// deliveries_pending index: no row is read.
+func (a *access) CountPending(ctx context.Context, pid string, from, to time.Time) (map[bellhop.MailingKind]int, error) {
+	lo := int64(-1 << 62)
+	if !from.IsZero() {
+		lo = toMicros(from)
 	}
-	us := slot.Microseconds()
-	rows, err := a.queryRows(ctx, "count-pending", us, pid, toMicros(until))
-	if err != nil {
+	var w, f, n int64
+	if err := a.queryRow(ctx, "count-pending", pid, lo, toMicros(to)).Scan(&w, &f, &n); err != nil {
 		return nil, fmt.Errorf("count pending sends of property %q: %w", pid, err)
 	}
-	defer rows.Close()
-	var out []bellhop.PendingCount
-	for rows.Next() {
-		var kind string
-		var n, count int64
-		if err := rows.Scan(&kind, &n, &count); err != nil {
-			return nil, fmt.Errorf("count pending sends of property %q: %w", pid, err)
-		}
-		out = append(out, bellhop.PendingCount{Kind: bellhop.MailingKind(kind), Slot: fromMicros(n * us), Count: int(count)})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count pending sends of property %q: %w", pid, err)
-	}
-	return out, nil
+	return map[bellhop.MailingKind]int{bellhop.Welcome: int(w), bellhop.Feedback: int(f), bellhop.NonGuaranteedReminder: int(n)}, nil
 }
 
 // GuestSender returns the number of property pid's pool (of a provider kind) that first sent

@@ -552,12 +552,13 @@ SET pacer_group = ?, updated_at = ?
 WHERE property_id = ? AND provider = ?;
 
 -- name: count-pending
--- A property's scheduled sends planned before a time, counted per kind and time slot (planned
--- time divided by the slot's length, in µs) from the deliveries_pending index alone.
-SELECT kind, planned_at / ? AS slot, COUNT(*)
+-- A property's scheduled sends planned in [from, to), per kind: one aggregate over a range of
+-- the deliveries_pending index, no row read, no sort.
+SELECT COALESCE(SUM(CASE WHEN kind = 'welcome' THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN kind = 'feedback' THEN 1 ELSE 0 END), 0),
+       COALESCE(SUM(CASE WHEN kind = 'non_guaranteed' THEN 1 ELSE 0 END), 0)
 FROM deliveries
-WHERE property_id = ? AND status = 'scheduled' AND planned_at < ?
-GROUP BY kind, slot;
+WHERE property_id = ? AND status = 'scheduled' AND planned_at >= ? AND planned_at < ?;
 
 -- name: guest-sender
 -- The number of a pool that first sent to a guest.

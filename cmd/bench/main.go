@@ -51,6 +51,8 @@ func main() {
 	flag.IntVar(&o.IntakeBookings, "intake-bookings", 0, "bookings taken in bulk on PostgreSQL in scenario 7 (default 50000, quick 10000)")
 	flag.IntVar(&o.IntakeSingle, "intake-single", 0, "of which taken one PUT's path at a time for comparison (default 5000, quick 1000)")
 	flag.IntVar(&o.LatencySends, "latency-sends", 0, "sends due over 5 s on each side of scenario 5's due → start comparison (default 100, quick 20)")
+	flag.IntVar(&o.CapacityRows, "capacity-rows", 0, "ledger rows of the capacity scenario (default 500000, quick 50000)")
+	flag.IntVar(&o.CapacityPending, "capacity-pending", 0, "of which one hotel's sends of the next week (default 100000, quick 10000)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()
 	if *verbose {

@@ -57,6 +57,10 @@ type Options struct {
 	IntakeSingle   int
 	// LatencySends are due over 5 s in scenario 5's due → start comparison, on each side.
 	LatencySends int
+	// CapacityRows is the size of the ledger the capacity scenario counts in (SQLite), of which
+	// CapacityPending are one hotel's sends of the next week.
+	CapacityRows    int
+	CapacityPending int
 	// Log receives progress lines; nil for none.
 	Log io.Writer
 }
@@ -89,6 +93,9 @@ func (o *Options) defaults() {
 	}
 	def(&o.IntakeBookings, 50_000, 10_000)
 	def(&o.IntakeSingle, 5_000, 1_000)
+	def(&o.CapacityRows, 500_000, 50_000)
+	def(&o.CapacityPending, 100_000, 10_000)
+	o.CapacityPending = min(o.CapacityPending, o.CapacityRows)
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
@@ -195,6 +202,11 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 	if err != nil {
 		return Summary{}, fmt.Errorf("scenario 7: %w", err)
 	}
+	capa, err := b.capacity(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 8: %w", err)
+	}
+	b.printCapacity(capa)
 
 	s := Summary{
 		Violations:          pace[0].Violations,

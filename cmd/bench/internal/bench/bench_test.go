@@ -57,6 +57,7 @@ func TestRunPrintsSummary(t *testing.T) {
 		Senders:        20, PerSender: 2, Concurrency: 8,
 		Plans: 300, PlainPlans: 100, HorizonPlans: 60, PostgresURL: os.Getenv("BELLHOP_TEST_POSTGRES_URL"),
 		LedgerRows: 2_000, LedgerReads: 5, IntakeBookings: 300, IntakeSingle: 50, LatencySends: 5,
+		CapacityRows: 3000, CapacityPending: 500,
 	}, &out)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
@@ -78,7 +79,7 @@ func TestRunPrintsSummary(t *testing.T) {
 	if last != sum.String() {
 		t.Errorf("printed %q, returned %q", last, sum.String())
 	}
-	for _, title := range []string{"Scenario 1", "Scenario 2", "Scenario 3", "Scenario 4", "Scenario 5", "Scenario 6", "Scenario 7"} {
+	for _, title := range []string{"Scenario 1", "Scenario 2", "Scenario 3", "Scenario 4", "Scenario 5", "Scenario 6", "Scenario 7", "Scenario 8"} {
 		if !strings.Contains(out.String(), title) {
 			t.Errorf("no %s table:\n%s", title, out.String())
 		}
