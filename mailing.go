@@ -2,6 +2,7 @@ package bellhop
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -25,20 +26,66 @@ func (k MailingKind) Valid() bool {
 	return k == Welcome || k == Feedback || k == NonGuaranteedReminder
 }
 
-// Mailing is one automated mailing of a property: whether it runs, which integration sends
-// it, its text per language and when it goes out. Mailings are created disabled when an
+// Mailing is one automated mailing of a property: whether it runs, which channels send it (in
+// order: the first that can reach the guest sends, a permanent failure falls through to the
+// next), its text per language and when it goes out. Mailings are created disabled when an
 // integration is first activated.
 type Mailing struct {
 	PropertyID string      `json:"property_id"`
 	Kind       MailingKind `json:"kind"`
 	Enabled    bool        `json:"enabled"`
-	// SendingMethod is the provider kind of the integration that sends it, e.g. "intellectdialog".
+	// SendingMethod is the first of SendingMethods, kept for the clients that name one.
 	SendingMethod string `json:"sending_method"`
+	// SendingMethods are the channel kinds that may send it, in the order they are tried,
+	// e.g. ["whatsapp_cloud", "email"]. Methods returns them with SendingMethod as the only
+	// one when a mailing stored before fallback has none.
+	SendingMethods []string `json:"sending_methods"`
 	// Templates maps a base language code ("en", "ru") to the message text with placeholders.
 	Templates map[string]string `json:"templates"`
+	// WATemplates maps a base language code to the approved WhatsApp template sent outside the
+	// guest's 24-hour window (kinds with a customer window), with its body parameters.
+	WATemplates map[string]WATemplate `json:"wa_templates"`
+	// Subjects maps a base language code to an email's subject (placeholders allowed); a
+	// language without one takes the kind's default subject.
+	Subjects  map[string]string `json:"subjects"`
 	Schedule  Schedule          `json:"schedule"`
 	CreatedAt time.Time         `json:"created_at"`
 	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+// WATemplate is an approved WhatsApp message template a mailing sends: its name, the language
+// the provider lists it in ("en_US"; empty: the mapping's own language key) and its body
+// parameters in order ({{1}}, {{2}}, …), each a text with placeholders such as "{guest_name}".
+type WATemplate struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language,omitempty"`
+	Params   []string `json:"params"`
+}
+
+// Methods returns the channels in the order they are tried. A SendingMethod that is not the
+// first of SendingMethods (set by a client that knows one channel) comes first, the others
+// keeping their order after it.
+func (m *Mailing) Methods() []string {
+	if m.SendingMethod == "" || (len(m.SendingMethods) > 0 && m.SendingMethods[0] == m.SendingMethod) {
+		return m.SendingMethods
+	}
+	out := []string{m.SendingMethod}
+	for _, k := range m.SendingMethods {
+		if k != m.SendingMethod {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// Uses reports whether the mailing may be sent through channel kind.
+func (m *Mailing) Uses(kind string) bool {
+	for _, k := range m.Methods() {
+		if k == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the mailing's kind, sending method and schedule. Template text is checked
@@ -48,10 +95,22 @@ func (m *Mailing) Validate() error {
 	if !m.Kind.Valid() {
 		errs = append(errs, Invalid("kind", "must be one of: welcome feedback non_guaranteed"))
 	}
-	if m.SendingMethod == "" {
-		errs = append(errs, Invalid("sending_method", "is required (the provider that sends it, e.g. intellectdialog)"))
-	} else if len(m.SendingMethod) > 64 || !identRE.MatchString(m.SendingMethod) {
-		errs = append(errs, Invalid("sending_method", "must be a provider name such as intellectdialog"))
+	methods := m.Methods()
+	if len(methods) == 0 {
+		errs = append(errs, Invalid("sending_methods", "is required (the channels that send it, in order, e.g. [\"whatsapp_cloud\", \"email\"])"))
+	}
+	seen := map[string]bool{}
+	for _, k := range methods {
+		switch {
+		case len(k) > 64 || !identRE.MatchString(k):
+			errs = append(errs, Invalid("sending_methods", "%q is not a channel name such as intellectdialog or email", Excerpt(k)))
+		case seen[k]:
+			errs = append(errs, Invalid("sending_methods", "names %s twice; each channel is tried once", k))
+		}
+		seen[k] = true
+	}
+	if len(methods) > 8 {
+		errs = append(errs, Invalid("sending_methods", "names %d channels; at most 8 are tried", len(methods)))
 	}
 	errs = append(errs, m.Schedule.Validate())
 	return JoinInvalid(errs...)
@@ -159,9 +218,17 @@ type Delivery struct {
 	// slot it waits for.
 	DueAt time.Time `json:"due_at"`
 	// Version counts re-plans; a queued send of an older version does nothing.
-	Version  int        `json:"version"`
-	Attempts int        `json:"attempts"`
-	SentAt   *time.Time `json:"sent_at,omitempty"`
+	Version int `json:"version"`
+	// Attempts counts the provider calls made for it (claims); AttemptLog lists every attempt,
+	// channel by channel, skipped ones included (read separately: ListDeliveries leaves it nil).
+	Attempts   int               `json:"attempt_count"`
+	AttemptLog []DeliveryAttempt `json:"attempts"`
+	// Channel is the channel kind the delivery is on: the one it was or will be sent through.
+	// It only moves forward in the mailing's order; ChannelsDone are those it left behind
+	// (skipped, or failed for good), never tried again unless a person sends it again.
+	Channel      string     `json:"channel"`
+	ChannelsDone []string   `json:"channels_done,omitempty"`
+	SentAt       *time.Time `json:"sent_at,omitempty"`
 	// ClaimedAt is the first claim of the current send round: the provider's messages are
 	// searched from there when an attempt's outcome is unknown.
 	ClaimedAt *time.Time `json:"claimed_at,omitempty"`
@@ -180,6 +247,34 @@ type Delivery struct {
 // DefaultPlanHorizon is how far ahead of its time a delivery's send is queued in Redis (the
 // planning horizon); a delivery due later stays only in the database until it comes within.
 const DefaultPlanHorizon = time.Hour
+
+// DoneAfter is ChannelsDone once the delivery leaves its channel and the channels skipped
+// for next (the channel it goes on with; "" when none is left).
+func (d *Delivery) DoneAfter(skipped []string, next string) []string {
+	done := append([]string(nil), d.ChannelsDone...)
+	for _, k := range append([]string{d.Channel}, skipped...) {
+		if k != "" && k != next && !slices.Contains(done, k) {
+			done = append(done, k)
+		}
+	}
+	return done
+}
+
+// DeliveryAttempt is one line of a delivery's ledger of attempts: a channel skipped (and why),
+// or one provider call through it and what became of it.
+type DeliveryAttempt struct {
+	DeliveryID string `json:"-"`
+	// Attempt is the delivery's claim number of this call; 0 for a channel skipped unsent.
+	Attempt  int    `json:"attempt,omitempty"`
+	Channel  string `json:"channel"`
+	SenderID string `json:"sender_id,omitempty"`
+	// Status is skipped, sending, sent, delivered, read, failed or unconfirmed.
+	Status    DeliveryStatus `json:"status"`
+	Reason    string         `json:"reason,omitempty"`
+	MessageID string         `json:"message_id,omitempty"`
+	At        time.Time      `json:"at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
 
 // DeliveryStatus is where a delivery stands.
 type DeliveryStatus string
@@ -289,6 +384,20 @@ const (
 	ReasonOptedOut = "opted_out"
 	// ReasonUnconfirmed: an attempt's outcome could not be learned from the provider.
 	ReasonUnconfirmed = "unconfirmed"
+	// ReasonNoPhone, ReasonNoEmail, ReasonNoChat: the guest has no address of the kind the
+	// channel reaches people by.
+	ReasonNoPhone = "no_phone"
+	ReasonNoEmail = "no_email"
+	ReasonNoChat  = "no_chat"
+	// ReasonIntegrationInvalid: the channel's key was rejected (a later channel sends meanwhile).
+	ReasonIntegrationInvalid = "integration_invalid"
+	// ReasonUnreachable: the channel reported the guest cannot be reached through it
+	// (WhatsApp's 131026); the next channel is tried.
+	ReasonUnreachable = "unreachable"
+	// ReasonRateLimited: the provider asked to slow down (an attempt's line; the send waits).
+	ReasonRateLimited = "rate_limited"
+	// ReasonNoChannel: no channel of the mailing could reach the guest (the attempts say why).
+	ReasonNoChannel = "no_channel"
 )
 
 // DeliveryFilter selects ledger rows; empty fields select everything.

@@ -105,7 +105,7 @@ func (s *Service) HandleCallback(ctx context.Context, pid, kindName string, cb C
 		return res, nil
 	}
 	for _, ev := range events {
-		changed, err := s.cfg.Report(ctx, pid, ev)
+		changed, err := s.cfg.Report(ctx, pid, kindName, ev)
 		if err != nil {
 			return nil, err
 		}

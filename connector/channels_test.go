@@ -37,7 +37,7 @@ func channelService(t *testing.T, publicURL string, reports *[]provider.StatusEv
 	s, err := connector.New(connector.Config{
 		Store: st, Sealer: sealer, Addresses: safehttp.Policy{AllowPrivate: true}, Kinds: channels.Registry(),
 		ProviderTimeout: 2 * time.Second, Logger: slog.New(slog.DiscardHandler), PublicURL: publicURL,
-		Report: func(_ context.Context, _ string, ev provider.StatusEvent) (bool, error) {
+		Report: func(_ context.Context, _, _ string, ev provider.StatusEvent) (bool, error) {
 			if reports != nil {
 				*reports = append(*reports, ev)
 			}
@@ -356,7 +356,7 @@ func TestCallbackWhoseNewsCannotBeStoredIsRetried(t *testing.T) {
 	fail := true
 	s, err := connector.New(connector.Config{Store: st, Sealer: sealer, Kinds: channels.Registry(), Logger: slog.New(slog.DiscardHandler),
 		PublicURL: "https://bellhop.example.com",
-		Report: func(context.Context, string, provider.StatusEvent) (bool, error) {
+		Report: func(context.Context, string, string, provider.StatusEvent) (bool, error) {
 			if fail {
 				return false, bellhop.Errorf(bellhop.EUnavailable, "the database is unavailable")
 			}

@@ -53,7 +53,7 @@ type Config struct {
 	Addresses safehttp.Policy
 	// Report applies one status event of an authenticated callback to the property's
 	// deliveries; changed says it moved one. Nil: callbacks are read and dropped.
-	Report func(ctx context.Context, pid string, ev provider.StatusEvent) (changed bool, err error)
+	Report func(ctx context.Context, pid, kind string, ev provider.StatusEvent) (changed bool, err error)
 	// Relay passes a callback on, unchanged, to the webhook activation replaced (forward mode).
 	Relay Relay
 }

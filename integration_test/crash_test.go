@@ -183,7 +183,7 @@ func TestCrashedWorkersSendEachMessageOnce(t *testing.T) {
 			var open []string
 			for _, d := range rows {
 				if s := d["status"]; s == "scheduled" || s == "sending" {
-					open = append(open, fmt.Sprintf("%s %s attempts=%v due=%v", d["id"], s, d["attempts"], d["due_at"]))
+					open = append(open, fmt.Sprintf("%s %s attempts=%v due=%v", d["id"], s, d["attempt_count"], d["due_at"]))
 				}
 			}
 			t.Fatalf("not settled in 4 minutes: %d of %d welcomes final, queue %+v; open: %v\nkills: %v\n%s",
@@ -225,8 +225,8 @@ func TestCrashedWorkersSendEachMessageOnce(t *testing.T) {
 		if d["provider_message_id"] == nil || d["provider_message_id"] == "" {
 			noMessageID++
 		}
-		if n, _ := d["attempts"].(float64); n < 1 {
-			t.Errorf("delivery %s is %v after %v attempts", d["id"], d["status"], d["attempts"])
+		if n, _ := d["attempt_count"].(float64); n < 1 {
+			t.Errorf("delivery %s is %v after %v attempts", d["id"], d["status"], d["attempt_count"])
 		} else if n > 1 {
 			resent++
 		}

@@ -35,8 +35,8 @@ func TestProviderFailures(t *testing.T) {
 	h.sandbox.SetRateLimit(time.Second)
 	id := push("+491701234561")
 	d := h.waitDelivery("p1", admin, id, "sent after a 429", final)
-	if d["attempts"] != float64(2) {
-		t.Errorf("after a 429: %v attempts, want 2 (the refused one and the send)", d["attempts"])
+	if d["attempt_count"] != float64(2) {
+		t.Errorf("after a 429: %v attempts, want 2 (the refused one and the send)", d["attempt_count"])
 	}
 
 	// 5xx: the send waits for the provider (a 5xx on the send itself leaves the row
@@ -83,7 +83,7 @@ func TestProviderFailures(t *testing.T) {
 	h.sandbox.SetSpacing("1", time.Hour)
 	id = push("+491701234564")
 	h.waitDelivery("p1", admin, id, "refused by the banned sender", func(d map[string]any) bool {
-		return d["status"] == "scheduled" && d["attempts"].(float64) >= 1
+		return d["status"] == "scheduled" && d["attempt_count"].(float64) >= 1
 	})
 	r = h.must(200, "GET", base+intg+"/pacer", admin, nil)
 	if r.Body["paused"] != true || !strings.Contains(r.Body["pause_reason"].(string), "blocked") {
@@ -156,8 +156,8 @@ func TestLostEnqueueIsSwept(t *testing.T) {
 		m.TuneWorker = func(c *queue.Config) { c.SweepEvery, c.SweepGrace = 100*time.Millisecond, time.Millisecond }
 	})
 	d := h.waitDelivery("p1", admin, id, "sent by the sweep", func(d map[string]any) bool { return d["sent_at"] != nil })
-	if d["attempts"] != float64(1) {
-		t.Errorf("swept delivery took %v attempts, want 1", d["attempts"])
+	if d["attempt_count"] != float64(1) {
+		t.Errorf("swept delivery took %v attempts, want 1", d["attempt_count"])
 	}
 	if got := len(h.sandbox.Messages()); got != 1 {
 		t.Errorf("the provider got %d messages, want 1", got)

@@ -182,7 +182,7 @@ func TestMailingsEndToEnd(t *testing.T) {
 				t.Fatalf("two rooms of one stay: %v and %v; want one read, one skipped duplicate_phone", sent, other)
 			}
 			dupBooking := other["booking_id"].(string)
-			if sent["provider_message_id"] == "" || sent["attempts"] != float64(1) {
+			if sent["provider_message_id"] == "" || sent["attempt_count"] != float64(1) {
 				t.Fatalf("sent delivery = %v", sent)
 			}
 			msgs := h.sandbox.Messages()

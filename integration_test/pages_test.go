@@ -417,7 +417,7 @@ func TestPageRetryAndResume(t *testing.T) {
 	r = h.must(201, "PUT", base+"/bookings/r2", h.service, booking(tomorrow, 1, "+491701234572", "en", time.Now()))
 	id = deliveryOf(r, "welcome")["id"].(string)
 	h.waitDelivery("r", admin, id, "held by the paused sender", func(d map[string]any) bool {
-		return d["status"] == "scheduled" && d["attempts"].(float64) >= 1
+		return d["status"] == "scheduled" && d["attempt_count"].(float64) >= 1
 	})
 	h.sandbox.Unban("1")
 	h.sandbox.SetSpacing("1", 150*time.Millisecond)

@@ -13,11 +13,12 @@ func Defaults(propertyID, sendingMethod string) []bellhop.Mailing {
 	out := make([]bellhop.Mailing, 0, len(bellhop.Kinds()))
 	for _, k := range bellhop.Kinds() {
 		out = append(out, bellhop.Mailing{
-			PropertyID:    propertyID,
-			Kind:          k,
-			SendingMethod: sendingMethod,
-			Templates:     DefaultTemplates(k),
-			Schedule:      DefaultSchedule(k),
+			PropertyID:     propertyID,
+			Kind:           k,
+			SendingMethod:  sendingMethod,
+			SendingMethods: []string{sendingMethod},
+			Templates:      DefaultTemplates(k),
+			Schedule:       DefaultSchedule(k),
 		})
 	}
 	return out

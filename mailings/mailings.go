@@ -13,8 +13,8 @@ import (
 // Validate checks a mailing as a property manager saves it: kind, sending method, schedule
 // and every template. An enabled mailing needs at least one template.
 func Validate(m bellhop.Mailing) error {
-	errs := []error{m.Validate(), ValidateTemplates(m.Templates)}
-	if m.Enabled && len(m.Templates) == 0 {
+	errs := []error{m.Validate(), ValidateTemplates(m.Templates), ValidateChannelTexts(m)}
+	if m.Enabled && len(m.Templates) == 0 && len(m.WATemplates) == 0 {
 		errs = append(errs, bellhop.Invalid("templates", "an enabled mailing needs a text in at least one language"))
 	}
 	return bellhop.JoinInvalid(errs...)

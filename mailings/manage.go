@@ -19,8 +19,8 @@ type MailingView struct {
 	PausedReason string `json:"paused_reason,omitempty"`
 }
 
-// ListMailings lists a property's mailings; sendingMethod, when not empty, keeps those sent
-// through that provider kind.
+// ListMailings lists a property's mailings; sendingMethod, when not empty, keeps those that
+// may be sent through that channel kind (any of their sending methods).
 func (s *Service) ListMailings(ctx context.Context, pid, sendingMethod string) ([]*MailingView, error) {
 	if _, err := s.cfg.Store.GetProperty(ctx, pid); err != nil {
 		return nil, err
@@ -31,22 +31,35 @@ func (s *Service) ListMailings(ctx context.Context, pid, sendingMethod string) (
 	}
 	out := []*MailingView{}
 	for _, m := range ms {
-		if sendingMethod != "" && m.SendingMethod != sendingMethod {
+		if sendingMethod != "" && !m.Uses(sendingMethod) {
 			continue
 		}
 		v := &MailingView{Mailing: m}
 		if m.Enabled {
-			in, err := s.cfg.Store.GetIntegration(ctx, pid, m.SendingMethod)
-			switch {
-			case bellhop.IsNotFound(err):
-				v.Paused, v.PausedReason = true, "The "+m.SendingMethod+" integration is not connected."
-			case err != nil:
-				return nil, err
-			case in.Status == bellhop.StatusInvalid:
-				v.Paused, v.PausedReason = true, "The provider rejected the API key ("+in.StatusReason+"). Enter a working key and check it; the waiting messages go out once the integration is active again."
-			case !in.Active:
-				v.Paused, v.PausedReason = true, "The integration is switched off; the waiting messages go out once it is active again."
+			// Paused when none of its channels can send; the first channel's trouble is told.
+			why := ""
+			for _, kind := range m.Methods() {
+				in, err := s.cfg.Store.GetIntegration(ctx, pid, kind)
+				reason := ""
+				switch {
+				case bellhop.IsNotFound(err):
+					reason = "The " + kind + " integration is not connected."
+				case err != nil:
+					return nil, err
+				case in.Status == bellhop.StatusInvalid:
+					reason = "The provider rejected the API key (" + in.StatusReason + "). Enter a working key and check it; the waiting messages go out once the integration is active again."
+				case !in.Active:
+					reason = "The integration is switched off; the waiting messages go out once it is active again."
+				}
+				if reason == "" {
+					why = ""
+					break
+				}
+				if why == "" {
+					why = reason
+				}
 			}
+			v.Paused, v.PausedReason = why != "", why
 		}
 		out = append(out, v)
 	}
@@ -65,23 +78,66 @@ func unknownKind(kind bellhop.MailingKind) error {
 	return bellhop.Errorf(bellhop.ENotFound, "There is no %q mailing; the mailings are welcome, feedback and non_guaranteed.", bellhop.Excerpt(string(kind)))
 }
 
-// checkSendingMethod refuses a sending method that is no provider kind Bellhop knows, before
-// it is stored: a mailing "sent" through it would wait for ever.
-func (s *Service) checkSendingMethod(method string) error {
+// checkSendingMethod refuses a sending method that is no channel kind Bellhop knows, before
+// it is stored: a mailing "sent" through it would wait for ever. field names the input.
+func (s *Service) checkSendingMethod(field, method string) error {
 	if method == "" || len(s.cfg.SendingMethods) == 0 || slices.Contains(s.cfg.SendingMethods, method) {
 		return nil // empty, or a name Mailing.Validate judges
 	}
-	return bellhop.Invalid("sending_method", "%q is not a provider Bellhop knows; use one of: %s",
+	return bellhop.Invalid(field, "%q is not a channel Bellhop knows; use one of: %s",
 		bellhop.Excerpt(method), strings.Join(s.cfg.SendingMethods, ", "))
 }
 
-// MailingPatch is a change to a mailing; nil fields stay as they are. Templates replaces the
-// texts of the languages it names; an empty text removes that language.
+// MailingPatch is a change to a mailing; nil fields stay as they are. Templates, WATemplates
+// and Subjects replace the entries of the languages they name; an empty text (a null
+// template) removes that language. SendingMethods replaces the channels; SendingMethod alone
+// (the form of clients that know one channel) makes that channel the first, the others
+// keeping their order after it.
 type MailingPatch struct {
-	Enabled       *bool             `json:"enabled"`
-	SendingMethod *string           `json:"sending_method"`
-	Templates     map[string]string `json:"templates"`
-	Schedule      *SchedulePatch    `json:"schedule"`
+	Enabled        *bool                          `json:"enabled"`
+	SendingMethod  *string                        `json:"sending_method"`
+	SendingMethods *[]string                      `json:"sending_methods"`
+	Templates      map[string]string              `json:"templates"`
+	WATemplates    map[string]*bellhop.WATemplate `json:"wa_templates"`
+	Subjects       map[string]string              `json:"subjects"`
+	Schedule       *SchedulePatch                 `json:"schedule"`
+}
+
+// applyChannels sets the mailing's channels from the patch, checking each is a known kind.
+func (s *Service) applyChannels(m *bellhop.Mailing, patch MailingPatch) error {
+	switch {
+	case patch.SendingMethods != nil:
+		var errs []error
+		methods := make([]string, 0, len(*patch.SendingMethods))
+		for _, k := range *patch.SendingMethods {
+			k = strings.TrimSpace(k)
+			errs = append(errs, s.checkSendingMethod("sending_methods", k))
+			methods = append(methods, k)
+		}
+		if err := bellhop.JoinInvalid(errs...); err != nil {
+			return err
+		}
+		m.SendingMethods = methods
+	case patch.SendingMethod != nil:
+		first := strings.TrimSpace(*patch.SendingMethod)
+		if err := s.checkSendingMethod("sending_method", first); err != nil {
+			return err
+		}
+		methods := []string{first}
+		for _, k := range m.Methods() {
+			if k != first {
+				methods = append(methods, k)
+			}
+		}
+		m.SendingMethods = methods
+	default:
+		return nil
+	}
+	m.SendingMethod = ""
+	if len(m.SendingMethods) > 0 {
+		m.SendingMethod = m.SendingMethods[0]
+	}
+	return nil
 }
 
 // SchedulePatch changes the schedule fields it names and keeps the others.
@@ -136,10 +192,27 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 		if patch.Enabled != nil {
 			m.Enabled = *patch.Enabled
 		}
-		if patch.SendingMethod != nil {
-			m.SendingMethod = strings.TrimSpace(*patch.SendingMethod)
-			if err := s.checkSendingMethod(m.SendingMethod); err != nil {
-				return err
+		if err := s.applyChannels(m, patch); err != nil {
+			return err
+		}
+		for lang, t := range patch.WATemplates {
+			if m.WATemplates == nil {
+				m.WATemplates = map[string]bellhop.WATemplate{}
+			}
+			if t == nil || (t.Name == "" && len(t.Params) == 0) {
+				delete(m.WATemplates, lang)
+			} else {
+				m.WATemplates[lang] = *t
+			}
+		}
+		for lang, text := range patch.Subjects {
+			if m.Subjects == nil {
+				m.Subjects = map[string]string{}
+			}
+			if text == "" {
+				delete(m.Subjects, lang)
+			} else {
+				m.Subjects[lang] = text
 			}
 		}
 		for lang, text := range patch.Templates {
@@ -159,9 +232,15 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 			return err
 		}
 		if m.Enabled {
-			if _, err := tx.GetIntegration(ctx, pid, m.SendingMethod); bellhop.IsNotFound(err) {
-				return bellhop.Invalid("sending_method", "the property has no %s integration", m.SendingMethod)
-			} else if err != nil {
+			var errs []error
+			for _, kind := range m.Methods() {
+				if _, err := tx.GetIntegration(ctx, pid, kind); bellhop.IsNotFound(err) {
+					errs = append(errs, bellhop.Invalid("sending_methods", "the property has no %s integration; connect it first or remove it from the channels", kind))
+				} else if err != nil {
+					return err
+				}
+			}
+			if err := bellhop.JoinInvalid(errs...); err != nil {
 				return err
 			}
 		}
@@ -304,7 +383,7 @@ func (s *Service) Deliveries(ctx context.Context, pid string, f bellhop.Delivery
 	if _, err := s.cfg.Store.GetProperty(ctx, pid); err != nil {
 		return nil, err
 	}
-	ds, err := s.cfg.Store.ListDeliveries(ctx, pid, f)
+	ds, err := s.cfg.Store.ListDeliveriesWithAttempts(ctx, pid, f)
 	return nonNil(ds), err
 }
 
@@ -316,6 +395,9 @@ func (s *Service) GetDelivery(ctx context.Context, pid, id string) (*bellhop.Del
 	}
 	if d.PropertyID != pid {
 		return nil, bellhop.Errorf(bellhop.ENotFound, "Delivery %q not found.", id)
+	}
+	if d.AttemptLog, err = s.cfg.Store.DeliveryAttempts(ctx, d.ID); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -337,6 +419,8 @@ func (s *Service) RetryDelivery(ctx context.Context, pid, id string) (*bellhop.D
 			return bellhop.Errorf(bellhop.EConflict, "Only failed or unconfirmed deliveries can be sent again; this one is %s.", d.Status)
 		}
 		d.Status, d.Reason, d.DueAt, d.UpdatedAt = bellhop.DeliveryScheduled, "", now, now
+		// Sent again on a person's word: from the mailing's first channel, as new.
+		d.Channel, d.ChannelsDone = "", nil
 		d.Version++
 		d.Queued = true // due now: queued below
 		if err := tx.SaveDelivery(ctx, d); err != nil {
@@ -361,12 +445,18 @@ type StatusReport struct {
 	Reason    string
 	// At is when the provider says it happened; zero means now.
 	At time.Time
+	// Channel is the kind whose callback says it ("" when unknown); a report from a channel
+	// the delivery has left behind changes nothing.
+	Channel string
+	// FallThrough marks a failure that is permanent for the channel and guest (WhatsApp's
+	// 131026): the delivery goes on to its mailing's next channel.
+	FallThrough bool
 }
 
 // ReportEvent turns a provider callback into a status report: a read or delivered time, a
 // failure, or a status word; events that carry none (a guest's message) report nothing.
 func ReportEvent(ev provider.StatusEvent) (StatusReport, bool) {
-	r := StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, At: ev.At}
+	r := StatusReport{Mark: ev.Mark, MessageID: ev.MessageID, At: ev.At, FallThrough: ev.FallThrough}
 	switch strings.ToLower(strings.TrimSpace(ev.Status)) {
 	case "read", "viewed", "seen":
 		r.Status = bellhop.DeliveryRead
@@ -381,8 +471,14 @@ func ReportEvent(ev provider.StatusEvent) (StatusReport, bool) {
 	case "failed", "error", "undelivered", "rejected":
 		r.Status = bellhop.DeliveryFailed
 		r.Reason = "provider_failed"
-		if ev.Error != "" {
+		if ev.FallThrough {
+			r.Reason = bellhop.ReasonUnreachable
+		}
+		switch {
+		case ev.Error != "":
 			r.Reason += ": " + clipReason(ev.Error)
+		case ev.Code != "":
+			r.Reason += ": " + clipReason(ev.Code)
 		}
 	default:
 		return StatusReport{}, false
@@ -430,6 +526,12 @@ func (s *Service) Report(ctx context.Context, pid string, r StatusReport) (bool,
 	if d.PropertyID != pid {
 		return false, nil
 	}
+	if r.Channel != "" && d.Channel != "" && r.Channel != d.Channel {
+		return false, nil // about a channel the delivery has left behind
+	}
+	if r.Status == bellhop.DeliveryFailed && r.FallThrough {
+		return s.fallThrough(ctx, d, r)
+	}
 	switch {
 	case !d.Status.CanBecome(r.Status):
 		// A report that would move the row backwards (read → delivered), or repeats: dropped.
@@ -446,5 +548,83 @@ func (s *Service) Report(ctx context.Context, pid string, r StatusReport) (bool,
 	if sentAt.IsZero() || sentAt.After(now) {
 		sentAt = now
 	}
-	return s.cfg.Store.ReportDelivery(ctx, d.ID, d.Status, r.Status, r.Reason, r.MessageID, sentAt, now)
+	ok, err := s.cfg.Store.ReportDelivery(ctx, d.ID, d.Status, r.Status, r.Reason, r.MessageID, sentAt, now)
+	if err != nil || !ok {
+		return ok, err
+	}
+	// The latest attempt's line of the ledger says it too.
+	return true, s.cfg.Store.UpdateAttempt(ctx, d.ID, d.Attempts, r.Status, r.Reason, r.MessageID, now)
+}
+
+// fallThrough applies a provider's later word that the delivery's latest message cannot
+// reach the guest on its channel: the delivery goes on to its mailing's next channel (its
+// send is queued at once) or, with none left, fails. Only a report about the latest attempt
+// counts: a message id other than the delivery's, a delivered or read delivery, or a repeat
+// changes nothing.
+func (s *Service) fallThrough(ctx context.Context, d *bellhop.Delivery, r StatusReport) (bool, error) {
+	switch d.Status {
+	case bellhop.DeliverySending, bellhop.DeliverySent, bellhop.DeliveryUnconfirmed:
+	default:
+		return false, nil
+	}
+	if d.Attempts == 0 || (r.MessageID != "" && d.ProviderMessageID != "" && r.MessageID != d.ProviderMessageID) {
+		return false, nil
+	}
+	if r.MessageID == "" && r.Mark != d.ID {
+		return false, nil
+	}
+	m, err := s.cfg.Store.GetMailing(ctx, d.PropertyID, d.Kind)
+	if err != nil {
+		return false, err
+	}
+	next := NextChannel(m, d)
+	now := s.cfg.Clock.Now().UTC()
+	ok, err := s.cfg.Store.FallThrough(ctx, d, next, r.Reason, now, now)
+	if err != nil || !ok {
+		return ok, err
+	}
+	s.cfg.Logger.InfoContext(ctx, "a channel reported the guest unreachable; the next channel is tried",
+		"delivery", d.ID, "channel", d.Channel, "next", next, "reason", r.Reason)
+	if next != "" {
+		d.Status, d.DueAt, d.Channel = bellhop.DeliveryScheduled, now, next
+		if err := s.cfg.Scheduler.Wake(ctx, []*bellhop.Delivery{d}); err != nil {
+			// The sweep queues it within its grace.
+			s.cfg.Logger.WarnContext(ctx, "queueing the send on the next channel failed; the sweep queues it", "delivery", d.ID, "error", err)
+		}
+	}
+	return true, nil
+}
+
+// NextChannel is the mailing's channel after the delivery's current one that the delivery
+// has not left behind, or "" when none is left.
+func NextChannel(m *bellhop.Mailing, d *bellhop.Delivery) string {
+	methods := m.Methods()
+	if i := slices.Index(methods, d.Channel); i >= 0 {
+		methods = methods[i+1:]
+	}
+	for _, k := range methods {
+		if k != d.Channel && !slices.Contains(d.ChannelsDone, k) {
+			return k
+		}
+	}
+	return ""
+}
+
+// NoteInbound records a guest's message (an inbound event of channel kind) for the 24-hour
+// rule: free text may follow on that channel within the kind's window. It reports whether
+// the event was a guest's message.
+func (s *Service) NoteInbound(ctx context.Context, pid, kind string, ev provider.StatusEvent) (bool, error) {
+	if !ev.Inbound && ev.Event != "new_message" {
+		return false, nil
+	}
+	contact := bellhop.PhoneDigits(ev.Phone)
+	if contact == "" {
+		return false, nil
+	}
+	now := s.cfg.Clock.Now().UTC()
+	at := ev.At
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	return true, s.cfg.Store.NoteInbound(ctx, pid, kind, contact, at)
 }

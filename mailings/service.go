@@ -43,6 +43,18 @@ type Store interface {
 	// CountPending counts a property's scheduled sends planned in [from, to) per kind, from
 	// an index (store.CountPending); a zero from counts from the start.
 	CountPending(ctx context.Context, pid string, from, to time.Time) (map[bellhop.MailingKind]int, error)
+	// UpdateAttempt records a provider's word on a delivery's attempt (its ledger line).
+	UpdateAttempt(ctx context.Context, deliveryID string, attempt int, status bellhop.DeliveryStatus, reason, messageID string, now time.Time) error
+	// FallThrough moves a delivery whose latest message cannot reach the guest on to its next
+	// channel, or fails it (see store.FallThrough).
+	FallThrough(ctx context.Context, d *bellhop.Delivery, next, reason string, dueAt, now time.Time) (bool, error)
+	// NoteInbound records a guest's message on a channel; LastInbound reads the latest.
+	NoteInbound(ctx context.Context, pid, channel, contact string, at time.Time) error
+	LastInbound(ctx context.Context, pid, channel, contact string) (time.Time, error)
+	// ListDeliveriesWithAttempts lists the ledger with each row's attempts; DeliveryAttempts
+	// reads one row's.
+	ListDeliveriesWithAttempts(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error)
+	DeliveryAttempts(ctx context.Context, deliveryID string) ([]bellhop.DeliveryAttempt, error)
 }
 
 // Scheduler queues the sends of scheduled deliveries (the queue package). It must tolerate

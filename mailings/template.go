@@ -60,34 +60,43 @@ func ValidateTemplates(templates map[string]string) error {
 			errs = append(errs, bellhop.Invalid(field, "is %d characters long; a message holds at most %d", n, MaxTemplateLength))
 			continue
 		}
-		var unknown, hints []string
-		for _, p := range placeholderRE.FindAllString(text, -1) {
-			if slices.Contains(Placeholders(), p) || slices.Contains(unknown, p) {
-				continue
-			}
-			unknown = append(unknown, p)
-			if s := suggest(p); s != "" {
-				hints = append(hints, p+" → "+s)
-			}
-		}
-		if len(unknown) > 0 {
-			named := unknown
-			if len(named) > maxNamed {
-				// A text full of braces must not make an answer as long as itself.
-				named = append(slices.Clip(named[:maxNamed]), fmt.Sprintf("and %d more", len(unknown)-maxNamed))
-			}
-			if len(hints) > maxNamed {
-				hints = hints[:maxNamed]
-			}
-			msg := fmt.Sprintf("%s %s; use %s", strings.Join(named, ", "),
-				plural(len(unknown), "is not a placeholder", "are not placeholders"), strings.Join(Placeholders(), " "))
-			if len(hints) > 0 {
-				msg += " (did you mean " + strings.Join(hints, ", ") + "?)"
-			}
+		if msg := unknownPlaceholders(text); msg != "" {
 			errs = append(errs, bellhop.Invalid(field, "%s", msg))
 		}
 	}
 	return bellhop.JoinInvalid(errs...)
+}
+
+// unknownPlaceholders names the placeholders text uses that Render does not know, with the
+// likely intended ones, or answers "" when there are none.
+func unknownPlaceholders(text string) string {
+	var unknown, hints []string
+	for _, p := range placeholderRE.FindAllString(text, -1) {
+		if slices.Contains(Placeholders(), p) || slices.Contains(unknown, p) {
+			continue
+		}
+		unknown = append(unknown, p)
+		if s := suggest(p); s != "" {
+			hints = append(hints, p+" → "+s)
+		}
+	}
+	if len(unknown) == 0 {
+		return ""
+	}
+	named := unknown
+	if len(named) > maxNamed {
+		// A text full of braces must not make an answer as long as itself.
+		named = append(slices.Clip(named[:maxNamed]), fmt.Sprintf("and %d more", len(unknown)-maxNamed))
+	}
+	if len(hints) > maxNamed {
+		hints = hints[:maxNamed]
+	}
+	msg := fmt.Sprintf("%s %s; use %s", strings.Join(named, ", "),
+		plural(len(unknown), "is not a placeholder", "are not placeholders"), strings.Join(Placeholders(), " "))
+	if len(hints) > 0 {
+		msg += " (did you mean " + strings.Join(hints, ", ") + "?)"
+	}
+	return msg
 }
 
 // maxNamed is how many unknown placeholders an error names.

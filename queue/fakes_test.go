@@ -207,6 +207,12 @@ type memStore struct {
 	rows        map[string]*bellhop.Delivery
 	stays       map[string]string // property, kind and stay key → the delivery that owns it
 	forwards    []string
+	// others are the property's integrations of other kinds (channels of a mailing).
+	others map[string]bellhop.Integration
+	// attempts is the ledger of attempts; inbound the guests' last messages by channel and
+	// contact.
+	attempts []bellhop.DeliveryAttempt
+	inbound  map[string]time.Time
 	// afterGet, when set, runs after GetDelivery has read its row (outside the lock).
 	afterGet func()
 	// guests is the pool's number that first sent to each guest (property, kind, digits).
@@ -291,10 +297,12 @@ func (s *memStore) GetMailing(_ context.Context, pid string, kind bellhop.Mailin
 func (s *memStore) GetIntegration(_ context.Context, pid, kind string) (*bellhop.Integration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if pid != s.integration.PropertyID || kind != s.integration.Provider {
+	in := s.integration
+	if o, ok := s.others[kind]; ok && pid == o.PropertyID {
+		in = o
+	} else if pid != s.integration.PropertyID || kind != s.integration.Provider {
 		return nil, notFound("integration " + kind)
 	}
-	in := s.integration
 	if in.Sender != nil {
 		sender := *in.Sender
 		in.Sender = &sender
@@ -346,11 +354,88 @@ func (s *memStore) DeferDelivery(_ context.Context, id string, version int, dueA
 	return true, nil
 }
 
-func (s *memStore) FinishDelivery(_ context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
+func (s *memStore) FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
+	return s.finish(ctx, id, version, 0, status, reason, messageID, sentAt, dueAt, now)
+}
+
+func (s *memStore) FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (bool, error) {
+	if err := s.UpdateAttempt(ctx, id, attempt, attemptStatus, attemptReason, messageID, now); err != nil {
+		return false, err
+	}
+	return s.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
+}
+
+func (s *memStore) UpdateAttempt(_ context.Context, id string, attempt int, status bellhop.DeliveryStatus, reason, messageID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.attempts {
+		if a := &s.attempts[i]; a.DeliveryID == id && a.Attempt == attempt && attempt > 0 {
+			a.Status, a.Reason, a.UpdatedAt = status, reason, now
+			if messageID != "" {
+				a.MessageID = messageID
+			}
+		}
+	}
+	return nil
+}
+
+func (s *memStore) MoveChannel(_ context.Context, d *bellhop.Delivery, failed string, skipped []bellhop.DeliveryAttempt, next string, status bellhop.DeliveryStatus, reason string, dueAt, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	row := s.pending(d.ID, d.Version)
+	if row == nil || row.Channel != d.Channel || !slices.Equal(row.ChannelsDone, d.ChannelsDone) || row.Attempts != d.Attempts {
+		return false, nil
+	}
+	var names []string
+	for _, at := range skipped {
+		names = append(names, at.Channel)
+	}
+	row.ChannelsDone = d.DoneAfter(names, next)
+	switch {
+	case next != "":
+		row.Channel = next
+	case len(skipped) > 0:
+		row.Channel = skipped[len(skipped)-1].Channel
+	}
+	row.Status, row.Reason, row.DueAt, row.UpdatedAt = status, reason, dueAt, now
+	if failed != "" {
+		for i := range s.attempts {
+			if a := &s.attempts[i]; a.DeliveryID == d.ID && a.Attempt == d.Attempts {
+				a.Status, a.Reason, a.UpdatedAt = bellhop.DeliveryFailed, failed, now
+			}
+		}
+	}
+	for _, at := range skipped {
+		at.DeliveryID = d.ID
+		s.attempts = append(s.attempts, at)
+	}
+	return true, nil
+}
+
+func (s *memStore) LastInbound(_ context.Context, pid, channel, contact string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inbound[pid+"|"+channel+"|"+contact], nil
+}
+
+// ledger returns the delivery's attempts as "channel status reason" lines.
+func (s *memStore) ledger(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, a := range s.attempts {
+		if a.DeliveryID == id {
+			out = append(out, strings.TrimSpace(fmt.Sprintf("%s %s %s", a.Channel, a.Status, a.Reason)))
+		}
+	}
+	return out
+}
+
+func (s *memStore) finish(_ context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.rows[id]
-	if !ok || d.Version != version {
+	if !ok || d.Version != version || (attempt > 0 && d.Attempts != attempt) {
 		return false, nil
 	}
 	if status == bellhop.DeliverySent {
@@ -396,7 +481,9 @@ func (s *memStore) ClaimDelivery(_ context.Context, d *bellhop.Delivery, kind, s
 		row.CheckedAt = nil
 	}
 	row.Status, row.Attempts = bellhop.DeliverySending, row.Attempts+1
-	row.DueAt, row.Provider, row.SenderID, row.UpdatedAt = leaseUntil, kind, sender, now
+	row.DueAt, row.Provider, row.Channel, row.SenderID, row.UpdatedAt = leaseUntil, kind, kind, sender, now
+	s.attempts = append(s.attempts, bellhop.DeliveryAttempt{DeliveryID: d.ID, Attempt: row.Attempts, Channel: kind,
+		SenderID: sender, Status: bellhop.DeliverySending, At: now, UpdatedAt: now})
 	return row.Attempts, d.ID, nil
 }
 
@@ -493,12 +580,19 @@ func (s *memStore) ReportDelivery(_ context.Context, id string, from, to bellhop
 type fakeConnector struct {
 	prov  *fakeProvider
 	store *memStore
+	// others are the clients of other kinds' integrations.
+	others map[string]*fakeProvider
 
 	mu     sync.Mutex
 	errors []string // what was being done, and the failure's kind
 }
 
-func (c *fakeConnector) Client(*bellhop.Integration) (provider.Provider, error) { return c.prov, nil }
+func (c *fakeConnector) Client(in *bellhop.Integration) (provider.Provider, error) {
+	if p, ok := c.others[in.Provider]; ok {
+		return p, nil
+	}
+	return c.prov, nil
+}
 
 func (c *fakeConnector) ProviderError(_ context.Context, _ *bellhop.Integration, doing string, err error) error {
 	c.mu.Lock()
@@ -531,6 +625,10 @@ const (
 	timedOut
 	// unreached: the request never reaches the provider.
 	unreached
+	// undeliverable: the provider refuses it: this channel cannot reach the guest (131026).
+	undeliverable
+	// refusedConnection: the request surely did not leave (Error.Unsent).
+	refusedConnection
 )
 
 // fakeProvider is one provider account that keeps every message it is sent (no dedupe by
@@ -580,8 +678,15 @@ func (p *fakeProvider) SendMessage(_ context.Context, m provider.Message) (provi
 		f = p.fates[n]
 	}
 	p.sends, p.sentAt = append(p.sends, m), append(p.sentAt, p.clock.Now())
-	if f == unreached {
+	switch f {
+	case unreached:
 		return provider.SentMessage{}, unavailable("send a message (POST messages)", errors.New("connection refused"))
+	case undeliverable:
+		return provider.SentMessage{}, &provider.Error{Provider: "fake", Step: "send a message", Failure: provider.FailUnreachable,
+			Code: "131026", Reason: "Message undeliverable"}
+	case refusedConnection:
+		return provider.SentMessage{}, &provider.Error{Provider: "fake", Step: "send a message", Failure: provider.FailUnavailable,
+			Unsent: true, Err: errors.New("connection refused")}
 	}
 	// The account shows the phone its own way.
 	phone := strings.TrimPrefix(m.Phone, "+")

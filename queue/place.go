@@ -92,7 +92,7 @@ func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]
 		if d.Status != bellhop.DeliveryScheduled || d.DueAt.After(now.Add(pl.lead)) {
 			continue
 		}
-		at := d.PropertyID + "\x00" + string(d.Kind)
+		at := d.PropertyID + "\x00" + string(d.Kind) + "\x00" + d.Channel
 		key, seen := keys[at]
 		if !seen {
 			key = pl.lineOf(ctx, d)
@@ -148,7 +148,11 @@ func (pl *Placer) lineOf(ctx context.Context, d *bellhop.Delivery) string {
 	if err != nil {
 		return ""
 	}
-	in, err := pl.store.GetIntegration(ctx, d.PropertyID, m.SendingMethod)
+	kind := d.Channel // the channel it is on, or before one is chosen the mailing's first
+	if kind == "" {
+		kind = m.SendingMethod
+	}
+	in, err := pl.store.GetIntegration(ctx, d.PropertyID, kind)
 	// A pool's number depends on the guest: its sends take their places as they run.
 	if err != nil || in.Sender == nil || len(in.Pool) >= 2 || !in.Active || in.Status != bellhop.StatusVerified {
 		return ""

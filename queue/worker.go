@@ -53,6 +53,16 @@ type Store interface {
 	// (by the phone's digits); see store.
 	GuestSender(ctx context.Context, pid, provider, digits string) (string, error)
 	PinGuestSender(ctx context.Context, pid, provider, digits, senderID string, at time.Time) error
+	// FinishAttempt records the outcome of the provider call of claim number attempt, on the
+	// delivery (while that claim is its latest) and on the attempt's line of the ledger.
+	FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (bool, error)
+	// UpdateAttempt records what became of a provider call on its line of the ledger.
+	UpdateAttempt(ctx context.Context, deliveryID string, attempt int, status bellhop.DeliveryStatus, reason, messageID string, now time.Time) error
+	// MoveChannel leaves the delivery's channel (and the skipped ones) behind for next, or
+	// ends the delivery when next is "" (see store.MoveChannel).
+	MoveChannel(ctx context.Context, d *bellhop.Delivery, failed string, skipped []bellhop.DeliveryAttempt, next string, status bellhop.DeliveryStatus, reason string, dueAt, now time.Time) (bool, error)
+	// LastInbound is the guest's last message on a channel (zero when none is known).
+	LastInbound(ctx context.Context, pid, channel, contact string) (time.Time, error)
 }
 
 // Connector gives a provider client for an integration and turns provider failures into
@@ -126,6 +136,13 @@ type Config struct {
 	// RelayClient passes callbacks on to the webhook an integration replaced (forward mode);
 	// it must not follow redirects. Default: https to public hosts only, no redirects.
 	RelayClient *http.Client
+	// Kinds declares the channel kinds (address, capabilities, pacing); a kind it does not
+	// declare reaches phones with free text and is asked about unknown outcomes when its
+	// client can list messages. Nil declares none.
+	Kinds KindSource
+	// RecipientPacer paces messages to one recipient on kinds whose profile limits them
+	// (Pacing.PerRecipient, keyed by RecipientKey); nil paces senders only.
+	RecipientPacer *pacer.Pacer
 }
 
 // Worker handles send tasks.
@@ -276,43 +293,17 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 	if err != nil {
 		return err
 	}
-	in, err := st.GetIntegration(ctx, d.PropertyID, m.SendingMethod)
-	if bellhop.IsNotFound(err) {
-		return w.skip(ctx, log, d, bellhop.ReasonIntegrationInactive)
-	} else if err != nil {
-		return err
-	}
-	client, err := w.cfg.Connector.Client(in)
-	if err != nil {
-		return err
-	}
-
-	msg, composed := mailings.Compose(*m, *p, *b)
 
 	// A delivery left "sending" by an attempt that did not finish may have reached the
-	// provider: ask before deciding anything else.
+	// provider: ask (or wait for its word) before deciding anything else, on the channel the
+	// attempt went through.
 	if d.Status == bellhop.DeliverySending && d.Attempts > 0 {
-		text := ""
-		if composed {
-			text = msg.Text
-		}
-		done, err := w.resolve(ctx, log, client, in, d, text)
+		done, err := w.settle(ctx, log, d, m, p, b, now)
 		if err != nil || done {
 			return err
 		}
 	}
 
-	switch {
-	case !in.Active:
-		return w.skip(ctx, log, d, bellhop.ReasonIntegrationInactive)
-	case in.Status != bellhop.StatusVerified:
-		// The key was rejected: the mailing is paused, not skipped. The sweep picks the
-		// delivery up again once the key is checked and verified.
-		log.WarnContext(ctx, "send paused: the integration's key is not verified", "status", in.Status, "reason", in.StatusReason)
-		return nil
-	case in.Sender == nil:
-		return w.skip(ctx, log, d, bellhop.ReasonSenderMissing)
-	}
 	dec := mailings.Plan(*m, *p, *b, now)
 	if dec.Skip != "" {
 		return w.skip(ctx, log, d, dec.Skip)
@@ -324,27 +315,14 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 		}
 		return &notYet{dec.At}
 	}
-	if !composed {
-		return w.skip(ctx, log, d, bellhop.ReasonNoTemplate)
+	// The first of the mailing's channels that can reach the guest sends; those before it are
+	// left behind with their reasons.
+	ch, err := w.choose(ctx, log, d, m, p, b, now)
+	if err != nil || ch == nil {
+		return err
 	}
-	// The account's own stop list: a guest who asked the hotel's provider to stop hears nothing.
-	// A provider that cannot answer now makes the send wait; one that cannot read the question
-	// (a stop list it does not offer, an answer of another shape) does not hold every mailing
-	// back: the provider still refuses a stop-listed phone itself.
-	if listed, err := w.stopListed(ctx, client, in, d.Phone); err != nil {
-		switch provider.FailureOf(err) {
-		case provider.FailUnauthorized:
-			_ = w.cfg.Connector.ProviderError(ctx, in, "check the stop list", err)
-			return nil
-		case provider.FailUnavailable, provider.FailRateLimited:
-			log.WarnContext(ctx, "could not check the stop list; the send waits for the provider", "error", err)
-			return fmt.Errorf("check the stop list for delivery %s: %w", d.ID, err)
-		default:
-			log.WarnContext(ctx, "the provider's stop list could not be read; sending without it", "error", err)
-		}
-	} else if listed {
-		return w.skip(ctx, log, d, bellhop.ReasonOptedOut)
-	}
+	in, client, msg := ch.in, ch.client, ch.msg
+	log = log.With("channel", ch.kind)
 
 	// The pacer: Acquire both asks for the sender and, for a message that holds no slot yet,
 	// gives it one (its place in line). A run brought back for a slot it was given waits out
@@ -354,6 +332,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 	if err != nil {
 		return err
 	}
+	ch.in = in
 	if err := pacer.Wait(ctx, w.cfg.Clock, latest(d.DueAt, slot), w.cfg.Sleep); err != nil {
 		return err
 	}
@@ -393,7 +372,17 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 		}
 	}
 	// While the claim's lease runs, another task for this delivery (a redelivery) waits.
-	attempt, owner, err := st.ClaimDelivery(ctx, d, in.Provider, in.Sender.ID, start.Add(w.cfg.SendTimeout), start)
+	senderID := ""
+	if in.Sender != nil {
+		senderID = in.Sender.ID
+	}
+	// A kind that limits messages to one recipient (Cloud API: one per 6 s) waits for the
+	// recipient's slot too; the sender's lease is given back meanwhile.
+	rkey, done, err := w.acquireRecipient(ctx, log, d, ch, sender, start, release)
+	if err != nil || done {
+		return err
+	}
+	attempt, owner, err := st.ClaimDelivery(ctx, d, ch.kind, senderID, start.Add(w.cfg.SendTimeout), start)
 	if err != nil {
 		if bellhop.IsNotFound(err) {
 			// Cancelled or re-planned while waiting for the slot — or another run of this
@@ -404,32 +393,41 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 				return nil
 			}
 			release(start)
+			w.releaseRecipient(ctx, log, rkey, d.ID, time.Time{})
 			return nil
 		}
 		release(start)
+		w.releaseRecipient(ctx, log, rkey, d.ID, time.Time{})
 		return err
 	}
 	if owner != d.ID {
 		release(start)
+		w.releaseRecipient(ctx, log, rkey, d.ID, time.Time{})
 		log.InfoContext(ctx, "skipped: another booking of the same stay and phone gets this message", "owner", owner)
 		return w.skip(ctx, log, d, bellhop.ReasonDuplicatePhone)
 	}
+	msg.SenderID, msg.Mark = senderID, d.ID
+	d.Attempts, d.Status, d.Channel = attempt, bellhop.DeliverySending, ch.kind
 	sctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
-	sent, sendErr := client.SendMessage(sctx, provider.Message{Phone: d.Phone, SenderID: in.Sender.ID, Text: msg.Text, Mark: d.ID})
+	sent, sendErr := client.SendMessage(sctx, msg)
 	cancel()
 	finished := w.cfg.Clock.Now()
 	release(finished)
-	err = w.outcome(ctx, log, d, in, sender, attempt, sent, sendErr, finished)
+	w.releaseRecipient(ctx, log, rkey, d.ID, finished)
+	err = w.outcome(ctx, log, d, m, ch, sender, rkey, attempt, sent, sendErr, finished)
 	w.moveUp(context.WithoutCancel(ctx), log, moved)
 	return err
 }
 
-// outcome records what the provider answered.
-func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, in *bellhop.Integration, sender string, attempt int, sent provider.SentMessage, err error, finished time.Time) error {
+// outcome records what the provider answered, on the delivery and on the attempt's line of
+// the ledger. A failure that is permanent for this channel and guest falls through to the
+// mailing's next channel at once; with none left the delivery fails.
+func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, m *bellhop.Mailing, ch *channel, sender, rkey string, attempt int, sent provider.SentMessage, err error, finished time.Time) error {
 	st := w.cfg.Store
+	in := ch.in
 	ctx = context.WithoutCancel(ctx) // the provider has answered: record it even on shutdown
 	if err == nil {
-		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", sent.MessageID, &finished, finished, finished); err != nil {
+		if _, err := st.FinishAttempt(ctx, d.ID, d.Version, attempt, bellhop.DeliverySent, "", sent.MessageID, &finished, finished, finished, bellhop.DeliverySent, ""); err != nil {
 			return err
 		}
 		w.pinGuest(ctx, log, in, d, finished)
@@ -442,17 +440,51 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 	if pe != nil && pe.Reason != "" {
 		reason = pe.Reason
 	}
-	switch provider.FailureOf(err) {
-	case provider.FailInvalidRequest, provider.FailNotFound:
-		// A bad number or a refused text: sending again would fail the same way.
-		w.metrics.sends.WithLabelValues("failed").Inc()
-		log.WarnContext(ctx, "provider refused the message", "error", err)
-		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryFailed, bellhop.ReasonProviderRejected+": "+clip(reason), "", nil, finished, finished)
+	// back puts the delivery back to scheduled (due at due) after a refused attempt.
+	back := func(why string, due time.Time) error {
+		_, ferr := st.FinishAttempt(ctx, d.ID, d.Version, attempt, bellhop.DeliveryScheduled, "", "", nil, due, finished, bellhop.DeliveryFailed, why)
 		return ferr
+	}
+	switch provider.FailureOf(err) {
+	case provider.FailUnreachable, provider.FailInvalidRequest, provider.FailNotFound:
+		// This channel cannot carry this message to this guest (not on WhatsApp, a refused
+		// number or text): sending again would fail the same way, the next channel may not.
+		word := bellhop.ReasonProviderRejected
+		if provider.FailureOf(err) == provider.FailUnreachable {
+			word = bellhop.ReasonUnreachable
+		}
+		why := word + ": " + clip(reason)
+		next := mailings.NextChannel(m, d)
+		if next == "" {
+			w.metrics.sends.WithLabelValues("failed").Inc()
+			log.WarnContext(ctx, "provider refused the message", "error", err)
+			_, ferr := st.MoveChannel(ctx, d, why, nil, "", bellhop.DeliveryFailed, why, finished, finished)
+			return ferr
+		}
+		w.metrics.sends.WithLabelValues("fell_through").Inc()
+		log.WarnContext(ctx, "the channel cannot reach the guest; the next channel is tried", "next", next, "error", err)
+		if _, ferr := st.MoveChannel(ctx, d, why, nil, next, bellhop.DeliveryScheduled, "", finished, finished); ferr != nil {
+			return ferr
+		}
+		return &notYet{finished} // at once, through the next channel
 	case provider.FailRateLimited:
 		retryAfter := time.Minute
 		if pe != nil && pe.RetryAfter > 0 {
 			retryAfter = pe.RetryAfter
+		}
+		// Too many messages to one recipient (Cloud API 131056) hold back that recipient
+		// only; otherwise the sender backs off.
+		if pe != nil && pe.Recipient && rkey != "" {
+			if err := w.cfg.RecipientPacer.Backoff(ctx, rkey, finished.Add(retryAfter)); err != nil {
+				return err
+			}
+			at := finished.Add(retryAfter)
+			w.metrics.sends.WithLabelValues("rate_limited").Inc()
+			log.WarnContext(ctx, "provider asked to slow down for this recipient", "retry_after", retryAfter)
+			if err := back(bellhop.ReasonRateLimited+": "+clip(reason), at); err != nil {
+				return err
+			}
+			return &notYet{at}
 		}
 		if err := w.cfg.Pacer.Backoff(ctx, sender, finished.Add(retryAfter)); err != nil {
 			return err
@@ -463,40 +495,61 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 		}
 		w.metrics.sends.WithLabelValues("rate_limited").Inc()
 		log.WarnContext(ctx, "provider asked to slow down; the sender backs off", "retry_after", retryAfter, "next_slot", res.At)
-		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, res.At, finished); err != nil {
+		if err := back(bellhop.ReasonRateLimited+": "+clip(reason), res.At); err != nil {
 			return err
 		}
 		return &notYet{res.At}
 	case provider.FailUnauthorized:
 		// The integration becomes invalid with the provider's reason, which pauses its
-		// mailings; this delivery waits for the key to be fixed.
+		// mailings; this delivery waits for the key to be fixed (or goes through a later
+		// channel that can send).
 		_ = w.cfg.Connector.ProviderError(ctx, in, "send a mailing", err)
 		log.WarnContext(ctx, "provider rejected the key while sending; the integration's mailings are paused", "error", err)
 		w.metrics.sends.WithLabelValues("paused").Inc()
-		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, finished, finished)
-		return ferr
+		return back(bellhop.ReasonIntegrationInvalid+": "+clip(reason), finished)
 	case provider.FailSenderBlocked:
 		if err := w.cfg.Pacer.Pause(ctx, sender, "the provider reports the sender blocked: "+clip(reason)); err != nil {
 			return err
 		}
 		log.ErrorContext(ctx, "provider reports the sender blocked; it is paused until an administrator resumes it", "sender", sender, "error", err)
 		w.metrics.sends.WithLabelValues("paused").Inc()
-		_, ferr := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, finished, finished)
-		return ferr
+		return back("sender_blocked: "+clip(reason), finished)
 	default:
+		if pe != nil && pe.Unsent {
+			// The message surely did not leave (a refused connection): it simply goes again.
+			w.metrics.sends.WithLabelValues("retry").Inc()
+			log.WarnContext(ctx, "the message did not leave; it is sent again", "attempt", attempt, "error", err)
+			if err := back("unsent: "+clip(reason), finished); err != nil {
+				return err
+			}
+			return fmt.Errorf("send delivery %s: %w", d.ID, err)
+		}
 		// Unavailable, a timeout, or an answer we could not read: the provider may or may not
-		// have the message, and it does not deduplicate. The delivery stays "sending"; the
-		// retry asks the provider first (resolve) and sends again only when it shows nothing.
-		w.metrics.sends.WithLabelValues("retry").Inc()
+		// have the message, and it does not deduplicate.
 		n, _ := asynq.GetRetryCount(ctx)
 		limit, ok := asynq.GetMaxRetry(ctx)
-		if ok && n >= limit {
-			// The provider may have this last attempt: held, not guessed failed.
-			log.ErrorContext(ctx, "provider did not confirm the message after every retry; held as unconfirmed", "attempt", attempt, "error", err)
-			_, herr := st.HoldDelivery(ctx, d.ID, d.Version, bellhop.ReasonUnconfirmed+": the provider did not confirm the message after every retry: "+clip(reason), finished)
+		if !ch.lookup || (ok && n >= limit) {
+			// Nothing can tell whether it arrived (no listing to ask; or every retry is
+			// spent): held, never sent blind. A status callback may still settle it.
+			why := bellhop.ReasonUnconfirmed + ": the provider did not confirm the message: " + clip(reason)
+			if ch.lookup {
+				why = bellhop.ReasonUnconfirmed + ": the provider did not confirm the message after every retry: " + clip(reason)
+			}
+			log.ErrorContext(ctx, "provider did not confirm the message; held as unconfirmed", "attempt", attempt, "error", err)
+			w.metrics.sends.WithLabelValues("unconfirmed").Inc()
+			if uerr := st.UpdateAttempt(ctx, d.ID, attempt, bellhop.DeliveryUnconfirmed, why, "", finished); uerr != nil {
+				return uerr
+			}
+			_, herr := st.HoldDelivery(ctx, d.ID, d.Version, why, finished)
 			return herr
 		}
+		// The delivery stays "sending"; the retry asks the provider first (resolve) and
+		// sends again only when it shows nothing.
+		w.metrics.sends.WithLabelValues("retry").Inc()
 		log.WarnContext(ctx, "provider did not confirm the message; it is looked up before any new attempt", "attempt", attempt, "error", err)
+		if uerr := st.UpdateAttempt(ctx, d.ID, attempt, bellhop.DeliverySending, "not confirmed yet: "+clip(reason), "", finished); uerr != nil {
+			return uerr
+		}
 		// The attempt is over: the retry may start as soon as Asynq brings it back.
 		if _, derr := st.DeferDelivery(ctx, d.ID, d.Version, finished, finished); derr != nil {
 			return derr
@@ -512,7 +565,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 // found (recorded as sent), held as unconfirmed, or waiting for the next look (notYet). It
 // returns false, nil only after two empty looks, Recheck apart, both later than Settle after the
 // attempt ended: then the message may go again.
-func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.Provider, in *bellhop.Integration, d *bellhop.Delivery, text string) (bool, error) {
+func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.Finder, in *bellhop.Integration, d *bellhop.Delivery, text string) (bool, error) {
 	st := w.cfg.Store
 	now := w.cfg.Clock.Now()
 	settleAt := d.DueAt.Add(w.cfg.Settle) // DueAt of a sending row: the attempt's lease or answer
@@ -591,12 +644,12 @@ func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.
 
 // findSent pages through the sender's outgoing messages created after since and returns the
 // one that carries the delivery's mark, or failing that, the same text to the same phone.
-func findSent(ctx context.Context, client provider.Provider, senderID string, since time.Time, d *bellhop.Delivery, text string) (*provider.StoredMessage, error) {
+func findSent(ctx context.Context, client provider.Finder, senderID string, since time.Time, d *bellhop.Delivery, text string) (*provider.StoredMessage, error) {
 	// The provider's times are in its account's zone. Where the client could not learn the
 	// zone, "since" could land hours after the claim and hide the very message looked for:
 	// the window then opens by the widest zone offset. A longer listing costs pages, a
 	// missed message costs a duplicate.
-	if z, ok := client.(interface {
+	if z, ok := any(client).(interface {
 		Location(ctx context.Context) (*time.Location, bool, error)
 	}); ok {
 		if _, known, err := z.Location(ctx); err != nil {
@@ -697,11 +750,15 @@ func (w *Worker) forget(ctx context.Context, d *bellhop.Delivery) {
 	if d.Status == bellhop.DeliverySent || d.Status == bellhop.DeliveryDelivered || d.Status == bellhop.DeliveryRead {
 		return // Done released it
 	}
-	m, err := w.cfg.Store.GetMailing(ctx, d.PropertyID, d.Kind)
-	if err != nil {
-		return
+	kind := d.Channel
+	if kind == "" {
+		m, err := w.cfg.Store.GetMailing(ctx, d.PropertyID, d.Kind)
+		if err != nil {
+			return
+		}
+		kind = m.SendingMethod
 	}
-	in, err := w.cfg.Store.GetIntegration(ctx, d.PropertyID, m.SendingMethod)
+	in, err := w.cfg.Store.GetIntegration(ctx, d.PropertyID, kind)
 	if err != nil || in.Sender == nil {
 		return
 	}

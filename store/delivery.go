@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -37,7 +38,7 @@ func deliveryArgs(d *bellhop.Delivery) []any {
 	return []any{d.ID, d.PropertyID, d.BookingID, string(d.Kind), d.StayKey, d.Phone,
 		d.Language, toMicros(d.PlannedAt), toMicros(d.DueAt), string(d.Status), d.Reason, d.Provider,
 		d.ProviderMessageID, d.SenderID, d.Attempts, d.Version, nullMicros(d.SentAt), toMicros(d.CreatedAt),
-		toMicros(d.UpdatedAt), queued}
+		toMicros(d.UpdatedAt), queued, d.Channel, strings.Join(d.ChannelsDone, ",")}
 }
 
 // GetDelivery reads a ledger row by id, whatever its property: callers that serve a property
@@ -68,6 +69,20 @@ func (a *access) BookingDeliveries(ctx context.Context, pid, bid string) ([]*bel
 
 // ListDeliveries lists a property's ledger, newest planned first.
 func (a *access) ListDeliveries(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error) {
+	rows, err := a.queryRows(ctx, "list-deliveries", a.listArgs(pid, f)...)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
+	}
+	list, err := collect(rows, scanDelivery)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
+	}
+	return list, nil
+}
+
+// listArgs are the parameters of the ledger's list queries (list-deliveries and the attempts
+// of the rows it lists) for a property and filter.
+func (a *access) listArgs(pid string, f bellhop.DeliveryFilter) []any {
 	from, to := int64(-1<<62), int64(1<<62)
 	if !f.PlannedFrom.IsZero() {
 		from = toMicros(f.PlannedFrom)
@@ -87,15 +102,7 @@ func (a *access) ListDeliveries(ctx context.Context, pid string, f bellhop.Deliv
 		// planned for its values every time (a fraction of a millisecond).
 		args = append([]any{pgx.QueryExecModeExec}, args...)
 	}
-	rows, err := a.queryRows(ctx, "list-deliveries", args...)
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
-	}
-	list, err := collect(rows, scanDelivery)
-	if err != nil {
-		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
-	}
-	return list, nil
+	return args
 }
 
 // DueDelivery names a pending delivery a worker should look at.
@@ -151,12 +158,19 @@ func (a *access) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provide
 	if owner != d.ID {
 		return 0, owner, nil
 	}
-	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, senderID, toMicros(now), toMicros(now), d.ID, d.Version, d.Attempts).Scan(&attempt)
+	err = a.queryRow(ctx, "claim-delivery", toMicros(leaseUntil), provider, provider, senderID, toMicros(now), toMicros(now), d.ID, d.Version, d.Attempts).Scan(&attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", bellhop.Errorf(bellhop.ENotFound, "Delivery %s is no longer pending at version %d.", d.ID, d.Version)
 	}
 	if err != nil {
 		return 0, "", fmt.Errorf("claim delivery %s: %w", d.ID, err)
+	}
+	// The ledger of attempts gets the call before it is made.
+	if err := a.AddAttempt(ctx, d.PropertyID, bellhop.DeliveryAttempt{
+		DeliveryID: d.ID, Attempt: attempt, Channel: provider, SenderID: senderID,
+		Status: bellhop.DeliverySending, At: now, UpdatedAt: now,
+	}); err != nil {
+		return 0, "", err
 	}
 	return attempt, owner, nil
 }
@@ -186,13 +200,29 @@ func (a *access) DeferDelivery(ctx context.Context, id string, version int, dueA
 // reports whether the version was still pending. Sent also completes a row whose provider
 // callbacks arrived first (delivered, read), keeping that status.
 func (a *access) FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
+	return a.finish(ctx, id, version, 0, status, reason, messageID, sentAt, dueAt, now)
+}
+
+// FinishAttempt is FinishDelivery for the provider call of claim number attempt: it applies
+// only while that claim is the delivery's latest (a status callback may have moved the
+// delivery on to its next channel meanwhile), and records the outcome on the attempt's line
+// of the ledger as well: attemptStatus (sent, failed, unconfirmed, or sending for an outcome
+// still unknown) with the reason. Run it inside WithTx.
+func (a *access) FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (bool, error) {
+	if err := a.UpdateAttempt(ctx, id, attempt, attemptStatus, attemptReason, messageID, now); err != nil {
+		return false, err
+	}
+	return a.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
+}
+
+func (a *access) finish(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
 	var res sql.Result
 	var err error
 	if status == bellhop.DeliverySent {
-		res, err = a.exec(ctx, "record-sent", messageID, nullMicros(dbTimePtr(sentAt)), toMicros(dueAt), toMicros(now), id, version)
+		res, err = a.exec(ctx, "record-sent", messageID, nullMicros(dbTimePtr(sentAt)), toMicros(dueAt), toMicros(now), id, version, attempt, attempt)
 	} else {
 		res, err = a.exec(ctx, "finish-delivery", string(status), reason, messageID, nullMicros(dbTimePtr(sentAt)),
-			toMicros(dueAt), toMicros(now), id, version)
+			toMicros(dueAt), toMicros(now), id, version, attempt, attempt)
 	}
 	n, err := affected(res, err)
 	if err != nil {
@@ -219,13 +249,15 @@ func scanDelivery(row scanner) (*bellhop.Delivery, error) {
 	var planned, due, created, updated int64
 	var sent, claimed, checked, erased sql.NullInt64
 	var queued int
+	var done string
 	if err := row.Scan(&d.ID, &d.PropertyID, &d.BookingID, &kind, &d.StayKey, &d.Phone, &d.Language, &planned, &due,
 		&status, &d.Reason, &d.Provider, &d.ProviderMessageID, &d.SenderID, &d.Attempts, &d.Version, &sent,
-		&created, &updated, &claimed, &checked, &queued, &erased); err != nil {
+		&created, &updated, &claimed, &checked, &queued, &erased, &d.Channel, &done); err != nil {
 		return nil, err
 	}
 	d.ClaimedAt, d.CheckedAt, d.ErasedAt = timePtr(claimed), timePtr(checked), timePtr(erased)
 	d.Queued = queued == d.Version
+	d.ChannelsDone = splitDone(done)
 	d.Kind, d.Status = bellhop.MailingKind(kind), bellhop.DeliveryStatus(status)
 	d.PlannedAt, d.DueAt, d.SentAt = fromMicros(planned), fromMicros(due), timePtr(sent)
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)

@@ -242,8 +242,10 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 
 		// Every setting round-trips, the creation time stays.
 		m := *list[1] // feedback
-		m.Enabled, m.SendingMethod = true, "another"
+		m.Enabled, m.SendingMethod, m.SendingMethods = true, "another", []string{"another", "email"}
 		m.Templates = map[string]string{"en": "Thank you, {guest_name}!", "ru": "Спасибо, {guest_name}!"}
+		m.WATemplates = map[string]bellhop.WATemplate{"ru": {Name: "feedback_ru", Language: "ru", Params: []string{"{guest_name}", "{hotel_name}"}}}
+		m.Subjects = map[string]string{"en": "How was {hotel_name}?"}
 		m.Schedule = bellhop.Schedule{DayOffset: 2, SendTime: "10:30", DelayMinutes: 15, QuietStart: "22:00", QuietEnd: "08:00", LateUntilDay: 5}
 		m.UpdatedAt = at.Add(time.Hour + 789)
 		if err := db.UpdateMailing(ctx, &m); err != nil {
@@ -423,7 +425,7 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		integration("sweep", "backup", bellhop.StatusUnverified, true) // active, but its key is not verified
 		integration("sweep-b", "intellectdialog", bellhop.StatusVerified, false)
 		ms := mailings.Defaults("sweep", "intellectdialog")
-		ms[1].SendingMethod = "backup" // feedback
+		ms[1].SendingMethod, ms[1].SendingMethods = "backup", nil // feedback
 		ms = append(ms, mailings.Defaults("sweep-b", "intellectdialog")...)
 		if _, err := db.CreateMailings(ctx, ms); err != nil {
 			t.Fatal(err)
@@ -569,6 +571,7 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		wantFirst := *first
 		wantFirst.PlannedAt, wantFirst.DueAt, wantFirst.CreatedAt = at.UTC(), lease, at.UTC()
 		wantFirst.Status, wantFirst.Attempts, wantFirst.Provider, wantFirst.SenderID = bellhop.DeliverySending, 2, "intellectdialog", "1"
+		wantFirst.Channel = "intellectdialog"
 		wantFirst.UpdatedAt = now.UTC().Truncate(time.Microsecond)
 		claimedAt := now.UTC().Truncate(time.Microsecond)
 		wantFirst.ClaimedAt = &claimedAt

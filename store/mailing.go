@@ -16,12 +16,12 @@ func (a *access) CreateMailings(ctx context.Context, ms []bellhop.Mailing) (int,
 	n := 0
 	for _, m := range ms {
 		m.CreatedAt, m.UpdatedAt = dbTime(m.CreatedAt), dbTime(m.UpdatedAt)
-		tpl, sched, err := mailingJSON(&m)
+		j, err := mailingJSON(&m)
 		if err != nil {
 			return n, err
 		}
-		res, err := a.exec(ctx, "insert-mailing", m.PropertyID, string(m.Kind), m.Enabled, m.SendingMethod, tpl, sched,
-			toMicros(m.CreatedAt), toMicros(m.UpdatedAt))
+		res, err := a.exec(ctx, "insert-mailing", m.PropertyID, string(m.Kind), m.Enabled, firstMethod(&m), j.templates, j.schedule,
+			toMicros(m.CreatedAt), toMicros(m.UpdatedAt), j.methods, j.waTemplates, j.subjects)
 		if isForeignKeyViolation(err) {
 			return n, propertyNotFound(m.PropertyID)
 		}
@@ -37,11 +37,12 @@ func (a *access) CreateMailings(ctx context.Context, ms []bellhop.Mailing) (int,
 // UpdateMailing saves a mailing's settings; one that does not exist is not found.
 func (a *access) UpdateMailing(ctx context.Context, m *bellhop.Mailing) error {
 	m.UpdatedAt = dbTime(m.UpdatedAt)
-	tpl, sched, err := mailingJSON(m)
+	j, err := mailingJSON(m)
 	if err != nil {
 		return err
 	}
-	res, err := a.exec(ctx, "update-mailing", m.Enabled, m.SendingMethod, tpl, sched, toMicros(m.UpdatedAt), m.PropertyID, string(m.Kind))
+	res, err := a.exec(ctx, "update-mailing", m.Enabled, firstMethod(m), j.templates, j.schedule, toMicros(m.UpdatedAt),
+		j.methods, j.waTemplates, j.subjects, m.PropertyID, string(m.Kind))
 	n, err := affected(res, err)
 	if err != nil {
 		return fmt.Errorf("save %s mailing of property %q: %w", m.Kind, m.PropertyID, err)
@@ -81,35 +82,85 @@ func mailingNotFound(pid string, kind bellhop.MailingKind) error {
 	return bellhop.Errorf(bellhop.ENotFound, "Property %q has no %s mailing yet: mailings are created when an integration is first activated.", pid, kind)
 }
 
-func mailingJSON(m *bellhop.Mailing) (templates, schedule string, err error) {
-	t := m.Templates
-	if t == nil {
-		t = map[string]string{}
+// mailingColumns are a mailing's JSON columns.
+type mailingColumns struct {
+	templates, schedule, methods, waTemplates, subjects string
+}
+
+// firstMethod is the sending_method column: the first channel.
+func firstMethod(m *bellhop.Mailing) string {
+	if ms := m.Methods(); len(ms) > 0 {
+		return ms[0]
 	}
-	tb, err := json.Marshal(t)
-	if err != nil {
-		return "", "", fmt.Errorf("encode templates: %w", err)
+	return ""
+}
+
+func mailingJSON(m *bellhop.Mailing) (mailingColumns, error) {
+	var c mailingColumns
+	for _, f := range []struct {
+		dst  *string
+		v    any
+		what string
+	}{
+		{&c.templates, nonNilMap(m.Templates), "templates"},
+		{&c.schedule, m.Schedule, "schedule"},
+		{&c.methods, nonNilSlice(m.Methods()), "sending methods"},
+		{&c.waTemplates, nonNilMap(m.WATemplates), "WhatsApp templates"},
+		{&c.subjects, nonNilMap(m.Subjects), "subjects"},
+	} {
+		b, err := json.Marshal(f.v)
+		if err != nil {
+			return c, fmt.Errorf("encode %s: %w", f.what, err)
+		}
+		*f.dst = string(b)
 	}
-	sb, err := json.Marshal(m.Schedule)
-	if err != nil {
-		return "", "", fmt.Errorf("encode schedule: %w", err)
+	return c, nil
+}
+
+func nonNilMap[V any](m map[string]V) map[string]V {
+	if m == nil {
+		return map[string]V{}
 	}
-	return string(tb), string(sb), nil
+	return m
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func scanMailing(row scanner) (*bellhop.Mailing, error) {
 	var m bellhop.Mailing
-	var kind, tpl, sched string
+	var kind, tpl, sched, methods, wa, subjects string
 	var created, updated int64
-	if err := row.Scan(&m.PropertyID, &kind, &m.Enabled, &m.SendingMethod, &tpl, &sched, &created, &updated); err != nil {
+	if err := row.Scan(&m.PropertyID, &kind, &m.Enabled, &m.SendingMethod, &tpl, &sched, &created, &updated,
+		&methods, &wa, &subjects); err != nil {
 		return nil, err
 	}
 	m.Kind = bellhop.MailingKind(kind)
-	if err := json.Unmarshal([]byte(tpl), &m.Templates); err != nil {
-		return nil, fmt.Errorf("decode templates of %s mailing: %w", kind, err)
+	for _, f := range []struct {
+		raw  string
+		dst  any
+		what string
+	}{
+		{tpl, &m.Templates, "templates"}, {sched, &m.Schedule, "schedule"}, {methods, &m.SendingMethods, "sending methods"},
+		{wa, &m.WATemplates, "WhatsApp templates"}, {subjects, &m.Subjects, "subjects"},
+	} {
+		if err := json.Unmarshal([]byte(f.raw), f.dst); err != nil {
+			return nil, fmt.Errorf("decode %s of %s mailing: %w", f.what, kind, err)
+		}
 	}
-	if err := json.Unmarshal([]byte(sched), &m.Schedule); err != nil {
-		return nil, fmt.Errorf("decode schedule of %s mailing: %w", kind, err)
+	// Nothing stored reads as nothing set, as the mailing was written.
+	if len(m.WATemplates) == 0 {
+		m.WATemplates = nil
+	}
+	if len(m.Subjects) == 0 {
+		m.Subjects = nil
+	}
+	if len(m.SendingMethods) == 0 && m.SendingMethod != "" {
+		m.SendingMethods = []string{m.SendingMethod}
 	}
 	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &m, nil

@@ -266,22 +266,26 @@ ORDER BY arrival, id;
 
 -- name: insert-mailing
 -- Creating the defaults never overwrites a mailing the property has.
-INSERT INTO mailings (property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO mailings (property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at,
+                      sending_methods, wa_templates, subjects)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (property_id, kind) DO NOTHING;
 
 -- name: update-mailing
 UPDATE mailings
-SET enabled = ?, sending_method = ?, templates = ?, schedule = ?, updated_at = ?
+SET enabled = ?, sending_method = ?, templates = ?, schedule = ?, updated_at = ?,
+    sending_methods = ?, wa_templates = ?, subjects = ?
 WHERE property_id = ? AND kind = ?;
 
 -- name: get-mailing
-SELECT property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at
+SELECT property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at,
+       sending_methods, wa_templates, subjects
 FROM mailings
 WHERE property_id = ? AND kind = ?;
 
 -- name: list-mailings
-SELECT property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at
+SELECT property_id, kind, enabled, sending_method, templates, schedule, created_at, updated_at,
+       sending_methods, wa_templates, subjects
 FROM mailings
 WHERE property_id = ?
 ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
@@ -293,8 +297,8 @@ ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 -- data again, so the retention job looks at it again.
 INSERT INTO deliveries (id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status,
                         reason, provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-                        queued_version)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        queued_version, channel, channels_done)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE
 SET queued_version = CASE WHEN excluded.queued_version = 0 THEN deliveries.queued_version ELSE excluded.queued_version END,
     erased_at = NULL,
@@ -311,19 +315,21 @@ SET queued_version = CASE WHEN excluded.queued_version = 0 THEN deliveries.queue
     attempts = excluded.attempts,
     version = excluded.version,
     sent_at = excluded.sent_at,
-    updated_at = excluded.updated_at;
+    updated_at = excluded.updated_at,
+    channel = excluded.channel,
+    channels_done = excluded.channels_done;
 
 -- name: get-delivery
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at, queued_version, erased_at
+       claimed_at, checked_at, queued_version, erased_at, channel, channels_done
 FROM deliveries
 WHERE id = ?;
 
 -- name: list-booking-deliveries
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at, queued_version, erased_at
+       claimed_at, checked_at, queued_version, erased_at, channel, channels_done
 FROM deliveries
 WHERE property_id = ? AND booking_id = ?
 ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
@@ -332,7 +338,7 @@ ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 -- Filters are skipped when their parameter (given twice) is empty.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at, queued_version, erased_at
+       claimed_at, checked_at, queued_version, erased_at, channel, channels_done
 FROM deliveries
 WHERE property_id = ?
   AND (status = ? OR CAST(? AS TEXT) = '')
@@ -344,11 +350,13 @@ LIMIT ?;
 
 -- name: due-deliveries
 -- Pending deliveries a worker should have looked at by now, of integrations that can send.
--- A sending one is due again when its claim is old: its worker may have died.
+-- A sending one is due again when its claim is old: its worker may have died. The integration
+-- is the delivery's channel's, or before a channel is chosen the mailing's first.
 SELECT d.id, d.version, d.status, d.attempts, d.due_at
 FROM deliveries d
 JOIN mailings m ON m.property_id = d.property_id AND m.kind = d.kind
-JOIN integrations i ON i.property_id = d.property_id AND i.provider = m.sending_method
+JOIN integrations i ON i.property_id = d.property_id
+ AND i.provider = CASE WHEN d.channel <> '' THEN d.channel ELSE m.sending_method END
 WHERE d.status IN ('scheduled', 'sending') AND d.due_at <= ?
   AND i.active AND i.status = 'verified'
 ORDER BY d.due_at
@@ -360,7 +368,7 @@ LIMIT ?;
 -- so the scan reads what it returns and nothing else.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at, queued_version, erased_at
+       claimed_at, checked_at, queued_version, erased_at, channel, channels_done
 FROM deliveries
 WHERE status = 'scheduled' AND queued_version <> version AND due_at <= ?
 ORDER BY due_at
@@ -422,7 +430,7 @@ WHERE (property_id, id) IN (
 UPDATE deliveries
 -- claimed_at is the first claim of this send round: a retry of a sending row keeps it, so the
 -- provider's listing is searched from the earliest attempt that may have reached it.
-SET status = 'sending', attempts = attempts + 1, due_at = ?, provider = ?, sender_id = ?, updated_at = ?,
+SET status = 'sending', attempts = attempts + 1, due_at = ?, provider = ?, channel = ?, sender_id = ?, updated_at = ?,
     claimed_at = CASE WHEN status = 'sending' AND claimed_at IS NOT NULL THEN claimed_at ELSE ? END,
     checked_at = CASE WHEN status = 'sending' THEN checked_at END
 WHERE id = ? AND version = ? AND attempts = ? AND status IN ('scheduled', 'sending')
@@ -446,9 +454,11 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
 
 -- name: finish-delivery
 -- The outcome of a send attempt, for the version that was claimed.
+-- A positive attempt also requires it to be the delivery's latest claim: a callback may have
+-- moved the delivery on to its next channel (and that channel claimed it) meanwhile.
 UPDATE deliveries
 SET status = ?, reason = ?, provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
-WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending') AND (attempts = ? OR ? = 0);
 
 -- name: record-sent
 -- The provider took the message. Its status callbacks may have outrun this write and already
@@ -456,7 +466,7 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
 UPDATE deliveries
 SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
     reason = '', provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
-WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read');
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read') AND (attempts = ? OR ? = 0);
 
 -- name: delivery-by-message
 -- A provider callback that names its message only by the provider's id.
@@ -476,7 +486,7 @@ UPDATE deliveries SET checked_at = ? WHERE id = ?;
 -- Sent messages with no delivery news: their provider is asked, until read or a day has passed.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
-       claimed_at, checked_at, queued_version, erased_at
+       claimed_at, checked_at, queued_version, erased_at, channel, channels_done
 FROM deliveries
 WHERE status IN ('sent', 'delivered') AND provider_message_id <> ''
   AND sent_at >= ? AND sent_at <= ?
@@ -589,3 +599,62 @@ LIMIT ?;
 
 -- name: delete-stop
 DELETE FROM stop_list WHERE property_id = ? AND contact = ?;
+
+-- name: move-channel
+-- The send path leaves the delivery's channel behind (skipped, or failed for good) for the
+-- next one, or ends the delivery when none is left; only from the state the caller read.
+UPDATE deliveries
+SET channel = ?, channels_done = ?, status = ?, reason = ?, due_at = ?, updated_at = ?
+WHERE id = ? AND version = ? AND channel = ? AND channels_done = ? AND attempts = ?
+  AND status IN ('scheduled', 'sending');
+
+-- name: fall-through
+-- A provider's later word that a sent message cannot reach the guest on its channel: the
+-- delivery goes on to its next channel (or fails), once: only from the state the caller read.
+UPDATE deliveries
+SET channel = ?, channels_done = ?, status = ?, reason = ?, due_at = ?, updated_at = ?,
+    provider_message_id = '', sent_at = NULL, claimed_at = NULL, checked_at = NULL
+WHERE id = ? AND channel = ? AND channels_done = ? AND attempts = ?
+  AND status IN ('sending', 'sent', 'unconfirmed');
+
+-- name: add-attempt
+INSERT INTO delivery_attempts (delivery_id, property_id, attempt, channel, sender_id, status, reason, message_id, at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: update-attempt
+-- What became of one provider call (by the delivery's claim number).
+UPDATE delivery_attempts
+SET status = ?, reason = ?, message_id = CASE WHEN ? <> '' THEN ? ELSE message_id END, updated_at = ?
+WHERE delivery_id = ? AND attempt = ?;
+
+-- name: list-attempts
+SELECT delivery_id, attempt, channel, sender_id, status, reason, message_id, at, updated_at
+FROM delivery_attempts
+WHERE delivery_id = ?
+ORDER BY id;
+
+-- name: list-property-attempts
+-- The attempts of the deliveries list-deliveries answers (same filters, same limit).
+SELECT a.delivery_id, a.attempt, a.channel, a.sender_id, a.status, a.reason, a.message_id, a.at, a.updated_at
+FROM delivery_attempts a
+WHERE a.delivery_id IN (
+    SELECT id FROM deliveries
+    WHERE property_id = ?
+      AND (status = ? OR CAST(? AS TEXT) = '')
+      AND (kind = ? OR CAST(? AS TEXT) = '')
+      AND (booking_id = ? OR CAST(? AS TEXT) = '')
+      AND planned_at >= ? AND planned_at < ?
+    ORDER BY planned_at DESC, id
+    LIMIT ?)
+ORDER BY a.id;
+
+-- name: note-inbound
+-- A guest's message on a channel: the customer window runs from the latest one.
+INSERT INTO contact_windows (property_id, channel, contact, last_inbound_at)
+VALUES (?, ?, ?, ?)
+ON CONFLICT (property_id, channel, contact) DO UPDATE
+SET last_inbound_at = CASE WHEN excluded.last_inbound_at > contact_windows.last_inbound_at
+                           THEN excluded.last_inbound_at ELSE contact_windows.last_inbound_at END;
+
+-- name: last-inbound
+SELECT last_inbound_at FROM contact_windows WHERE property_id = ? AND channel = ? AND contact = ?;

@@ -49,6 +49,10 @@ type Config struct {
 	SendMargin time.Duration
 	// Rand draws the jitter; nil uses math/rand/v2's global source. Tests seed one.
 	Rand *rand.Rand
+	// IntervalFor, when set, gives a sender's default interval (a channel kind's pacing
+	// profile: the key names the kind); 0 means Interval. Stored settings override it. Every
+	// worker must be given the same one.
+	IntervalFor func(sender string) time.Duration
 	// Memory keeps each sender's settings, pause and last send end in a database, so that
 	// they outlive Redis: a sender whose Redis keys are gone is rebuilt from it before any
 	// slot is handed out or granted. Nil keeps them in Redis only (tests, the bench).
@@ -68,6 +72,7 @@ type Pacer struct {
 	forget      time.Duration
 	margin      time.Duration
 	mem         Memory
+	intervalFor func(sender string) time.Duration
 
 	randMu sync.Mutex
 	rand   *rand.Rand
@@ -130,6 +135,7 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 		rdb: rdb, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
 		defaults: defaults, defaultLoc: loc, pausedRetry: cfg.PausedRetry, forget: cfg.ForgetAfter,
 		margin: cfg.SendMargin, rand: cfg.Rand, cache: map[string]*senderCache{}, mem: cfg.Memory,
+		intervalFor: cfg.IntervalFor,
 	}, nil
 }
 
@@ -137,8 +143,20 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 // once a call for the sender has answered them, the defaults' before.
 func (p *Pacer) Interval(sender string) time.Duration { return p.cached(sender).set.Interval }
 
-// Defaults returns the settings of a sender that has none stored.
+// Defaults returns the settings of a sender that has none stored (before IntervalFor).
 func (p *Pacer) Defaults() Settings { return p.defaults }
+
+// DefaultsFor returns the settings of sender while it has none stored: Defaults with the
+// interval IntervalFor gives it.
+func (p *Pacer) DefaultsFor(sender string) Settings {
+	s := p.defaults
+	if p.intervalFor != nil {
+		if iv := p.intervalFor(sender); iv >= time.Millisecond {
+			s.Interval = iv
+		}
+	}
+	return s
+}
 
 // Reservation is a message's place in its sender's queue.
 type Reservation struct {

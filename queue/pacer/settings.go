@@ -172,7 +172,7 @@ func (p *Pacer) cached(sender string) senderCache {
 	c, ok := p.cache[sender]
 	if !ok {
 		// Until a script says otherwise, assume the sender has no settings of its own.
-		c = &senderCache{ver: "0", set: p.defaults, loc: p.defaultLoc}
+		c = &senderCache{ver: "0", set: p.DefaultsFor(sender), loc: p.defaultLoc}
 		p.cache[sender] = c
 	}
 	return *c
@@ -200,7 +200,7 @@ func (p *Pacer) refresh(sender, ver, raw string) (senderCache, error) {
 		ver = "0"
 	}
 	if raw == "" {
-		return p.remember(sender, ver, p.defaults), nil
+		return p.remember(sender, ver, p.DefaultsFor(sender)), nil
 	}
 	s, err := unmarshalSettings([]byte(raw))
 	if err != nil {

@@ -16,6 +16,14 @@ func (s mailingsStore) InTx(ctx context.Context, fn func(tx mailings.Tx) error) 
 	return s.DB.WithTx(ctx, func(tx *store.Tx) error { return fn(tx) })
 }
 
+func (s mailingsStore) FallThrough(ctx context.Context, d *bellhop.Delivery, next, reason string, dueAt, now time.Time) (ok bool, err error) {
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		ok, err = tx.FallThrough(ctx, d, next, reason, dueAt, now)
+		return err
+	})
+	return ok, err
+}
+
 // queueStore gives the send handler its claim transaction and due list.
 type queueStore struct{ *store.DB }
 
@@ -25,6 +33,22 @@ func (s queueStore) ClaimDelivery(ctx context.Context, d *bellhop.Delivery, prov
 		return err
 	})
 	return attempt, owner, err
+}
+
+func (s queueStore) FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (ok bool, err error) {
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		ok, err = tx.FinishAttempt(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now, attemptStatus, attemptReason)
+		return err
+	})
+	return ok, err
+}
+
+func (s queueStore) MoveChannel(ctx context.Context, d *bellhop.Delivery, failed string, skipped []bellhop.DeliveryAttempt, next string, status bellhop.DeliveryStatus, reason string, dueAt, now time.Time) (ok bool, err error) {
+	err = s.DB.WithTx(ctx, func(tx *store.Tx) error {
+		ok, err = tx.MoveChannel(ctx, d, failed, skipped, next, status, reason, dueAt, now)
+		return err
+	})
+	return ok, err
 }
 
 func (s queueStore) DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*bellhop.Delivery, error) {

@@ -26,7 +26,8 @@ const envHelp = `Environment:
   BELLHOP_SECRET_KEY     32 random bytes, base64 or hex (openssl rand -base64 32); seals API keys at rest
   BELLHOP_PUBLIC_URL     the URL the provider and people reach Bellhop at (webhooks, sign-in links)
   BELLHOP_LOG_LEVEL      debug | info | warn | error (default: info)
-  BELLHOP_SEND_INTERVAL  least time between two messages of one sender, e.g. 300s (default: 300s)
+  BELLHOP_SEND_INTERVAL  least time between two messages of one sender, e.g. 600s (default: each
+                         channel's own: 300s for WhatsApp Web numbers, 1/80 s for Cloud API numbers)
   BELLHOP_SEND_TIMEOUT   longest one provider call may take; the sender is held that long if a
                          worker dies mid-send (default: 30s)
   BELLHOP_PLAN_HORIZON   how far ahead of its time a planned message is queued in Redis; later ones
@@ -39,6 +40,11 @@ const envHelp = `Environment:
                          plain http or inside this network (loopback, private, link-local); for
                          local sandboxes and tests only (default: false, https to public hosts)
 `
+
+// DefaultSendInterval is BELLHOP_SEND_INTERVAL when it is not set: each sender then takes its
+// channel kind's own pacing profile (provider.Pacing.PerSender) until it has settings of its
+// own; any other value is every sender's default.
+const DefaultSendInterval = 300 * time.Second
 
 // Config is what the environment and flags say. Commands read the parts they need.
 type Config struct {
@@ -100,7 +106,7 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 	if strings.ContainsAny(c.RedisNamespace, "{} ") {
 		return c, fmt.Errorf("BELLHOP_REDIS_NAMESPACE: %q must not contain braces or spaces", c.RedisNamespace)
 	}
-	c.SendInterval = 300 * time.Second
+	c.SendInterval = DefaultSendInterval
 	if v := strings.TrimSpace(getenv("BELLHOP_SEND_INTERVAL")); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Millisecond || d > 24*time.Hour {

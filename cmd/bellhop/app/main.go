@@ -58,8 +58,10 @@ type Main struct {
 	Mapping   *mapping.Service
 	Mailings  *mailings.Service
 	Pacer     *pacer.Pacer
-	Worker    *queue.Worker
-	Queue     *queue.Client
+	// RecipientPacer paces one recipient's messages on kinds that limit them.
+	RecipientPacer *pacer.Pacer
+	Worker         *queue.Worker
+	Queue          *queue.Client
 	// Horizon queues planned sends as they come within the planning horizon, and Retention
 	// erases guest data past the retention period (worker roles; one process at a time each).
 	Horizon   *queue.Horizon
@@ -131,7 +133,21 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// The database is the pacer's memory, Redis its cache: a sender whose Redis keys are lost
 	// is rebuilt from the database before it may send again.
-	m.Pacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db})
+	// A sender's default interval is its kind's pacing profile (300 s for a WhatsApp Web
+	// number, 1/80 s for a Cloud API number, …) unless BELLHOP_SEND_INTERVAL sets one for all.
+	pc := pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db}
+	if m.Config.SendInterval == DefaultSendInterval {
+		pc.IntervalFor = queue.Intervals(m.Kinds, false)
+	}
+	m.Pacer, err = pacer.New(m.Redis, m.Clock, pc)
+	if err != nil {
+		return fmt.Errorf("pacer: %w", err)
+	}
+	// Kinds that limit messages to one recipient (Cloud API: one per 6 s) are paced per
+	// recipient as well, through the same Redis pacer. Such limits are short: they live in
+	// Redis alone, and a recipient's line is forgotten an hour after its slot.
+	m.RecipientPacer, err = pacer.New(m.Redis, m.Clock, pacer.Config{KeyPrefix: m.Config.pacerPrefix() + "rcpt:",
+		Jitter: -1, ForgetAfter: time.Hour, IntervalFor: queue.Intervals(m.Kinds, true)})
 	if err != nil {
 		return fmt.Errorf("pacer: %w", err)
 	}
@@ -156,6 +172,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
 			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry, SendTimeout: m.Config.SendTimeout,
 			RelayClient: m.Config.addresses().NoRedirectClient(), Horizon: m.Config.PlanHorizon,
+			Kinds: m.Kinds, RecipientPacer: m.RecipientPacer,
 		}
 		if m.TuneWorker != nil {
 			m.TuneWorker(&wc)
@@ -201,12 +218,17 @@ func (m *Main) Open(ctx context.Context) error {
 	return nil
 }
 
-// reportStatus applies a callback's status event to the property's deliveries.
-func (m *Main) reportStatus(ctx context.Context, pid string, ev provider.StatusEvent) (bool, error) {
+// reportStatus applies a callback's event of channel kind to the property's deliveries; a
+// guest's message opens the channel's customer window (WhatsApp's 24 hours).
+func (m *Main) reportStatus(ctx context.Context, pid, kind string, ev provider.StatusEvent) (bool, error) {
+	if inbound, err := m.Mailings.NoteInbound(ctx, pid, kind, ev); err != nil || inbound {
+		return false, err
+	}
 	rep, ok := mailings.ReportEvent(ev)
 	if !ok {
-		return false, nil // a guest's message, or a status Bellhop does not track
+		return false, nil // a status Bellhop does not track
 	}
+	rep.Channel = kind
 	return m.Mailings.Report(ctx, pid, rep)
 }
 

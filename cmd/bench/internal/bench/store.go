@@ -148,6 +148,27 @@ func (s *memStore) FinishDelivery(_ context.Context, id string, version int, sta
 	return true, nil
 }
 
+func (s *memStore) FinishAttempt(ctx context.Context, id string, version, _ int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, _ bellhop.DeliveryStatus, _ string) (bool, error) {
+	return s.FinishDelivery(ctx, id, version, status, reason, messageID, sentAt, dueAt, now)
+}
+
+func (s *memStore) MoveChannel(ctx context.Context, d *bellhop.Delivery, _ string, _ []bellhop.DeliveryAttempt, next string, status bellhop.DeliveryStatus, reason string, dueAt, now time.Time) (bool, error) {
+	if next != "" {
+		status = bellhop.DeliveryScheduled
+	}
+	return s.FinishDelivery(ctx, d.ID, d.Version, status, reason, "", nil, dueAt, now)
+}
+
+// The bench keeps no ledger of attempts, and its guests never write.
+
+func (s *memStore) UpdateAttempt(context.Context, string, int, bellhop.DeliveryStatus, string, string, time.Time) error {
+	return nil
+}
+
+func (s *memStore) LastInbound(context.Context, string, string, string) (time.Time, error) {
+	return time.Time{}, nil
+}
+
 func (s *memStore) ClaimDelivery(_ context.Context, d *bellhop.Delivery, prov, senderID string, _, _ time.Time) (int, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
