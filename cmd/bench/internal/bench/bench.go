@@ -84,10 +84,10 @@ func (o *Options) defaults() {
 	def(&o.Concurrency, 64, 64)
 	def(&o.Plans, 100_000, 20_000)
 	def(&o.PlainPlans, 10_000, 2_000)
-	def(&o.HorizonPlans, 4_000, 400)
+	def(&o.HorizonPlans, 4_000, 200)
 	def(&o.LedgerRows, 400_000, 20_000)
 	def(&o.LedgerReads, 200, 50)
-	def(&o.LatencySends, 100, 20)
+	def(&o.LatencySends, 100, 10)
 	if o.PostgresURL == "" {
 		o.PostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}

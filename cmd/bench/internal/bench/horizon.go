@@ -190,7 +190,7 @@ func (b *bench) printHorizon(r [2][2]horizonRun, lat [2]dueLatency) {
 	}
 	fmt.Fprintf(b.out, "  Due → the send's task starts, %d sends due 3 s after planning and on, on SQLite, both sides at once in one Asynq\n", lat[0].N)
 	fmt.Fprintf(b.out, "  server (its 1 s tick included; the worker takes a task up 2 s early to meet its time, so only the difference counts):\n")
-	w = newTable(b.out, "", fmt.Sprintf("horizon (%v, looked at every 250 ms)", latencyHorizon), "all queued when planned (before)")
+	w = newTable(b.out, "", fmt.Sprintf("horizon (%v, looked at every 250 ms)", b.latencyHorizon()), "all queued when planned (before)")
 	row(w, "p50 / p99 / max", func(x dueLatency) string {
 		return fmt.Sprintf("%.0f / %.0f / %.0f ms", ms(x.P50), ms(x.P99), ms(x.Max))
 	}, lat)

@@ -25,11 +25,16 @@ type dueLatency struct {
 
 // latencyHorizon is the bench's short horizon: the sends, due seconds from now, are planned
 // beyond it and come within while the bench watches.
-const latencyHorizon = 2 * time.Second
+func (b *bench) latencyHorizon() time.Duration {
+	if b.o.Quick {
+		return time.Second
+	}
+	return 2 * time.Second
+}
 
-// horizonLatency plans sends due 3 s from now and over the next 5 s (2 s quick) on SQLite,
-// twice side by side: once queued in Redis when planned (as before the horizon), once left to
-// the horizon's scheduler (a 2 s horizon, looking every 250 ms). One Asynq server runs both
+// horizonLatency plans sends due 3 s from now and over the next 5 s (quick: 2 s, over 1 s) on
+// SQLite, twice side by side: once queued in Redis when planned (as before the horizon), once
+// left to the horizon's scheduler (a 2 s horizon, quick 1 s, looking every 250 ms). One Asynq server runs both
 // queues' tasks as the workers would; what is measured is due → the send's task starts, the
 // only part of due → sent the horizon could change (the send itself is the same code either
 // way).
@@ -46,11 +51,11 @@ func (b *bench) horizonLatency(ctx context.Context) ([2]dueLatency, error) {
 		return out, err
 	}
 	n := b.o.LatencySends
-	spread := 5 * time.Second
+	spread, horizonLen := 5*time.Second, b.latencyHorizon()
 	if b.o.Quick {
-		spread = 2 * time.Second
+		spread = time.Second
 	}
-	first := now.Add(latencyHorizon + time.Second)
+	first := now.Add(horizonLen + time.Second)
 	spacing := spread / time.Duration(n)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(ctx)
@@ -88,7 +93,7 @@ func (b *bench) horizonLatency(ctx context.Context) ([2]dueLatency, error) {
 			continue
 		}
 		h, err := queue.NewHorizon(queue.HorizonConfig{Store: db, Client: qc, Redis: b.rdb, Logger: quiet,
-			Horizon: latencyHorizon, Every: 250 * time.Millisecond})
+			Horizon: horizonLen, Every: 250 * time.Millisecond})
 		if err != nil {
 			return out, err
 		}
