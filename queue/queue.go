@@ -121,6 +121,21 @@ func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error
 		wg   sync.WaitGroup
 	)
 	slots := c.slots(ctx, ds)
+	var first *bellhop.Delivery // queued alone: see below
+	for _, d := range ds {
+		if d.Status == bellhop.DeliveryScheduled || d.Status == bellhop.DeliverySending {
+			first = d
+			break
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	// Asynq's client names the queue in Redis on its first enqueue (one SADD); first
+	// enqueues made at once would each send it.
+	if err := c.enqueueDelivery(ctx, first, slots[first.ID]); err != nil {
+		errs = append(errs, err)
+	}
 	next := make(chan *bellhop.Delivery)
 	for range min(scheduleInFlight, len(ds)) {
 		wg.Go(func() {
@@ -134,7 +149,7 @@ func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error
 		})
 	}
 	for _, d := range ds {
-		if d.Status != bellhop.DeliveryScheduled && d.Status != bellhop.DeliverySending {
+		if d == first || (d.Status != bellhop.DeliveryScheduled && d.Status != bellhop.DeliverySending) {
 			continue
 		}
 		select {

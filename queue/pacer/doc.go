@@ -82,9 +82,11 @@
 // Reserve (or ReserveMany, for up to 500 messages), Acquire, Done, Cancel and Backoff are one
 // EVALSHA each (scripts embedded from lua/, times passed in from the clock in microseconds);
 // a lost sender costs one rebuild. A delivered message costs two (Acquire, Done) and its
-// share of one ReserveMany; a refused Acquire one more. Inside Redis a script reads the state
-// hash once and writes back only what changed: Acquire runs about five commands, Done two or
-// three. A call answers "your settings are stale" or "tell me the day of this time" (a daily
+// share of one ReserveMany; a refused Acquire one more. Acquire and Done first try a short
+// script of their own for the common case (a sender without a daily cap, free for this
+// message; the lease holder's send ended) and fall back to the full one, which decides every
+// case, when it answers "slow". Inside Redis a script reads the state hash once and writes
+// back only what changed: Acquire runs about five commands, Done two. A call answers "your settings are stale" or "tell me the day of this time" (a daily
 // cap whose slot is days ahead) with one extra round trip, rarely.
 // Waiting entries leave on Acquire, Cancel and Done, and are forgotten after
 // Config.ForgetAfter if nobody comes back for them.
