@@ -23,6 +23,14 @@ func main() {
 		}
 		return
 	}
+	if raw := os.Getenv(bench.ServeEnv); raw != "" {
+		// Re-executed by the bench as `bellhop serve`.
+		if err := bench.RunServe(raw); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o bench.Options
 	addr := os.Getenv("REDIS_ADDR")
 	if addr == "" {
@@ -53,6 +61,10 @@ func main() {
 	flag.IntVar(&o.LatencySends, "latency-sends", 0, "sends due over 5 s on each side of scenario 5's due → start comparison (default 100, quick 10)")
 	flag.IntVar(&o.CapacityRows, "capacity-rows", 0, "ledger rows of the capacity scenario (default 500000, quick 50000)")
 	flag.IntVar(&o.CapacityPending, "capacity-pending", 0, "of which one hotel's sends of the next week (default 100000, quick 10000)")
+	flag.IntVar(&o.APIRate, "api-rate", 0, "requests per second to the API in scenario 9 (default 500)")
+	flag.DurationVar(&o.APIDuration, "api-duration", 0, "how long scenario 9 loads the API (default 20s, quick 4s)")
+	flag.IntVar(&o.ScaleMessages, "scale-messages", 0, "welcomes sent through 1, 2 and 4 worker processes in scenario 10 (default 2000, quick 150)")
+	flag.IntVar(&o.ScaleSenders, "scale-senders", 0, "properties (senders) they are spread over (default 100, quick 15)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	flag.Parse()
 	if *verbose {

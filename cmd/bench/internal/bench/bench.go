@@ -61,6 +61,13 @@ type Options struct {
 	// CapacityPending are one hotel's sends of the next week.
 	CapacityRows    int
 	CapacityPending int
+	// APIRate requests a second go to the API for APIDuration in scenario 9.
+	APIRate     int
+	APIDuration time.Duration
+	// ScaleMessages welcomes over ScaleSenders properties go through 1, 2 and 4 worker
+	// processes in scenario 10.
+	ScaleMessages int
+	ScaleSenders  int
 	// Log receives progress lines; nil for none.
 	Log io.Writer
 }
@@ -96,6 +103,15 @@ func (o *Options) defaults() {
 	def(&o.CapacityRows, 500_000, 50_000)
 	def(&o.CapacityPending, 100_000, 10_000)
 	o.CapacityPending = min(o.CapacityPending, o.CapacityRows)
+	def(&o.APIRate, 500, 500)
+	def(&o.ScaleMessages, 2_000, 150)
+	def(&o.ScaleSenders, 100, 15)
+	if o.APIDuration <= 0 {
+		o.APIDuration = 20 * time.Second
+		if o.Quick {
+			o.APIDuration = 4 * time.Second
+		}
+	}
 	if o.Interval <= 0 {
 		o.Interval = 200 * time.Millisecond
 	}
@@ -207,6 +223,13 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 		return Summary{}, fmt.Errorf("scenario 8: %w", err)
 	}
 	b.printCapacity(capa)
+	apiP99, err := b.runAPI(ctx)
+	if err != nil {
+		return Summary{}, fmt.Errorf("scenario 9: %w", err)
+	}
+	if err := b.runScaleOut(ctx); err != nil {
+		return Summary{}, fmt.Errorf("scenario 10: %w", err)
+	}
 
 	s := Summary{
 		Violations:          pace[0].Violations,
@@ -221,7 +244,7 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 		// Filled by their scenarios as they are added (issue 13).
 		FutureRedisMBPerMillion: futureMBPerMillion(hz),
 		IntakeBookingsPerS:      intakeRate,
-		APIP99MS:                -1,
+		APIP99MS:                apiP99,
 	}
 	if !pace[0].HasGap {
 		s.MinGapRatio = 0

@@ -20,6 +20,13 @@ const testDB = 14
 // TestMain lets the test binary be the bench's worker processes too: the bench re-executes
 // its own binary with WorkerEnv set.
 func TestMain(m *testing.M) {
+	if raw := os.Getenv(ServeEnv); raw != "" {
+		if err := RunServe(raw); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if raw := os.Getenv(WorkerEnv); raw != "" {
 		if err := RunWorker(raw, os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -58,6 +65,7 @@ func TestRunPrintsSummary(t *testing.T) {
 		Plans: 300, PlainPlans: 100, HorizonPlans: 60, PostgresURL: os.Getenv("BELLHOP_TEST_POSTGRES_URL"),
 		LedgerRows: 2_000, LedgerReads: 5, IntakeBookings: 300, IntakeSingle: 50, LatencySends: 5,
 		CapacityRows: 3000, CapacityPending: 500,
+		APIRate: 100, APIDuration: time.Second, ScaleMessages: 40, ScaleSenders: 4,
 	}, &out)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
@@ -79,7 +87,7 @@ func TestRunPrintsSummary(t *testing.T) {
 	if last != sum.String() {
 		t.Errorf("printed %q, returned %q", last, sum.String())
 	}
-	for _, title := range []string{"Scenario 1", "Scenario 2", "Scenario 3", "Scenario 4", "Scenario 5", "Scenario 6", "Scenario 7", "Scenario 8"} {
+	for _, title := range []string{"Scenario 1", "Scenario 2", "Scenario 3", "Scenario 4", "Scenario 5", "Scenario 6", "Scenario 7", "Scenario 8", "Scenario 9", "Scenario 10"} {
 		if !strings.Contains(out.String(), title) {
 			t.Errorf("no %s table:\n%s", title, out.String())
 		}
