@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/cmd/bellhop/app"
-	"github.com/bellhop/bellhop/mailings"
 	"github.com/bellhop/bellhop/store"
 	"github.com/bellhop/bellhop/web"
 	"github.com/redis/go-redis/v9"
@@ -76,15 +74,7 @@ func (b *bench) apiLoad(ctx context.Context) (apiResult, error) {
 	defer db.close()
 	const pid = "bench-api"
 	now := time.Now().UTC()
-	if err := db.CreateProperty(ctx, &bellhop.Property{ID: pid, Name: "Bench Hotel", TimeZone: "Europe/Moscow", Country: "RU",
-		Language: "en", ContactCenter: true, CreatedAt: now, UpdatedAt: now}); err != nil {
-		return r, err
-	}
-	ms := mailings.Defaults(pid, "intellectdialog")
-	for i := range ms {
-		ms[i].Enabled, ms[i].CreatedAt, ms[i].UpdatedAt = true, now, now
-	}
-	if _, err := db.CreateMailings(ctx, ms); err != nil {
+	if err := benchHotel(ctx, db.DB, pid, now); err != nil {
 		return r, err
 	}
 	token, err := benchTokenAs(ctx, db.DB, pid, bellhop.RoleService)
@@ -239,16 +229,7 @@ func (b *bench) printAPI(r apiResult) {
 
 // runAPI runs and prints the API scenario and returns its p99 in ms, -1 without PostgreSQL.
 func (b *bench) runAPI(ctx context.Context) (float64, error) {
-	r, err := b.apiLoad(ctx)
-	if errors.Is(err, errNoPostgres) {
-		fmt.Fprintf(b.out, "Scenario 9 — the API under a fixed load: not measured, %v\n\n", err)
-		return -1, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	b.printAPI(r)
-	return ms(r.load.P99), nil
+	return onPostgres(b, ctx, "Scenario 9 — the API under a fixed load", b.apiLoad, b.printAPI, func(r apiResult) float64 { return ms(r.load.P99) })
 }
 
 // deleteKeys removes what a bellhop process of namespace ns left in Redis (its database 0).

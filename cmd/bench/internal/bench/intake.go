@@ -51,15 +51,7 @@ func (b *bench) intake(ctx context.Context) (intakeResult, error) {
 	}
 	now := time.Now().UTC()
 	for _, pid := range []string{"bulk", "single"} {
-		p := &bellhop.Property{ID: pid, Name: "Bench Hotel", TimeZone: "Europe/Moscow", Country: "RU", Language: "en", ContactCenter: true, CreatedAt: now, UpdatedAt: now}
-		if err := db.CreateProperty(ctx, p); err != nil {
-			return r, err
-		}
-		ms := mailings.Defaults(pid, "intellectdialog")
-		for i := range ms {
-			ms[i].Enabled, ms[i].CreatedAt, ms[i].UpdatedAt = true, now, now
-		}
-		if _, err := db.CreateMailings(ctx, ms); err != nil {
+		if err := benchHotel(ctx, db.DB, pid, now); err != nil {
 			return r, err
 		}
 	}
@@ -128,16 +120,38 @@ var errNoPostgres = errors.New("no PostgreSQL")
 // runIntake runs and prints the intake scenario and returns the bulk rate, -1 when
 // PostgreSQL does not answer.
 func (b *bench) runIntake(ctx context.Context) (float64, error) {
-	r, err := b.intake(ctx)
+	return onPostgres(b, ctx, "Scenario 7 — bulk intake", b.intake, b.printIntake, func(r intakeResult) float64 { return r.bulk.rate })
+}
+
+// onPostgres runs a scenario that needs PostgreSQL and prints its table, or that it was not
+// measured (under title) when PostgreSQL is not there; it returns the figure measure takes
+// from it for the SUMMARY, -1 when not measured.
+func onPostgres[T any](b *bench, ctx context.Context, title string, run func(context.Context) (T, error), print func(T), measure func(T) float64) (float64, error) {
+	r, err := run(ctx)
 	if errors.Is(err, errNoPostgres) {
-		fmt.Fprintf(b.out, "Scenario 7 — bulk intake: not measured, %v\n\n", err)
+		fmt.Fprintf(b.out, "%s: not measured, %v\n\n", title, err)
 		return -1, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	b.printIntake(r)
-	return r.bulk.rate, nil
+	print(r)
+	return measure(r), nil
+}
+
+// benchHotel creates property pid (Moscow) with its three mailings enabled, so that every
+// booking pushed to it is planned.
+func benchHotel(ctx context.Context, db *store.DB, pid string, now time.Time) error {
+	if err := db.CreateProperty(ctx, &bellhop.Property{ID: pid, Name: "Bench Hotel", TimeZone: "Europe/Moscow", Country: "RU",
+		Language: "en", ContactCenter: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+		return err
+	}
+	ms := mailings.Defaults(pid, "intellectdialog")
+	for i := range ms {
+		ms[i].Enabled, ms[i].CreatedAt, ms[i].UpdatedAt = true, now, now
+	}
+	_, err := db.CreateMailings(ctx, ms)
+	return err
 }
 
 // intakeBooking is booking i of a hotel's book: stays spread over the next year, a third of

@@ -196,16 +196,8 @@ func (b *bench) printScaleOut(runs []scaleRun) {
 
 // runScaleOut runs and prints the scale-out scenario.
 func (b *bench) runScaleOut(ctx context.Context) error {
-	runs, err := b.scaleOut(ctx)
-	if errors.Is(err, errNoPostgres) {
-		fmt.Fprintf(b.out, "Scenario 10 — scale-out: not measured, %v\n\n", err)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	b.printScaleOut(runs)
-	return nil
+	_, err := onPostgres(b, ctx, "Scenario 10 — scale-out", b.scaleOut, b.printScaleOut, func([]scaleRun) float64 { return 0 })
+	return err
 }
 
 // afternoon is a fixed-offset zone where it is now between 13:00 and 19:00, and the time
