@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -111,4 +112,26 @@ func closedPort(t *testing.T) string {
 // first, email when it cannot reach the guest.
 func testFallbackOrder(t *testing.T, h *harness, b *browser, pid, admin string) {
 	t.Helper()
+	b.clickLoad("#tab-mailings")
+	const first, second = "#method-welcome-1", "#method-welcome-2"
+	if got := b.value(first); got != "intellectdialog" {
+		t.Fatalf("the welcome's first channel = %q, want intellectdialog (the one it had)", got)
+	}
+	// Email first, then IntellectDialog; then ↑ on the second place swaps them.
+	b.do(chromedp.SetValue(chromedp.CSS(first), "email"), chromedp.SetValue(chromedp.CSS(second), "intellectdialog"))
+	b.do(chromedp.Click(chromedp.CSS(`#methods-welcome li:nth-child(2) button[data-move="up"]`)))
+	if a, c := b.value(first), b.value(second); a != "intellectdialog" || c != "email" {
+		t.Fatalf("after ↑ the order is %q, %q; want intellectdialog, email", a, c)
+	}
+	b.shot("fallback-order")
+	b.clickLoad("#save-welcome")
+	b.waitText("#flash.flash-ok", "Welcome mailing is saved")
+	if a, c, d := b.value(first), b.value(second), b.value("#method-welcome-3"); a != "intellectdialog" || c != "email" || d != "" {
+		t.Fatalf("the page after saving shows %q, %q, %q; want intellectdialog, email, none", a, c, d)
+	}
+	b.shot("fallback-saved")
+	r := h.must(200, "GET", "/api/v1/properties/"+pid+"/mailings/welcome", admin, nil)
+	if got := fmt.Sprint(r.Body["sending_methods"]); got != "[intellectdialog email]" || r.Body["sending_method"] != "intellectdialog" {
+		t.Fatalf("the API after the page set the order: %s", r.Raw)
+	}
 }

@@ -2,6 +2,8 @@ package integration_test
 
 import (
 	"context"
+	"fmt"
+	wasandbox "github.com/bellhop/bellhop/provider/whatsapp/sandbox"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -478,5 +480,88 @@ func TestPagePacerGroup(t *testing.T) {
 	share("")
 	if g := group(); g != "" {
 		t.Fatalf("an empty group left share_with_group = %v, want the property's own pace", g)
+	}
+}
+
+// TestPageMailingChannels: the editor sets a mailing's channels in order and, once a WhatsApp
+// kind is among them, the approved template per language with its parameters, previewed for a
+// sample booking; a refused order is shown again with the reason.
+func TestPageMailingChannels(t *testing.T) {
+	h := start(t, t.TempDir()+"/bellhop.db")
+	admin, _ := h.activeProperty("w")
+	_, waURL, _ := channelSandboxes(t)
+	cloud := "/api/v1/properties/w/integrations/whatsapp_cloud"
+	h.must(200, "PUT", cloud, admin, map[string]any{"access_token": wasandbox.DefaultToken, "waba_id": wasandbox.DefaultWABAID,
+		"app_secret": wasandbox.DefaultAppSecret, "base_url": wasandbox.CloudBaseURL(waURL)})
+	h.must(200, "POST", cloud+"/check", admin, nil)
+	h.must(200, "PUT", cloud+"/sender", admin, map[string]any{"sender_id": wasandbox.NumberReception})
+	h.must(200, "POST", cloud+"/activate", admin, nil)
+
+	c := h.pageClient()
+	c.signInWithLink(h.signInLink("w"))
+	p := c.get("/p/w/mailings")
+	csrf := field(t, csrfRE, p.Body)
+	if !strings.Contains(p.Body, `id="method-welcome-4"`) || strings.Contains(p.Body, `id="wa-welcome"`) {
+		t.Fatalf("the editor has no channel places, or WhatsApp templates before a WhatsApp channel is chosen:\n%s", p.Body)
+	}
+	form := func(extra url.Values) url.Values {
+		f := url.Values{"csrf": {csrf}, "tpl_en": {"Hi {guest_name}"}, "tpl_ru": {"Привет, {guest_name}"},
+			"day_offset": {"-1"}, "send_time": {"10:00"}, "delay_minutes": {"0"}, "late_until_day": {"0"},
+			"quiet_start": {"21:00"}, "quiet_end": {"09:00"}}
+		for k, v := range extra {
+			f[k] = v
+		}
+		return f
+	}
+	save := func(extra url.Values) pageAnswer {
+		t.Helper()
+		return c.do("POST", "/p/w/mailings/welcome", form(extra))
+	}
+	welcome := func() response {
+		t.Helper()
+		return h.must(200, "GET", "/api/v1/properties/w/mailings/welcome", admin, nil)
+	}
+
+	// The same channel twice: refused, and the choices come back with the reason.
+	p = save(url.Values{"method_1": {"whatsapp_cloud"}, "method_2": {"whatsapp_cloud"}})
+	if p.Status != 422 || !strings.Contains(p.Body, "twice") {
+		t.Fatalf("a channel twice = %d:\n%s", p.Status, p.Body)
+	}
+	if got := fmt.Sprint(welcome().Body["sending_methods"]); got != "[intellectdialog]" {
+		t.Fatalf("a refused order changed the channels to %s", got)
+	}
+
+	// WhatsApp Cloud first, then email: saved in that order; the templates appear.
+	if p = save(url.Values{"method_1": {"whatsapp_cloud"}, "method_2": {""}, "method_3": {"email"}}); p.Status != 303 {
+		t.Fatalf("an order = %d:\n%s", p.Status, p.Body)
+	}
+	if got := fmt.Sprint(welcome().Body["sending_methods"]); got != "[whatsapp_cloud email]" {
+		t.Fatalf("sending_methods = %s, want [whatsapp_cloud email]", got)
+	}
+	p = c.get("/p/w/mailings")
+	if !strings.Contains(p.Body, `id="wa-welcome"`) || !strings.Contains(p.Body, `value="booking_welcome/en"`) ||
+		!strings.Contains(p.Body, `value="booking_welcome/ru"`) || strings.Contains(p.Body, "promo_discount") {
+		t.Fatalf("the editor does not offer the approved templates (and only those):\n%s", p.Body)
+	}
+
+	// A template per language with its parameters; the preview fills the body.
+	p = save(url.Values{"method_1": {"whatsapp_cloud"}, "method_2": {"email"}, "wa_section": {"whatsapp_cloud"},
+		"wa_tpl_en": {"booking_welcome/en"}, "wa_params_en": {"{guest_name}\r\n{hotel_name}\r\n\r\n{arrival_date}"}, "wa_tpl_ru": {""}})
+	if p.Status != 303 {
+		t.Fatalf("templates = %d:\n%s", p.Status, p.Body)
+	}
+	wa, _ := welcome().Body["wa_templates"].(map[string]any)
+	en, _ := wa["en"].(map[string]any)
+	if en["name"] != "booking_welcome" || en["language"] != "en" || fmt.Sprint(en["params"]) != "[{guest_name} {hotel_name} {arrival_date}]" || wa["ru"] != nil {
+		t.Fatalf("wa_templates = %v", wa)
+	}
+	p = c.get("/p/w/mailings")
+	if !strings.Contains(p.Body, `<option value="booking_welcome/en" selected>`) || !strings.Contains(p.Body, "Hello Anna Petrova! We look forward to welcoming you at Hotel w on") {
+		t.Fatalf("the chosen template or its preview is missing:\n%s", p.Body)
+	}
+	p = c.do("POST", "/p/w/mailings/welcome/wa-preview", url.Values{"lang": {"ru"}, "channel": {"whatsapp_cloud"},
+		"template": {"booking_welcome/ru"}, "params": {"{guest_name}\n{hotel_name}"}}, "X-CSRF-Token", csrf, "Accept", "application/json")
+	if p.Status != 200 || !strings.Contains(p.Body, "Здравствуйте, Анна Петрова! Ждём вас в Hotel w {{3}}.") || !strings.Contains(p.Body, "takes 3 parameter(s); 2 given") {
+		t.Errorf("live template preview = %d %s", p.Status, p.Body)
 	}
 }

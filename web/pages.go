@@ -76,6 +76,7 @@ func (s *Server) pageRoutes(m *http.ServeMux) {
 	m.Handle("POST "+pp+"/mailings/{kind}", p.guard(p.saveMailing))
 	m.Handle("POST "+pp+"/mailings/{kind}/enabled", p.guard(p.switchMailing))
 	m.Handle("POST "+pp+"/mailings/{kind}/preview", p.guard(p.previewTemplate))
+	m.Handle("POST "+pp+"/mailings/{kind}/wa-preview", p.guard(p.previewWATemplate))
 	m.Handle("GET "+pp+"/deliveries", p.guard(p.deliveriesPage))
 	m.Handle("POST "+pp+"/deliveries/{id}/retry", p.guard(p.retryDelivery))
 	m.Handle("GET "+pp+"/upcoming", p.guard(p.upcomingPage))

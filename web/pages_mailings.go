@@ -1,26 +1,59 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/connector"
 	"github.com/bellhop/bellhop/mailings"
+	"github.com/bellhop/bellhop/provider"
 )
 
 // mailingCard is one mailing on the Mailings tab, as saved or as the manager just sent it.
 type mailingCard struct {
-	Kind      bellhop.MailingKind
-	Enabled   bool
-	Methods   []option
+	Kind    bellhop.MailingKind
+	Enabled bool
+	// Methods are the numbered channel choices: the first that can reach the guest sends, a
+	// permanent failure falls through to the next.
+	Methods   []methodSlot
 	Templates []templateField
-	Schedule  bellhop.Schedule
-	Error     string
+	// WA maps the texts to approved WhatsApp templates, for a mailing sent through a kind
+	// with a customer window (outside it only a template may go); nil otherwise.
+	WA       *waSection
+	Schedule bellhop.Schedule
+	Error    string
+}
+
+// methodSlot is one place in a mailing's channel order.
+type methodSlot struct {
+	N       int
+	Options []option
+}
+
+// waSection is the WhatsApp templates of a mailing, per language, from the approved templates
+// of Kind's chosen sender.
+type waSection struct {
+	Kind, Title string
+	Error       string // the templates could not be listed: why
+	Langs       []waField
+}
+
+// waField is the template a language sends, its parameters and its preview.
+type waField struct {
+	Lang, LangName        string
+	Options               []option // "name/language" of each approved template
+	Params                string   // one per line, placeholders allowed
+	Takes                 int      // how many parameters the chosen template's body has
+	Preview, PreviewError string
+	Error                 string
 }
 
 // templateField is a mailing's text in one language, with its preview.
@@ -56,6 +89,7 @@ func (p *pages) showMailings(w http.ResponseWriter, r *http.Request, v *view, st
 		return
 	}
 	data := mailingsData{Placeholders: mailings.Placeholders()}
+	ch := p.newChannelInfo(r, v)
 	for _, k := range p.s.cfg.Connector.KindNames() {
 		data.Methods = append(data.Methods, option{Value: k, Label: p.s.cfg.Connector.Title(k), Selected: k == method})
 	}
@@ -71,22 +105,121 @@ func (p *pages) showMailings(w http.ResponseWriter, r *http.Request, v *view, st
 			data.Cards = append(data.Cards, *failed)
 			continue
 		}
-		data.Cards = append(data.Cards, p.mailingCard(v, m.Kind, m.Enabled, m.SendingMethod, m.Templates, m.Schedule))
+		data.Cards = append(data.Cards, ch.mailingCard(m.Kind, m.Enabled, m.Methods(), m.Templates, m.WATemplates, m.Schedule))
 	}
 	data.Capacity = capacityLines(v.Lang, p.s.capacityWarnings(r.Context(), v.Property.ID))
 	v.Data = data
 	p.render(w, r, status, "mailings", v)
 }
 
-func (p *pages) mailingCard(v *view, kind bellhop.MailingKind, enabled bool, method string, texts map[string]string, sch bellhop.Schedule) mailingCard {
+// channelInfo is what a Mailings page knows of the property's channels, read once per page:
+// the kinds, whether each is connected, and the approved WhatsApp templates per kind.
+type channelInfo struct {
+	p         *pages
+	r         *http.Request
+	v         *view
+	kinds     []*provider.Kind
+	state     map[string]*connector.View
+	templates map[string]templateList
+}
+
+type templateList struct {
+	list []provider.Template
+	err  string
+}
+
+func (p *pages) newChannelInfo(r *http.Request, v *view) *channelInfo {
+	ch := &channelInfo{p: p, r: r, v: v, kinds: p.s.cfg.Connector.Kinds().All(), state: map[string]*connector.View{},
+		templates: map[string]templateList{}}
+	// Without the Contact Center module nothing is connected; the kinds are still listed.
+	if views, err := p.s.cfg.Connector.List(r.Context(), v.Property.ID); err == nil {
+		for _, iv := range views {
+			ch.state[iv.Provider] = iv
+		}
+	}
+	return ch
+}
+
+// approved lists the approved templates of kind's chosen sender, asked once per page.
+func (ch *channelInfo) approved(kind string) templateList {
+	if tl, ok := ch.templates[kind]; ok {
+		return tl
+	}
+	ctx, cancel := context.WithTimeout(ch.r.Context(), providerWait)
+	defer cancel()
+	var tl templateList
+	res, err := ch.p.s.cfg.Connector.Templates(ctx, ch.v.Property.ID, kind)
+	if err != nil {
+		tl.err = ch.p.errText(ch.r, ch.v, err)
+	} else {
+		all, _ := res["templates"].([]provider.Template)
+		for _, t := range all {
+			if t.Approved() {
+				tl.list = append(tl.list, t)
+			}
+		}
+	}
+	ch.templates[kind] = tl
+	return tl
+}
+
+// windowKind is the first of the methods whose kind sends approved templates outside a
+// customer window (WhatsApp), or nil.
+func (ch *channelInfo) windowKind(methods []string) *provider.Kind {
+	for _, m := range methods {
+		for _, k := range ch.kinds {
+			if k.Name == m && k.Caps.Templates && k.Caps.CustomerWindow > 0 {
+				return k
+			}
+		}
+	}
+	return nil
+}
+
+func (ch *channelInfo) mailingCard(kind bellhop.MailingKind, enabled bool, methods []string, texts map[string]string,
+	wa map[string]bellhop.WATemplate, sch bellhop.Schedule) mailingCard {
+	v := ch.v
 	c := mailingCard{Kind: kind, Enabled: enabled, Schedule: sch}
-	for _, k := range p.s.cfg.Connector.KindNames() {
-		c.Methods = append(c.Methods, option{Value: k, Label: p.s.cfg.Connector.Title(k), Selected: k == method})
+	slots := max(len(ch.kinds), len(methods))
+	for i := range slots {
+		cur := ""
+		if i < len(methods) {
+			cur = methods[i]
+		}
+		slot := methodSlot{N: i + 1, Options: []option{{Value: "", Label: "—", Selected: cur == ""}}}
+		known := cur == ""
+		for _, k := range ch.kinds {
+			label := k.Title
+			if iv := ch.state[k.Name]; iv == nil || !iv.Active {
+				label += " " + tr(v.Lang, "mailings.method_inactive")
+			}
+			slot.Options = append(slot.Options, option{Value: k.Name, Label: label, Selected: k.Name == cur})
+			known = known || k.Name == cur
+		}
+		if !known {
+			slot.Options = append(slot.Options, option{Value: cur, Label: cur, Selected: true})
+		}
+		c.Methods = append(c.Methods, slot)
 	}
-	if !slices.ContainsFunc(c.Methods, func(o option) bool { return o.Selected }) && method != "" {
-		c.Methods = append(c.Methods, option{Value: method, Label: method, Selected: true})
+	langs := mailingLangs(v, texts)
+	for _, l := range langs {
+		f := templateField{Lang: l, LangName: langName(v.Lang, l), Text: texts[l]}
+		f.Preview, f.PreviewError = ch.p.preview(v.Property, l, f.Text)
+		c.Templates = append(c.Templates, f)
 	}
-	// English and Russian always, the property's language, and any other the mailing has.
+	if k := ch.windowKind(methods); k != nil {
+		tl := ch.approved(k.Name)
+		c.WA = &waSection{Kind: k.Name, Title: k.Title, Error: tl.err}
+		for _, l := range langs {
+			c.WA.Langs = append(c.WA.Langs, ch.p.waField(v, l, wa[l], tl.list))
+		}
+	}
+	return c
+}
+
+// mailingLangs are the languages a mailing's editor shows: English and Russian always, the
+// property's language, and any other the mailing has.
+func mailingLangs(v *view, texts map[string]string) []string {
 	langs := []string{"en", "ru"}
 	if l := mailings.BaseLanguage(v.Property.Language); l != "" && !slices.Contains(langs, l) {
 		langs = append(langs, l)
@@ -96,16 +229,137 @@ func (p *pages) mailingCard(v *view, kind bellhop.MailingKind, enabled bool, met
 			langs = append(langs, l)
 		}
 	}
-	for _, l := range langs {
-		name, ok := catalog[v.Lang]["lang."+l]
-		if !ok {
-			name = tr(v.Lang, "lang.other", l)
-		}
-		f := templateField{Lang: l, LangName: name, Text: texts[l]}
-		f.Preview, f.PreviewError = p.preview(v.Property, l, f.Text)
-		c.Templates = append(c.Templates, f)
+	return langs
+}
+
+func langName(pageLang, l string) string {
+	if name, ok := catalog[pageLang]["lang."+l]; ok {
+		return name
 	}
-	return c
+	return tr(pageLang, "lang.other", l)
+}
+
+// waField is one language's template choice: the approved templates (those of the language
+// first), the chosen one kept even when the provider no longer lists it, and its preview.
+func (p *pages) waField(v *view, lang string, cur bellhop.WATemplate, list []provider.Template) waField {
+	f := waField{Lang: lang, LangName: langName(v.Lang, lang), Params: strings.Join(cur.Params, "\n")}
+	f.Options = []option{{Value: "", Label: tr(v.Lang, "mailings.wa_none"), Selected: cur.Name == ""}}
+	sorted := slices.Clone(list)
+	slices.SortStableFunc(sorted, func(a, b provider.Template) int {
+		return cmpBool(mailings.BaseLanguage(b.Language) == lang, mailings.BaseLanguage(a.Language) == lang)
+	})
+	var chosen *provider.Template
+	for i, t := range sorted {
+		sel := cur.Name != "" && t.Name == cur.Name && sameTemplateLang(cur.Language, t.Language, lang)
+		if sel && chosen == nil {
+			chosen = &sorted[i]
+		} else {
+			sel = false
+		}
+		f.Options = append(f.Options, option{Value: t.Name + "/" + t.Language, Label: t.Name + " (" + t.Language + ")", Selected: sel})
+	}
+	if cur.Name != "" && chosen == nil {
+		tl := cur.Language
+		if tl == "" {
+			tl = lang
+		}
+		f.Options = append(f.Options, option{Value: cur.Name + "/" + tl, Label: cur.Name + " (" + tl + ")", Selected: true})
+	}
+	if chosen != nil {
+		f.Takes = bodyParams(chosen.Text)
+		f.Preview, f.PreviewError = p.waPreview(v, lang, chosen.Text, cur.Params)
+	}
+	return f
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// sameTemplateLang: a mapping's template language, or the mapping's own language when it names
+// none, is the listed template's.
+func sameTemplateLang(mapped, listed, lang string) bool {
+	if mapped != "" {
+		return mapped == listed
+	}
+	return listed == lang || mailings.BaseLanguage(listed) == lang
+}
+
+// templateParam is a positional body parameter of a WhatsApp template: {{1}}, {{2}}, …
+var templateParam = regexp.MustCompile(`\{\{\s*(\d+)\s*\}\}`)
+
+// bodyParams is how many parameters a template's body takes: its highest {{n}}.
+func bodyParams(body string) int {
+	n := 0
+	for _, m := range templateParam.FindAllStringSubmatch(body, -1) {
+		if i, err := strconv.Atoi(m[1]); err == nil && i > n {
+			n = i
+		}
+	}
+	return n
+}
+
+// waPreview fills a template's body with its parameters rendered for the sample booking, as
+// the guest would read it, and says what is wrong, if anything.
+func (p *pages) waPreview(v *view, lang, body string, params []string) (text, problem string) {
+	data := mailings.DataFor(*v.Property, p.sampleBooking(v.Property, lang), lang)
+	values := make([]string, len(params))
+	var problems []string
+	for i, param := range params {
+		values[i] = strings.Join(strings.Fields(mailings.Render(param, data)), " ")
+		if err := mailings.ValidateTemplates(map[string]string{lang: param}); err != nil {
+			problems = append(problems, bellhop.ErrorMessage(err))
+		}
+	}
+	text = templateParam.ReplaceAllStringFunc(body, func(m string) string {
+		i, _ := strconv.Atoi(templateParam.FindStringSubmatch(m)[1])
+		if i >= 1 && i <= len(values) {
+			return values[i-1]
+		}
+		return m
+	})
+	if n := bodyParams(body); n != len(params) {
+		problems = append(problems, tr(v.Lang, "mailings.wa_param_count", n, len(params)))
+	}
+	return text, strings.Join(problems, " ")
+}
+
+// previewWATemplate answers the editor's live preview of a WhatsApp template.
+func (p *pages) previewWATemplate(w http.ResponseWriter, r *http.Request, v *view) {
+	lang := strings.TrimSpace(r.PostFormValue("lang"))
+	name, tl, _ := strings.Cut(r.PostFormValue("template"), "/")
+	params := formParams(r.PostFormValue("params"))
+	out := map[string]any{"ok": true, "text": "", "error": "", "takes": 0}
+	if name != "" {
+		ch := p.newChannelInfo(r, v)
+		list := ch.approved(r.PostFormValue("channel"))
+		out["error"] = list.err
+		for _, t := range list.list {
+			if t.Name == name && t.Language == tl {
+				out["text"], out["error"] = p.waPreview(v, lang, t.Text, params)
+				out["takes"] = bodyParams(t.Text)
+				break
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// formParams reads a template's parameters, one per line; blank lines are dropped.
+func formParams(s string) []string {
+	var out []string
+	for _, line := range strings.Split(normalizeNewlines(s), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // preview renders a template for a sample booking three days ahead, the way the guest would
@@ -114,6 +368,15 @@ func (p *pages) preview(prop *bellhop.Property, lang, text string) (rendered, pr
 	if strings.TrimSpace(text) == "" {
 		return "", ""
 	}
+	if err := mailings.ValidateTemplates(map[string]string{lang: text}); err != nil {
+		problem = bellhop.ErrorMessage(err)
+	}
+	return mailings.Render(text, mailings.DataFor(*prop, p.sampleBooking(prop, lang), lang)), problem
+}
+
+// sampleBooking is the booking previews are made for: a guest arriving in three days for two
+// nights, with a guarantee deadline the evening before.
+func (p *pages) sampleBooking(prop *bellhop.Property, lang string) bellhop.Booking {
 	loc := prop.Location()
 	arrival := bellhop.DateOf(p.s.cfg.Clock.Now().In(loc)).AddDays(3)
 	deadline := arrival.AddDays(-1).At(18, 0, loc)
@@ -121,12 +384,8 @@ func (p *pages) preview(prop *bellhop.Property, lang, text string) (rendered, pr
 	if lang == "ru" {
 		guest = "Анна Петрова"
 	}
-	b := bellhop.Booking{ID: "B-1042", PropertyID: prop.ID, Arrival: arrival, Departure: arrival.AddDays(2),
+	return bellhop.Booking{ID: "B-1042", PropertyID: prop.ID, Arrival: arrival, Departure: arrival.AddDays(2),
 		GuaranteeDeadline: &deadline, Guest: bellhop.Guest{Name: guest, Language: lang}}
-	if err := mailings.ValidateTemplates(map[string]string{lang: text}); err != nil {
-		problem = bellhop.ErrorMessage(err)
-	}
-	return mailings.Render(text, mailings.DataFor(*prop, b, lang)), problem
 }
 
 // previewTemplate answers the editor's live preview.
@@ -152,7 +411,13 @@ func (p *pages) saveMailing(w http.ResponseWriter, r *http.Request, v *view) {
 			p.done(w, r, "error", p.errText(r, v, err), "/p/"+v.Property.ID+"/mailings")
 			return
 		}
-		card := p.mailingCard(v, kind, false, *patch.SendingMethod, patch.Templates, sch)
+		wa := map[string]bellhop.WATemplate{}
+		for lang, t := range patch.WATemplates {
+			if t != nil {
+				wa[lang] = *t
+			}
+		}
+		card := p.newChannelInfo(r, v).mailingCard(kind, false, formMethods(r), patch.Templates, wa, sch)
 		card.Error = p.errText(r, v, err)
 		var e *bellhop.Error
 		if errors.As(err, &e) {
@@ -160,6 +425,11 @@ func (p *pages) saveMailing(w http.ResponseWriter, r *http.Request, v *view) {
 				for i := range card.Templates {
 					if f.Field == "templates."+card.Templates[i].Lang {
 						card.Templates[i].Error = f.Message
+					}
+				}
+				for i := 0; card.WA != nil && i < len(card.WA.Langs); i++ {
+					if l := &card.WA.Langs[i]; strings.HasPrefix(f.Field, "wa_templates."+l.Lang) {
+						l.Error = strings.TrimSpace(l.Error + " " + f.Message)
 					}
 				}
 			}
@@ -173,11 +443,33 @@ func (p *pages) saveMailing(w http.ResponseWriter, r *http.Request, v *view) {
 // mailingForm reads the editor into a patch; the schedule comes back as sent, for showing it
 // again when the patch is refused.
 func mailingForm(r *http.Request) (mailings.MailingPatch, bellhop.Schedule, error) {
-	method := strings.TrimSpace(r.PostFormValue("sending_method"))
-	patch := mailings.MailingPatch{SendingMethod: &method, Templates: map[string]string{}}
+	patch := mailings.MailingPatch{Templates: map[string]string{}}
+	if methods := formMethods(r); methods != nil {
+		patch.SendingMethods = &methods
+	} else if method, ok := r.PostForm["sending_method"]; ok && len(method) > 0 {
+		// A form of one channel (the editor before the channel order).
+		m := strings.TrimSpace(method[0])
+		patch.SendingMethod = &m
+	}
 	for key, vals := range r.PostForm {
 		if lang, ok := strings.CutPrefix(key, "tpl_"); ok && len(vals) > 0 {
 			patch.Templates[lang] = strings.TrimSpace(normalizeNewlines(vals[0]))
+		}
+	}
+	// The WhatsApp templates, when the editor showed them: a language set to none is removed.
+	if r.PostFormValue("wa_section") != "" {
+		patch.WATemplates = map[string]*bellhop.WATemplate{}
+		for key, vals := range r.PostForm {
+			lang, ok := strings.CutPrefix(key, "wa_tpl_")
+			if !ok || len(vals) == 0 {
+				continue
+			}
+			name, tl, _ := strings.Cut(strings.TrimSpace(vals[0]), "/")
+			if name == "" {
+				patch.WATemplates[lang] = nil
+				continue
+			}
+			patch.WATemplates[lang] = &bellhop.WATemplate{Name: name, Language: tl, Params: formParams(r.PostFormValue("wa_params_" + lang))}
 		}
 	}
 	sch := bellhop.Schedule{
@@ -203,6 +495,30 @@ func mailingForm(r *http.Request) (mailings.MailingPatch, bellhop.Schedule, erro
 	}
 	return patch, sch, nil
 }
+
+// formMethods reads the numbered channel choices (method_1, method_2, …) in order, skipping
+// the places left empty; nil when the form has none.
+func formMethods(r *http.Request) []string {
+	var out []string
+	seen := false
+	for n := 1; n <= maxMethodSlots; n++ {
+		vals, ok := r.PostForm["method_"+strconv.Itoa(n)]
+		if !ok {
+			continue
+		}
+		seen = true
+		if m := strings.TrimSpace(vals[0]); m != "" {
+			out = append(out, m)
+		}
+	}
+	if seen && out == nil {
+		return []string{}
+	}
+	return out
+}
+
+// maxMethodSlots bounds the channel places a form is read for (a mailing tries at most 8).
+const maxMethodSlots = 16
 
 // formTime reads a time input, which a browser may send with seconds ("09:00:00").
 func formTime(s string) bellhop.TimeOfDay {

@@ -119,4 +119,36 @@
   document.querySelectorAll("input[data-select-all]").forEach(function (el) {
     el.addEventListener("focus", function () { el.select(); });
   });
+
+  // The channel order: ↑ and ↓ swap a place's choice with its neighbour's.
+  document.querySelectorAll("ol.methods button[data-move]").forEach(function (btn) {
+    btn.addEventListener("click", function () {
+      var li = btn.closest("li");
+      var other = btn.dataset.move === "up" ? li.previousElementSibling : li.nextElementSibling;
+      if (!other) { return; }
+      var a = li.querySelector("select"), b = other.querySelector("select");
+      var v = a.value;
+      a.value = b.value;
+      b.value = v;
+      a.dispatchEvent(new Event("change", { bubbles: true }));
+    });
+  });
+
+  // Live preview of a WhatsApp template with its parameters filled for a sample booking.
+  document.querySelectorAll("[data-wa-preview]").forEach(function (box) {
+    var out = document.getElementById(box.dataset.waPreview);
+    var sel = box.querySelector("select[data-wa-template]");
+    var params = box.querySelector("textarea[data-wa-params]");
+    var timer = null;
+    var refresh = function () {
+      post(box.dataset.previewUrl, { lang: box.dataset.lang, channel: box.dataset.channel, template: sel.value,
+        params: params.value, csrf: csrf }).then(function (body) {
+        out.querySelector(".preview-text").textContent = body.text || "";
+        out.querySelector(".preview-error").textContent = body.error || "";
+      });
+    };
+    var later = function () { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    sel.addEventListener("change", refresh);
+    params.addEventListener("input", later);
+  });
 })();
