@@ -27,6 +27,11 @@ func (p *pages) deliveriesPage(w http.ResponseWriter, r *http.Request, v *view) 
 		Statuses   []option
 		Kinds      []option
 		Deliveries []*bellhop.Delivery
+		Titles     map[string]string // channel kind → its title
+	}
+	data.Titles = map[string]string{}
+	for _, k := range p.s.cfg.Connector.Kinds().All() {
+		data.Titles[k.Name] = k.Title
 	}
 	for _, s := range bellhop.DeliveryStatuses() {
 		data.Statuses = append(data.Statuses, option{Value: string(s), Label: tr(v.Lang, "delivery."+string(s)), Selected: s == f.Status})
