@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,6 +124,32 @@ type Template struct {
 
 // Approved reports whether the template may be sent.
 func (t Template) Approved() bool { return strings.EqualFold(t.Status, "approved") }
+
+// templateParam is a positional parameter of a template's body: {{1}}, {{2}}, …
+var templateParam = regexp.MustCompile(`\{\{\s*([0-9]{1,3})\s*\}\}`)
+
+// TemplateParams is how many parameters a template's body takes: its highest {{n}}.
+func TemplateParams(body string) int {
+	n := 0
+	for _, m := range templateParam.FindAllStringSubmatch(body, -1) {
+		if v, err := strconv.Atoi(m[1]); err == nil && v > n {
+			n = v
+		}
+	}
+	return n
+}
+
+// FillTemplate writes values into a template's body, values[0] for {{1}} and so on, as the
+// guest would read it; a {{n}} without a value is left as it is.
+func FillTemplate(body string, values []string) string {
+	return templateParam.ReplaceAllStringFunc(body, func(m string) string {
+		i, _ := strconv.Atoi(templateParam.FindStringSubmatch(m)[1])
+		if i >= 1 && i <= len(values) {
+			return values[i-1]
+		}
+		return m
+	})
+}
 
 // Webhook is the account's callback registration.
 type Webhook struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -266,7 +265,7 @@ func (p *pages) waField(v *view, lang string, cur bellhop.WATemplate, list []pro
 		f.Options = append(f.Options, option{Value: cur.Name + "/" + tl, Label: cur.Name + " (" + tl + ")", Selected: true})
 	}
 	if chosen != nil {
-		f.Takes = bodyParams(chosen.Text)
+		f.Takes = provider.TemplateParams(chosen.Text)
 		f.Preview, f.PreviewError = p.waPreview(v, lang, chosen.Text, cur.Params)
 	}
 	return f
@@ -291,20 +290,6 @@ func sameTemplateLang(mapped, listed, lang string) bool {
 	return listed == lang || mailings.BaseLanguage(listed) == lang
 }
 
-// templateParam is a positional body parameter of a WhatsApp template: {{1}}, {{2}}, …
-var templateParam = regexp.MustCompile(`\{\{\s*(\d+)\s*\}\}`)
-
-// bodyParams is how many parameters a template's body takes: its highest {{n}}.
-func bodyParams(body string) int {
-	n := 0
-	for _, m := range templateParam.FindAllStringSubmatch(body, -1) {
-		if i, err := strconv.Atoi(m[1]); err == nil && i > n {
-			n = i
-		}
-	}
-	return n
-}
-
 // waPreview fills a template's body with its parameters rendered for the sample booking, as
 // the guest would read it, and says what is wrong, if anything.
 func (p *pages) waPreview(v *view, lang, body string, params []string) (text, problem string) {
@@ -317,14 +302,8 @@ func (p *pages) waPreview(v *view, lang, body string, params []string) (text, pr
 			problems = append(problems, bellhop.ErrorMessage(err))
 		}
 	}
-	text = templateParam.ReplaceAllStringFunc(body, func(m string) string {
-		i, _ := strconv.Atoi(templateParam.FindStringSubmatch(m)[1])
-		if i >= 1 && i <= len(values) {
-			return values[i-1]
-		}
-		return m
-	})
-	if n := bodyParams(body); n != len(params) {
+	text = provider.FillTemplate(body, values)
+	if n := provider.TemplateParams(body); n != len(params) {
 		problems = append(problems, tr(v.Lang, "mailings.wa_param_count", n, len(params)))
 	}
 	return text, strings.Join(problems, " ")
@@ -343,7 +322,7 @@ func (p *pages) previewWATemplate(w http.ResponseWriter, r *http.Request, v *vie
 		for _, t := range list.list {
 			if t.Name == name && t.Language == tl {
 				out["text"], out["error"] = p.waPreview(v, lang, t.Text, params)
-				out["takes"] = bodyParams(t.Text)
+				out["takes"] = provider.TemplateParams(t.Text)
 				break
 			}
 		}

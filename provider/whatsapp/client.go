@@ -26,7 +26,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -299,20 +298,6 @@ func (t Template) Provider() provider.Template {
 	return provider.Template{ID: t.ID, Name: t.Name, Language: t.Language, Category: t.Category, Status: t.Status, Text: t.Body}
 }
 
-// placeholder is a positional body parameter, {{1}}.
-var placeholder = regexp.MustCompile(`\{\{\s*([0-9]{1,3})\s*\}\}`)
-
-// bodyParams returns the highest {{n}} in a template's body.
-func bodyParams(body string) int {
-	n := 0
-	for _, m := range placeholder.FindAllStringSubmatch(body, -1) {
-		if v, err := strconv.Atoi(m[1]); err == nil && v > n {
-			n = v
-		}
-	}
-	return n
-}
-
 // Templates lists the approved templates, one per name and language, every page, sorted by
 // name and language. Templates not approved (pending, rejected, paused) are left out: they
 // cannot be sent.
@@ -343,7 +328,7 @@ func (c *Client) Templates(ctx context.Context) ([]Template, error) {
 				t.Body = comp.Text
 			}
 		}
-		t.BodyParams = bodyParams(t.Body)
+		t.BodyParams = provider.TemplateParams(t.Body)
 		if t.Name == "" || t.Language == "" || !t.Approved() {
 			continue
 		}
