@@ -1,12 +1,17 @@
 package integration_test
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bellhop/bellhop/cmd/bellhop/app"
+	"github.com/bellhop/bellhop/provider/email"
 )
 
 // guestPage fetches a guest-facing page (no token) and returns its status and body.
@@ -170,4 +175,98 @@ func flip(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestUnsubscribedEmailFallsThrough on both databases: a welcome sent by e-mail through the
+// SMTP sandbox carries List-Unsubscribe and List-Unsubscribe-Post and a visible line in the
+// guest's language; a changed link changes nothing; following the link (the mail client's
+// one-click POST) puts the address on the stop list; the guest's next mailing skips e-mail
+// with opted_out and goes out on the mailing's next channel, WhatsApp through IntellectDialog.
+func TestUnsubscribedEmailFallsThrough(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			// Bellhop's public address is https, as RFC 8058 asks, behind a TLS proxy that
+			// this test stands in for by following the links on the API's own address.
+			const public = "https://bellhop.test"
+			h := start(t, db(t), fastPacing, func(m *app.Main) {
+				var err error
+				if m.Unsubscribe, err = email.NewLinks(public, m.Config.SecretKey); err != nil {
+					t.Fatal(err)
+				}
+			})
+			admin, local := h.activeProperty("p1")
+			base := "/api/v1/properties/p1"
+			_, _, mail := channelSandboxes(t)
+			user, pass := mail.Credentials()
+			port, _ := strconv.Atoi(mail.Addr()[strings.LastIndex(mail.Addr(), ":")+1:])
+			h.must(200, "PUT", base+"/integrations/email", admin, map[string]any{"host": mail.Host(), "port": port, "security": "none",
+				"username": user, "password": pass, "from_address": "reception@aurora-hotel.example", "from_name": "Hotel Aurora"})
+			h.must(200, "POST", base+"/integrations/email/check", admin, nil)
+			h.must(200, "POST", base+"/integrations/email/activate", admin, nil)
+			h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true, "sending_methods": []string{"email", "intellectdialog"}})
+
+			now, tomorrow := time.Now(), local.AddDate(0, 0, 1)
+			withEmail := func(b map[string]any) map[string]any {
+				b["guest"].(map[string]any)["email"] = "Anna.Petrova@Guest.example"
+				return b
+			}
+			d1 := deliveryOf(h.must(201, "PUT", base+"/bookings/b1", h.service, withEmail(booking(tomorrow, 2, "+79123456789", "ru", now))), "welcome")
+			sent := h.waitDelivery("p1", admin, d1["id"].(string), "sent by e-mail", func(d map[string]any) bool {
+				return d["status"] == "sent" && d["channel"] == "email"
+			})
+			msgs := mail.Messages()
+			if len(msgs) != 1 || len(h.sandbox.Messages()) != 0 {
+				t.Fatalf("e-mails %d, WhatsApp messages %d; want the welcome by e-mail alone (%v)", len(msgs), len(h.sandbox.Messages()), sent)
+			}
+			m := msgs[0]
+			lu := strings.TrimSpace(m.Header.Get("List-Unsubscribe"))
+			if !strings.HasPrefix(lu, "<"+public+"/unsubscribe/") || !strings.HasSuffix(lu, ">") {
+				t.Fatalf("List-Unsubscribe = %q", lu)
+			}
+			if got := m.Header.Get("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
+				t.Fatalf("List-Unsubscribe-Post = %q", got)
+			}
+			shown := strings.Trim(lu, "<>")
+			if !strings.Contains(m.Text, "отпишитесь здесь: "+shown) || !strings.Contains(m.HTML, `href="`+html.EscapeString(shown)+`"`) {
+				t.Fatalf("no visible unsubscribe line in Russian:\n%s\n%s", m.Text, m.HTML)
+			}
+			link := h.url + strings.TrimPrefix(shown, public)
+
+			tok := strings.TrimPrefix(strings.SplitN(link, "?", 2)[0], h.url+"/unsubscribe/")
+			if status, _ := guestPage(t, "POST", h.url+"/unsubscribe/"+flip(tok[:3])+tok[3:], "List-Unsubscribe=One-Click"); status != 404 {
+				t.Fatalf("a changed link = %d, want 404", status)
+			}
+			if got := h.stopContacts("p1", admin); len(got) != 0 {
+				t.Fatalf("a changed link listed %v", got)
+			}
+			if status, body := guestPage(t, "POST", link, "List-Unsubscribe=One-Click"); status != 200 {
+				t.Fatalf("one-click unsubscribe = %d %s", status, body)
+			}
+			if got := h.stopContacts("p1", admin); len(got) != 1 || got["anna.petrova@guest.example"] != "unsubscribe_link" {
+				t.Fatalf("after the link the stop list = %v", got)
+			}
+
+			// The guest's next stay: e-mail is skipped as opted out, WhatsApp sends.
+			d2 := deliveryOf(h.must(201, "PUT", base+"/bookings/b2", h.service, withEmail(booking(tomorrow, 3, "+79123450000", "ru", now))), "welcome")
+			next := h.waitDelivery("p1", admin, d2["id"].(string), "sent on the next channel", func(d map[string]any) bool {
+				return d["channel"] == "intellectdialog" && (d["status"] == "sent" || d["status"] == "delivered" || d["status"] == "read")
+			})
+			skipped := false
+			for _, a := range next["attempts"].([]any) {
+				a := a.(map[string]any)
+				if a["channel"] == "email" {
+					skipped = a["status"] == "skipped" && a["reason"] == "opted_out"
+				}
+			}
+			if !skipped {
+				t.Fatalf("the e-mail attempt is not skipped as opted_out: %v", next["attempts"])
+			}
+			if n := len(mail.Messages()); n != 1 {
+				t.Fatalf("%d e-mails after unsubscribing, want the first one only", n)
+			}
+			if wa := h.sandbox.Messages(); len(wa) != 1 || wa[0].Phone != "+79123450000" {
+				t.Fatalf("WhatsApp got %+v, want the second welcome", wa)
+			}
+		})
+	}
 }

@@ -30,6 +30,15 @@ type Channel struct {
 	Integration *bellhop.Integration
 	// LastInbound is the guest's last message on this channel; zero when none is known.
 	LastInbound time.Time
+	// Links makes the guest's one-click unsubscribe link for a channel that reaches people by
+	// e-mail; nil: messages carry none (the preview).
+	Links UnsubscribeLinks
+}
+
+// UnsubscribeLinks makes a guest's one-click unsubscribe link (email.Links is one): address at
+// property pid, the page in language lang.
+type UnsubscribeLinks interface {
+	URL(pid, address, lang string) string
 }
 
 // Address is how the channel reaches people.
@@ -112,8 +121,20 @@ func ComposeFor(c Channel, m bellhop.Mailing, p bellhop.Property, b bellhop.Book
 		if body, ok := Compose(m, p, b); ok {
 			msg := provider.Message{Text: body.Text, Language: body.Language}
 			if c.Address() == provider.AddressEmail {
+				if c.Links != nil {
+					// The link goes, visibly, at the end of the text (and so of the HTML
+					// made from it) and in the List-Unsubscribe header — there only over
+					// https, as RFC 8058's one-click asks (a plain-http Bellhop such as the
+					// demo shows the link in the text alone).
+					if link := c.Links.URL(p.ID, c.Contact(b), body.Language); link != "" {
+						msg.Text = strings.TrimRight(msg.Text, "\n ") + "\n\n" + UnsubscribeLine(body.Language, link)
+						if strings.HasPrefix(link, "https://") {
+							msg.Unsubscribe = link
+						}
+					}
+				}
 				msg.Subject = Subject(m, p, b, body.Language)
-				msg.HTML = email.HTMLFromText(body.Text)
+				msg.HTML = email.HTMLFromText(msg.Text)
 			}
 			return msg, true
 		}
@@ -137,6 +158,23 @@ func ComposeFor(c Channel, m bellhop.Mailing, p bellhop.Property, b bellhop.Book
 		tl = lang
 	}
 	return provider.Message{Template: t.Name, Language: tl, Vars: vars}, true
+}
+
+// UnsubscribeLine is the visible unsubscribe line at the end of an e-mail, in the guest's
+// language (English when there is none for it).
+func UnsubscribeLine(lang, link string) string {
+	line, ok := unsubscribeLines[BaseLanguage(lang)]
+	if !ok {
+		line = unsubscribeLines["en"]
+	}
+	return line + " " + link
+}
+
+var unsubscribeLines = map[string]string{
+	"en": "To receive no more e-mails from us, unsubscribe here:",
+	"ru": "Чтобы больше не получать от нас писем, отпишитесь здесь:",
+	"de": "Wenn Sie keine E-Mails mehr von uns erhalten möchten, melden Sie sich hier ab:",
+	"es": "Para no recibir más correos nuestros, cancele la suscripción aquí:",
 }
 
 // paramText makes a rendered value fit a template parameter: WhatsApp refuses new lines, tabs,

@@ -105,7 +105,7 @@ func (w *Worker) reach(ctx context.Context, log *slog.Logger, d *bellhop.Deliver
 		return nil, "", false, err
 	}
 	c.in = in
-	mc := mailings.Channel{Name: kind, Kind: c.decl, Integration: in}
+	mc := mailings.Channel{Name: kind, Kind: c.decl, Integration: in, Links: w.cfg.Unsubscribe}
 	c.contact = mc.Contact(*b)
 	if c.decl != nil && c.decl.Caps.CustomerWindow > 0 && c.contact != "" {
 		if mc.LastInbound, err = st.LastInbound(ctx, d.PropertyID, kind, WindowContact(mc.Address(), c.contact)); err != nil {
@@ -248,7 +248,7 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, d *bellhop.Delive
 	decl := w.declaration(kind)
 	if finder, ok := any(client).(provider.Finder); ok && canLookUp(decl, client) {
 		text := ""
-		if msg, ok := mailings.ComposeFor(mailings.Channel{Name: kind, Kind: decl, Integration: in}, *m, *p, *b, now); ok {
+		if msg, ok := mailings.ComposeFor(mailings.Channel{Name: kind, Kind: decl, Integration: in, Links: w.cfg.Unsubscribe}, *m, *p, *b, now); ok {
 			text = msg.Text
 		}
 		return w.resolve(ctx, log, finder, in, d, text)

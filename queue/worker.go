@@ -140,6 +140,9 @@ type Config struct {
 	// declare reaches phones with free text and is asked about unknown outcomes when its
 	// client can list messages. Nil declares none.
 	Kinds KindSource
+	// Unsubscribe makes the one-click unsubscribe link of each e-mail (List-Unsubscribe and a
+	// visible line); nil: e-mails carry none.
+	Unsubscribe mailings.UnsubscribeLinks
 	// RecipientPacer paces messages to one recipient on kinds whose profile limits them
 	// (Pacing.PerRecipient, keyed by RecipientKey); nil paces senders only.
 	RecipientPacer *pacer.Pacer

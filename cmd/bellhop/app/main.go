@@ -67,8 +67,8 @@ type Main struct {
 	Horizon   *queue.Horizon
 	Retention *mailings.Retention
 	Registry  *prometheus.Registry
-	// Unsubscribe makes and reads e-mails' unsubscribe links (BELLHOP_PUBLIC_URL's host, a key
-	// derived from BELLHOP_SECRET_KEY).
+	// Unsubscribe makes and reads e-mails' unsubscribe links; default: BELLHOP_PUBLIC_URL's
+	// host (the API's address when unset), a key derived from BELLHOP_SECRET_KEY.
 	Unsubscribe *email.Links
 
 	listener net.Listener
@@ -128,8 +128,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("BELLHOP_SECRET_KEY: %w", err)
 	}
-	if m.Unsubscribe, err = email.NewLinks(publicURL(m.Config), m.Config.SecretKey); err != nil {
-		return err
+	if m.Unsubscribe == nil {
+		if m.Unsubscribe, err = email.NewLinks(publicURL(m.Config), m.Config.SecretKey); err != nil {
+			return err
+		}
 	}
 	// The database is the pacer's memory, Redis its cache: a sender whose Redis keys are lost
 	// is rebuilt from the database before it may send again.
@@ -172,7 +174,7 @@ func (m *Main) Open(ctx context.Context) error {
 			Store: queueStore{db}, Connector: m.Connector, Pacer: m.Pacer, Client: m.Queue,
 			Clock: m.Clock, Logger: m.Logger, Registerer: m.Registry, SendTimeout: m.Config.SendTimeout,
 			RelayClient: m.Config.addresses().NoRedirectClient(), Horizon: m.Config.PlanHorizon,
-			Kinds: m.Kinds, RecipientPacer: m.RecipientPacer,
+			Kinds: m.Kinds, RecipientPacer: m.RecipientPacer, Unsubscribe: m.Unsubscribe,
 		}
 		if m.TuneWorker != nil {
 			m.TuneWorker(&wc)
