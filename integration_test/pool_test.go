@@ -33,6 +33,11 @@ func TestSenderPool(t *testing.T) {
 				t.Fatalf("the integration view has no pool: %s", r.Raw)
 			}
 			h.must(200, "POST", base+intg+"/activate", admin, nil)
+			c := h.pageClient()
+			c.signInWithLink(h.signInLink("pool"))
+			if p := c.get("/p/pool"); !strings.Contains(p.Body, `class="hint pool"`) || !strings.Contains(p.Body, "79990000002)</li>") {
+				t.Errorf("the Channels page does not show the pool:\n%s", p.Body)
+			}
 			h.sandbox.SetSpacing("1", 150*time.Millisecond)
 			h.sandbox.SetSpacing("2", 150*time.Millisecond)
 			h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true})

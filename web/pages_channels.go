@@ -39,6 +39,8 @@ type channelCard struct {
 	Reach    string
 	Pace     string
 	Callback *connector.CallbackSetup
+	// Pool lists the numbers of the sender's pool, when it has more than one.
+	Pool []string
 }
 
 // fieldInput is one declared field as a form input. Secrets are never filled in: the
@@ -83,6 +85,9 @@ func (p *pages) channelCard(ctx context.Context, r *http.Request, v *view, iv *c
 		Sends: capabilityWords(iv.Caps), Pace: paceWords(v.Lang, iv.Pacing)}
 	if iv.Sender != nil {
 		c.Reach = senderText(iv.Address, *iv.Sender)
+	}
+	for _, sd := range iv.Pool {
+		c.Pool = append(c.Pool, senderText(iv.Address, sd))
 	}
 	for _, f := range iv.Fields {
 		in := p.fieldInput(v.Lang, kind, f, iv)
