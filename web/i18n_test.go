@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/bellhop/bellhop"
 )
@@ -105,5 +106,25 @@ func TestPageCatalogHasCodeKeys(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("found only %d keys in the code; is the pattern right?", n)
+	}
+}
+
+func TestDurationWords(t *testing.T) {
+	for _, c := range []struct {
+		lang string
+		d    time.Duration
+		want string
+	}{
+		{"en", 300 * time.Second, "5\u00a0min"},
+		{"ru", 300 * time.Second, "5\u00a0мин"},
+		{"en", 12500 * time.Microsecond, "12.5\u00a0ms"},
+		{"ru", 12500 * time.Microsecond, "12,5\u00a0мс"},
+		{"en", 6 * time.Second, "6\u00a0s"},
+		{"en", 90 * time.Second, "90\u00a0s"},
+		{"en", 2 * time.Hour, "2\u00a0h"},
+	} {
+		if got := durationWords(c.lang, c.d); got != c.want {
+			t.Errorf("durationWords(%s, %s) = %q, want %q", c.lang, c.d, got, c.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,25 +196,29 @@ func paceWords(lang string, pc provider.Pacing) string {
 	if pc.PerSender <= 0 {
 		return ""
 	}
-	s := tr(lang, "channels.pace_sender", shortDuration(pc.PerSender))
+	s := tr(lang, "channels.pace_sender", durationWords(lang, pc.PerSender))
 	if pc.PerRecipient > 0 {
-		s += "; " + tr(lang, "channels.pace_recipient", shortDuration(pc.PerRecipient))
+		s += "; " + tr(lang, "channels.pace_recipient", durationWords(lang, pc.PerRecipient))
 	}
 	return s
 }
 
-// shortDuration writes 300 s as "5m", 6 s as "6s", an hour as "1h".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	s, _ = strings.CutSuffix(s, "m0s")
-	if strings.HasSuffix(d.String(), "m0s") {
-		s += "m"
+// durationWords writes a pace in the page's language: 300 s as "5 min", 12.5 ms as "12.5 ms".
+func durationWords(lang string, d time.Duration) string {
+	n, unit := d.Seconds()*1000, "unit.ms"
+	switch {
+	case d >= time.Hour && d%time.Hour == 0:
+		n, unit = d.Hours(), "unit.h"
+	case d >= time.Minute && d%time.Minute == 0:
+		n, unit = d.Minutes(), "unit.min"
+	case d >= time.Second:
+		n, unit = d.Seconds(), "unit.s"
 	}
-	s, _ = strings.CutSuffix(s, "h0m")
-	if strings.HasSuffix(s, "h0") {
-		s = strings.TrimSuffix(s, "0")
+	num := strconv.FormatFloat(n, 'f', -1, 64)
+	if lang == "ru" {
+		num = strings.ReplaceAll(num, ".", ",")
 	}
-	return s
+	return num + "\u00a0" + tr(lang, unit)
 }
 
 // saveIntegration takes a channel's form: its fields (a secret left empty keeps the saved
