@@ -359,10 +359,11 @@ func (s *memStore) FinishDelivery(ctx context.Context, id string, version int, s
 }
 
 func (s *memStore) FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (bool, error) {
-	if err := s.UpdateAttempt(ctx, id, attempt, attemptStatus, attemptReason, messageID, now); err != nil {
-		return false, err
+	ok, err := s.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
+	if err != nil || !ok {
+		return ok, err
 	}
-	return s.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
+	return true, s.UpdateAttempt(ctx, id, attempt, attemptStatus, attemptReason, messageID, now)
 }
 
 func (s *memStore) UpdateAttempt(_ context.Context, id string, attempt int, status bellhop.DeliveryStatus, reason, messageID string, now time.Time) error {
@@ -435,7 +436,7 @@ func (s *memStore) finish(_ context.Context, id string, version, attempt int, st
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.rows[id]
-	if !ok || d.Version != version || (attempt > 0 && d.Attempts != attempt) {
+	if !ok || d.Version != version || (attempt > 0 && (d.Attempts != attempt || d.Status == bellhop.DeliveryScheduled)) {
 		return false, nil
 	}
 	if status == bellhop.DeliverySent {

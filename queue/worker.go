@@ -430,8 +430,18 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 	in := ch.in
 	ctx = context.WithoutCancel(ctx) // the provider has answered: record it even on shutdown
 	if err == nil {
-		if _, err := st.FinishAttempt(ctx, d.ID, d.Version, attempt, bellhop.DeliverySent, "", sent.MessageID, &finished, finished, finished, bellhop.DeliverySent, ""); err != nil {
+		ok, err := st.FinishAttempt(ctx, d.ID, d.Version, attempt, bellhop.DeliverySent, "", sent.MessageID, &finished, finished, finished, bellhop.DeliverySent, "")
+		if err != nil {
 			return err
+		}
+		if !ok {
+			// The channel's callback outran this answer and moved the delivery on to its next
+			// channel: this task carries on there now (the callback's wake-up found it running).
+			if cur, err := st.GetDelivery(ctx, d.ID); err == nil && cur.Version == d.Version && cur.Status == bellhop.DeliveryScheduled {
+				log.InfoContext(ctx, "the channel reported the guest unreachable before its answer came; the next channel goes on", "channel", cur.Channel)
+				return &notYet{cur.DueAt}
+			}
+			return nil
 		}
 		w.pinGuest(ctx, log, in, d, finished)
 		w.metrics.sends.WithLabelValues("sent").Inc()

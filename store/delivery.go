@@ -209,10 +209,21 @@ func (a *access) FinishDelivery(ctx context.Context, id string, version int, sta
 // of the ledger as well: attemptStatus (sent, failed, unconfirmed, or sending for an outcome
 // still unknown) with the reason. Run it inside WithTx.
 func (a *access) FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (bool, error) {
-	if err := a.UpdateAttempt(ctx, id, attempt, attemptStatus, attemptReason, messageID, now); err != nil {
+	ok, err := a.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
+	if err != nil {
 		return false, err
 	}
-	return a.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
+	if !ok {
+		// The delivery moved on (a callback said this channel cannot reach the guest): the
+		// attempt's line keeps what it says, and learns the message's id.
+		if messageID != "" && attempt > 0 {
+			if _, err := a.exec(ctx, "note-attempt-message", messageID, id, attempt); err != nil {
+				return false, fmt.Errorf("record the message id of attempt %d of delivery %s: %w", attempt, id, err)
+			}
+		}
+		return false, nil
+	}
+	return true, a.UpdateAttempt(ctx, id, attempt, attemptStatus, attemptReason, messageID, now)
 }
 
 func (a *access) finish(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {

@@ -454,11 +454,12 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending');
 
 -- name: finish-delivery
 -- The outcome of a send attempt, for the version that was claimed.
--- A positive attempt also requires it to be the delivery's latest claim: a callback may have
--- moved the delivery on to its next channel (and that channel claimed it) meanwhile.
+-- A positive attempt also requires it to be the delivery's latest claim, still out: a callback
+-- may have moved the delivery on to its next channel (scheduled, or claimed again) meanwhile.
 UPDATE deliveries
 SET status = ?, reason = ?, provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
-WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending') AND (attempts = ? OR ? = 0);
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending')
+  AND (? = 0 OR (attempts = ? AND status <> 'scheduled'));
 
 -- name: record-sent
 -- The provider took the message. Its status callbacks may have outrun this write and already
@@ -466,7 +467,8 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending') AND (attempt
 UPDATE deliveries
 SET status = CASE WHEN status IN ('delivered', 'read') THEN status ELSE 'sent' END,
     reason = '', provider_message_id = ?, sent_at = ?, due_at = ?, updated_at = ?
-WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read') AND (attempts = ? OR ? = 0);
+WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered', 'read')
+  AND (? = 0 OR (attempts = ? AND status <> 'scheduled'));
 
 -- name: delivery-by-message
 -- A provider callback that names its message only by the provider's id.
@@ -626,6 +628,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 UPDATE delivery_attempts
 SET status = ?, reason = ?, message_id = CASE WHEN ? <> '' THEN ? ELSE message_id END, updated_at = ?
 WHERE delivery_id = ? AND attempt = ?;
+
+-- name: note-attempt-message
+-- The provider's id of a call whose outcome came too late to count (the delivery moved on).
+UPDATE delivery_attempts SET message_id = ? WHERE delivery_id = ? AND attempt = ? AND message_id = '';
 
 -- name: list-attempts
 SELECT delivery_id, attempt, channel, sender_id, status, reason, message_id, at, updated_at
