@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -55,8 +55,8 @@ func TestFallbackAcrossChannels(t *testing.T) {
 			}
 			r = h.must(200, "PATCH", base+"/mailings/welcome", admin, map[string]any{"enabled": true,
 				"sending_methods": []string{"whatsapp_cloud", "email"},
-				"wa_templates": map[string]any{"en": map[string]any{"name": "booking_welcome", "params": []string{"{guest_name}", "{hotel_name}", "{arrival_date}"}}},
-				"subjects":     map[string]any{"en": "Welcome to {hotel_name}"}})
+				"wa_templates":    map[string]any{"en": map[string]any{"name": "booking_welcome", "params": []string{"{guest_name}", "{hotel_name}", "{arrival_date}"}}},
+				"subjects":        map[string]any{"en": "Welcome to {hotel_name}"}})
 			if r.Body["sending_method"] != "whatsapp_cloud" {
 				t.Fatalf("sending_method must show the first channel: %s", r.Raw)
 			}
