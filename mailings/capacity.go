@@ -172,7 +172,12 @@ func (s *Service) Capacity(ctx context.Context, pid string, days int) (*Capacity
 		}
 		paces, err := s.cfg.Pacing.Paces(ctx, in)
 		if err != nil {
-			return nil, err
+			if bellhop.ErrorCode(err) != bellhop.EInternal {
+				return nil, err
+			}
+			// Redis does not answer: the count waits for it; nothing is lost.
+			s.cfg.Logger.WarnContext(ctx, "capacity: the senders' pace could not be read", "sending_method", g.method, "error", err)
+			return nil, bellhop.Errorf(bellhop.EUnavailable, "The senders' pace could not be read just now; try again in a moment.")
 		}
 		sc := senderCapacity(g, senders, paces, counts, now, loc, days)
 		out.Senders = append(out.Senders, sc)
