@@ -229,7 +229,7 @@ type chunkTx struct {
 	known      map[string]bool
 	bookings   map[string]*bellhop.Booking
 	deliveries map[string]map[bellhop.MailingKind]*bellhop.Delivery // by booking id
-	saveB      []*bellhop.Booking                                   // in first-saved order, one per id
+	saveB      []*bellhop.Booking                                   // to write, one per id
 	savedB     map[string]int                                       // index in saveB
 	saveD      []*bellhop.Delivery
 	savedD     map[string]int
@@ -319,16 +319,36 @@ func (t *chunkTx) SaveBooking(ctx context.Context, b *bellhop.Booking, receivedA
 			b.SeenNonGuaranteedAt = &seen
 		}
 	}
+	if _, ok := t.savedB[b.ID]; ok {
+		// A second change of one booking in a chunk: the first is written first, so that
+		// the stored revision counts both, as two PUTs would.
+		if err := t.flushBookings(ctx, receivedAt); err != nil {
+			return false, err
+		}
+	}
 	c := *b
 	c.UpdatedAt = c.UpdatedAt.UTC().Truncate(time.Microsecond) // as the store keeps it
 	t.bookings[b.ID] = &c
-	if i, ok := t.savedB[b.ID]; ok {
-		t.saveB[i] = b
-	} else {
-		t.savedB[b.ID] = len(t.saveB)
-		t.saveB = append(t.saveB, b)
-	}
+	t.savedB[b.ID] = len(t.saveB)
+	t.saveB = append(t.saveB, b)
 	return true, nil
+}
+
+// flushBookings writes the bookings kept so far; one the store did not take (someone stored
+// a newer one since the chunk read it) makes the chunk errChunkRaced.
+func (t *chunkTx) flushBookings(ctx context.Context, receivedAt time.Time) error {
+	if len(t.saveB) == 0 {
+		return nil
+	}
+	n, err := t.batch.SaveBookings(ctx, t.saveB, receivedAt)
+	if err != nil {
+		return err
+	}
+	if n != len(t.saveB) {
+		return errChunkRaced
+	}
+	t.saveB, t.savedB = t.saveB[:0], map[string]int{}
+	return nil
 }
 
 func (t *chunkTx) BookingDeliveries(ctx context.Context, pid, bid string) ([]*bellhop.Delivery, error) {
@@ -366,14 +386,8 @@ func (t *chunkTx) flush(ctx context.Context, receivedAt time.Time) error {
 	if t.batch == nil {
 		return nil
 	}
-	if len(t.saveB) > 0 {
-		n, err := t.batch.SaveBookings(ctx, t.saveB, receivedAt)
-		if err != nil {
-			return err
-		}
-		if n != len(t.saveB) {
-			return errChunkRaced
-		}
+	if err := t.flushBookings(ctx, receivedAt); err != nil {
+		return err
 	}
 	if len(t.saveD) > 0 {
 		return t.batch.SaveDeliveries(ctx, t.saveD)
