@@ -131,7 +131,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Unsubscribe == nil {
 		if m.Config.PublicURL == "" {
 			// A worker alone does not know where guests reach the API.
-			m.Logger.Warn("BELLHOP_PUBLIC_URL is not set: e-mails' unsubscribe links point to "+defaultPublicURL+", which guests cannot open; set it to the API's public https address")
+			m.Logger.Warn("BELLHOP_PUBLIC_URL is not set: e-mails' unsubscribe links point to " + defaultPublicURL + ", which guests cannot open; set it to the API's public https address")
 		}
 		if m.Unsubscribe, err = email.NewLinks(publicURL(m.Config), m.Config.SecretKey); err != nil {
 			return err
