@@ -187,6 +187,25 @@ func TestFallbackAcrossChannels(t *testing.T) {
 			if got := toPhone("79123450003"); len(got) != 1 || got[0].Type != "text" || !strings.Contains(got[0].Text, "Anna Petrova") {
 				t.Fatalf("inside the window WhatsApp got %+v; want the welcome as free text", got)
 			}
+
+			// The preview tells each guest's channel, and why the ones before it cannot send:
+			// with WhatsApp switched off, a welcome three days out goes by email.
+			h.must(200, "POST", cloud+"/deactivate", admin, nil)
+			later := booking(local.AddDate(0, 0, 3), 1, "+79123450004", "en", time.Now())
+			later["guest"].(map[string]any)["email"] = "later@guest.example"
+			h.must(201, "PUT", base+"/bookings/later", h.service, later)
+			pv := h.must(200, "GET", base+"/mailings/preview?days=7", admin, nil)
+			var send map[string]any
+			for _, x := range pv.Body["sends"].([]any) {
+				if x.(map[string]any)["booking_id"] == "later" {
+					send = x.(map[string]any)
+				}
+			}
+			skipped, _ := send["skipped"].([]any)
+			if send["channel"] != "email" || len(skipped) != 1 || skipped[0].(map[string]any)["channel"] != "whatsapp_cloud" ||
+				skipped[0].(map[string]any)["reason"] != "integration_inactive" {
+				t.Fatalf("preview of a guest WhatsApp cannot reach now: %v", send)
+			}
 		})
 	}
 }

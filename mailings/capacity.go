@@ -407,8 +407,8 @@ func (s *Service) expect(ctx context.Context, sends []UpcomingSend, ms []bellhop
 		for i := range sends {
 			u := &sends[i]
 			m := mailing[u.Kind]
-			if m.SendingMethod != method {
-				continue
+			if ch := u.Channel; ch != method && (ch != "" || m.SendingMethod != method) {
+				continue // another channel sends it
 			}
 			if len(lines) == 0 {
 				u.TooLate, u.LateReason = true, "Its sender is paused: it goes out only once an administrator resumes it."

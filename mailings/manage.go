@@ -302,6 +302,17 @@ type UpcomingSend struct {
 	// deadline — or never, its sender being paused. LateReason says which, in plain words.
 	TooLate    bool   `json:"too_late"`
 	LateReason string `json:"late_reason,omitempty"`
+	// Channel is the channel the guest would get it through: the first of the mailing's
+	// channels that can reach the guest ("" when none can); Skipped says why each one before
+	// it cannot (no_email, no_template, opted_out, integration_inactive, …).
+	Channel string        `json:"channel"`
+	Skipped []ChannelSkip `json:"skipped,omitempty"`
+}
+
+// ChannelSkip is a channel the preview passes over for a guest, and why.
+type ChannelSkip struct {
+	Channel string `json:"channel"`
+	Reason  string `json:"reason"`
 }
 
 // Preview lists who gets what, when and from which sender in the next days days, from the
@@ -331,16 +342,19 @@ func (s *Service) Preview(ctx context.Context, pid string, days int) (*Upcoming,
 			continue
 		}
 		enabled = append(enabled, *m)
-		if _, seen := senders[m.SendingMethod]; !seen {
-			in, err := s.cfg.Store.GetIntegration(ctx, pid, m.SendingMethod)
+		for _, kind := range m.Methods() {
+			if _, seen := senders[kind]; seen {
+				continue
+			}
+			in, err := s.cfg.Store.GetIntegration(ctx, pid, kind)
 			if err != nil && !bellhop.IsNotFound(err) {
 				return nil, err
 			}
 			if in != nil {
-				senders[m.SendingMethod] = in.Sender
-				integrations[m.SendingMethod] = in
+				senders[kind] = in.Sender
+				integrations[kind] = in
 			} else {
-				senders[m.SendingMethod] = nil
+				senders[kind] = nil
 			}
 		}
 	}
@@ -365,8 +379,89 @@ func (s *Service) Preview(ctx context.Context, pid string, days int) (*Upcoming,
 		}
 		out.Sends = append(out.Sends, u)
 	}
+	if err := s.route(ctx, out.Sends, enabled, integrations, p, bookings); err != nil {
+		return nil, err
+	}
 	s.expect(ctx, out.Sends, enabled, integrations, p.Location(), bookings, now)
 	return out, nil
+}
+
+// route tells each planned message the channel it would go through, as the send path would
+// choose it at the message's time from what Bellhop holds (the guest's addresses, the
+// channels' integrations, the guest's last message per channel, the mailing's texts, the
+// property's stop list; not the provider's own stop list, which only a send asks), and why
+// the channels before it cannot reach the guest. Its sender is that channel's.
+func (s *Service) route(ctx context.Context, sends []UpcomingSend, ms []bellhop.Mailing, ins map[string]*bellhop.Integration, p *bellhop.Property, bookings []*bellhop.Booking) error {
+	mailing := map[bellhop.MailingKind]bellhop.Mailing{}
+	for _, m := range ms {
+		mailing[m.Kind] = m
+	}
+	booking := map[string]*bellhop.Booking{}
+	for _, b := range bookings {
+		booking[b.ID] = b
+	}
+	stops, _ := s.cfg.Store.(interface {
+		StopListed(ctx context.Context, pid, contact string) (bool, error)
+	})
+	for i := range sends {
+		u := &sends[i]
+		m, b := mailing[u.Kind], booking[u.BookingID]
+		if b == nil {
+			continue
+		}
+		u.Sender, u.SenderLabel = nil, ""
+		for _, kind := range m.Methods() {
+			c := Channel{Name: kind, Kind: s.kind(kind), Integration: ins[kind]}
+			if c.Kind != nil && c.Kind.Caps.CustomerWindow > 0 && c.Contact(*b) != "" {
+				at, err := s.cfg.Store.LastInbound(ctx, p.ID, kind, WindowContact(c.Address(), c.Contact(*b)))
+				if err != nil {
+					return err
+				}
+				c.LastInbound = at
+			}
+			_, reason, _ := Reach(c, m, *p, *b, u.At)
+			if reason == "" && stops != nil {
+				listed, err := stops.StopListed(ctx, p.ID, c.Contact(*b))
+				if err != nil {
+					return err
+				}
+				if listed {
+					reason = bellhop.ReasonOptedOut
+				}
+			}
+			if reason != "" {
+				u.Skipped = append(u.Skipped, ChannelSkip{Channel: kind, Reason: reason})
+				continue
+			}
+			u.Channel = kind
+			if in := ins[kind]; in != nil && in.Sender != nil {
+				u.Sender, u.SenderLabel = in.Sender, in.Sender.Label()
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// kind returns a channel kind's declaration, nil when the service has none.
+func (s *Service) kind(name string) *provider.Kind {
+	if s.cfg.Kinds == nil {
+		return nil
+	}
+	k, _ := s.cfg.Kinds.Get(name)
+	return k
+}
+
+// WindowContact is how a guest's contact is keyed for the customer window (as the send path
+// and the callbacks key it): a phone by its digits, an e-mail address in lower case.
+func WindowContact(a provider.Address, contact string) string {
+	switch a {
+	case provider.AddressPhone:
+		return bellhop.PhoneDigits(contact)
+	case provider.AddressEmail:
+		return strings.ToLower(strings.TrimSpace(contact))
+	}
+	return strings.TrimSpace(contact)
 }
 
 // Deliveries lists a property's ledger with filters.

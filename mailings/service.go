@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/provider"
 )
 
 // Tx is the storage planning reads and writes, all in one transaction.
@@ -74,6 +75,11 @@ type Config struct {
 	// Pacing tells the capacity view and the preview how fast each sender sends; nil leaves
 	// the capacity view unavailable and the preview without realistic send times.
 	Pacing Pacing
+	// Kinds declares the channel kinds (address, capabilities), for the preview's choice of
+	// channel; nil: every kind reaches phones with free text.
+	Kinds interface {
+		Get(name string) (*provider.Kind, bool)
+	}
 	// SendingMethods are the provider kinds a mailing may be sent through (the connector's
 	// kinds); a mailing naming another is refused. Empty accepts any well-formed name.
 	SendingMethods []string

@@ -63,18 +63,6 @@ func canLookUp(decl *provider.Kind, client any) bool {
 	return ok && (decl == nil || decl.Caps.Lookup)
 }
 
-// WindowContact is how a guest's contact is keyed for the customer window: a phone by its
-// digits, an e-mail address in lower case, a chat id as it is.
-func WindowContact(a provider.Address, contact string) string {
-	switch a {
-	case provider.AddressPhone:
-		return bellhop.PhoneDigits(contact)
-	case provider.AddressEmail:
-		return strings.ToLower(strings.TrimSpace(contact))
-	}
-	return strings.TrimSpace(contact)
-}
-
 // remaining lists the mailing's channels the delivery may still go through, in order: from
 // its current channel on, without those it left behind.
 func remaining(m *bellhop.Mailing, d *bellhop.Delivery) []string {
@@ -108,7 +96,7 @@ func (w *Worker) reach(ctx context.Context, log *slog.Logger, d *bellhop.Deliver
 	mc := mailings.Channel{Name: kind, Kind: c.decl, Integration: in, Links: w.cfg.Unsubscribe}
 	c.contact = mc.Contact(*b)
 	if c.decl != nil && c.decl.Caps.CustomerWindow > 0 && c.contact != "" {
-		if mc.LastInbound, err = st.LastInbound(ctx, d.PropertyID, kind, WindowContact(mc.Address(), c.contact)); err != nil {
+		if mc.LastInbound, err = st.LastInbound(ctx, d.PropertyID, kind, mailings.WindowContact(mc.Address(), c.contact)); err != nil {
 			return nil, "", false, err
 		}
 	}
@@ -277,7 +265,7 @@ func (w *Worker) acquireRecipient(ctx context.Context, log *slog.Logger, d *bell
 	if w.cfg.RecipientPacer == nil || ch.decl == nil || ch.decl.Pacing.PerRecipient <= 0 {
 		return "", false, nil
 	}
-	digits := WindowContact(ch.decl.Address, ch.contact)
+	digits := mailings.WindowContact(ch.decl.Address, ch.contact)
 	if digits == "" {
 		return "", false, nil
 	}

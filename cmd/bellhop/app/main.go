@@ -158,7 +158,7 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("pacer: %w", err)
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
-	m.Mailings, err = newMailings(db, m.Queue, queue.SenderPaces{Pacer: m.Pacer}, m.Clock, m.Logger, m.Kinds.Names(), m.Config.PlanHorizon)
+	m.Mailings, err = newMailings(db, m.Queue, queue.SenderPaces{Pacer: m.Pacer}, m.Clock, m.Logger, m.Kinds, m.Config.PlanHorizon)
 	if err != nil {
 		return err
 	}
@@ -239,11 +239,11 @@ func (m *Main) reportStatus(ctx context.Context, pid, kind string, ev provider.S
 }
 
 // newMailings is the mailings service over db, queueing sends with q those due within the
-// planning horizon; pacing may be nil (no capacity view), and a mailing may name the sending
-// methods given.
-func newMailings(db *store.DB, q *queue.Client, pacing mailings.Pacing, clock bellhop.Clock, logger *slog.Logger, methods []string, horizon time.Duration) (*mailings.Service, error) {
+// planning horizon; pacing may be nil (no capacity view), and a mailing may name the channel
+// kinds given.
+func newMailings(db *store.DB, q *queue.Client, pacing mailings.Pacing, clock bellhop.Clock, logger *slog.Logger, kinds *provider.Registry, horizon time.Duration) (*mailings.Service, error) {
 	return mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: q, Clock: clock, Logger: logger,
-		Pacing: pacing, SendingMethods: methods, Horizon: horizon})
+		Pacing: pacing, SendingMethods: kinds.Names(), Kinds: kinds, Horizon: horizon})
 }
 
 // URL is the base URL the API listens on, once Open has run.
