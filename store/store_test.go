@@ -606,6 +606,11 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		ledgerSuite(t, newDB(t))
 	})
 
+	t.Run("fallback", func(t *testing.T) {
+		t.Parallel()
+		fallbackSuite(t, newDB(t))
+	})
+
 	t.Run("pacer", func(t *testing.T) {
 		t.Parallel()
 		pacerSuite(t, newDB(t))
