@@ -1,12 +1,14 @@
 package queue
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/bellhop/bellhop"
 	"github.com/bellhop/bellhop/provider"
+	"github.com/bellhop/bellhop/queue/pacer"
 )
 
 // guestEmail is the fixture guest's e-mail address once twoChannels gives her one.
@@ -210,5 +212,42 @@ func TestFallbackWorkerDiedMidSendWithoutLookupIsHeld(t *testing.T) {
 	}
 	if n, m := f.prov.calls, len(sendsOf(mail)); n != 1 || m != 0 {
 		t.Errorf("WhatsApp calls %d, email %d; want 1 and 0", n, m)
+	}
+}
+
+func TestFallbackRecipientPacing(t *testing.T) {
+	f := newFixture(t, pacer.Config{Interval: time.Second, Jitter: -1}) // the number may send again after 1 s
+	twoChannels(t, f)
+	// The Cloud API's profile: one message per 6 s to one recipient, through a second line.
+	rdb, ns := newRedis(t)
+	none := func(provider.Config) (provider.Client, error) { return nil, nil }
+	f.w.cfg.Kinds = provider.NewRegistry(
+		provider.Kind{Name: providerKind, Address: provider.AddressPhone, Open: none, Pacing: provider.Pacing{PerRecipient: 6 * time.Second},
+			Caps: provider.Capabilities{Text: true, Templates: true, Senders: true, CustomerWindow: 24 * time.Hour}},
+		provider.Kind{Name: "email", Address: provider.AddressEmail, Open: none, Caps: provider.Capabilities{Text: true}},
+	)
+	rp, err := pacer.New(rdb, f.clock, pacer.Config{KeyPrefix: ns + "rcpt:", Jitter: -1, IntervalFor: Intervals(f.w.cfg.Kinds, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.w.cfg.RecipientPacer = rp
+	f.run(t, 2)
+	first := f.clock.Now()
+	// The same guest's next message (sent again as a new version) waits out the 6 s.
+	f.store.mu.Lock()
+	row := f.store.rows[f.id]
+	row.Status, row.Version, row.DueAt, row.Channel, row.ChannelsDone = bellhop.DeliveryScheduled, 2, first, "", nil
+	f.store.mu.Unlock()
+	err = f.w.Send(context.Background(), f.id, 2)
+	comeBackAt(t, err, first.Add(6*time.Second))
+	if n := len(sendsOf(f.prov)); n != 1 {
+		t.Fatalf("%d sends within 6 s to one recipient, want 1", n)
+	}
+	f.clock.Set(first.Add(6 * time.Second))
+	if err := f.w.Send(context.Background(), f.id, 2); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(sendsOf(f.prov)); n != 2 {
+		t.Fatalf("%d sends after the recipient's 6 s, want 2", n)
 	}
 }
