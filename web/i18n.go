@@ -351,6 +351,8 @@ var catalog = map[string]map[string]string{
 		"weekday.Sunday":    "Sunday",
 
 		"code.invalid_api_key":       "The provider rejected the API key.",
+		"svc.webhook_in_use":         "The %s account already sends its callbacks to %s — another system, often the PMS. Choose to replace that webhook (it is put back when you deactivate) or to forward every callback on to it.",
+		"svc.not_ready":              "The integration cannot be activated yet: %s.",
 		"code.provider_unavailable":  "The provider did not answer.",
 		"code.not_ready":             "Not ready yet.",
 		"code.subscription_required": "Contact Center is not in the subscription.",
@@ -634,6 +636,8 @@ var catalog = map[string]map[string]string{
 		"weekday.Sunday":    "Воскресенье",
 
 		"code.invalid_api_key":       "Провайдер отклонил API-ключ.",
+		"svc.webhook_in_use":         "Аккаунт %s уже отправляет уведомления на %s — в другую систему, часто в PMS. У аккаунта только один вебхук. Выберите: заменить его (он вернётся при отключении) или пересылать ему каждое уведомление без изменений, чтобы та система продолжала работать.",
+		"svc.not_ready":              "Интеграцию пока нельзя включить: %s.",
 		"code.provider_unavailable":  "Провайдер не ответил.",
 		"code.not_ready":             "Пока не готово.",
 		"code.subscription_required": "Контакт-центр не входит в подписку.",

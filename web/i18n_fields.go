@@ -40,6 +40,15 @@ var fieldCatalog = map[string]map[string]string{
 		"option.starttls": "STARTTLS",
 		"option.tls":      "TLS",
 		"option.none":     "без шифрования",
+
+		// fields of a mailing and of an activation, as service errors name them
+		"templates":           "Текст",
+		"wa_templates":        "Шаблон WhatsApp",
+		"sending_methods":     "Каналы",
+		"schedule":            "Расписание",
+		"sender_id":           "Отправитель",
+		"sender_ids":          "Отправители",
+		"forward_to_existing": "Пересылка уведомлений",
 	},
 }
 
@@ -58,4 +67,21 @@ func fieldText(lang, key, english string) string {
 		}
 	}
 	return english
+}
+
+// labelFields finds a field by its English label as services write it in messages ("the API
+// key was rejected"), lower-cased, so that fieldCatalog can name it in another language.
+var labelFields = map[string]string{
+	"api key":                      "api_key",
+	"api address":                  "base_url",
+	"access token":                 "access_token",
+	"whatsapp business account id": "waba_id",
+	"app secret":                   "app_secret",
+	"smtp server":                  "host",
+	"port":                         "port",
+	"encryption":                   "security",
+	"username":                     "username",
+	"password":                     "password",
+	"from address":                 "from_address",
+	"from name":                    "from_name",
 }

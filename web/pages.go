@@ -261,8 +261,8 @@ func (p *pages) fail(w http.ResponseWriter, r *http.Request, v *view, err error)
 	p.refuse(w, r, v, http.StatusInternalServerError, "message.internal")
 }
 
-// errText is a service error in plain words for the page: the service's own message, after a
-// headline in the page's language when that is not English. Internal errors are logged and
+// errText is a service error in plain words for the page: the service's message in the page's
+// language (serviceText), after a headline in that language when it is not English. Internal errors are logged and
 // shown as a generic message.
 func (p *pages) errText(r *http.Request, v *view, err error) string {
 	code := bellhop.ErrorCode(err)
@@ -270,7 +270,7 @@ func (p *pages) errText(r *http.Request, v *view, err error) string {
 		p.s.log(r.Context()).ErrorContext(r.Context(), "page action failed", "path", r.URL.Path, "error", err)
 		return tr(v.Lang, "message.internal")
 	}
-	msg := bellhop.ErrorMessage(err)
+	msg := serviceText(v.Lang, err)
 	if v.Lang != "en" {
 		if h, ok := catalog[v.Lang]["code."+code]; ok {
 			msg = h + " " + msg

@@ -82,6 +82,8 @@ func (p *pages) channelsPage(w http.ResponseWriter, r *http.Request, v *view) {
 
 func (p *pages) channelCard(ctx context.Context, r *http.Request, v *view, iv *connector.View) channelCard {
 	kind := iv.Provider
+	// The view is this page's own copy: its status reason is the connector's English.
+	iv.StatusReason = fieldMessage(v.Lang, iv.StatusReason)
 	c := channelCard{Kind: kind, Title: iv.Title, Address: iv.Address, Caps: iv.Caps, View: iv, Callback: iv.Callback,
 		Sends: capabilityWords(iv.Caps), Pace: paceWords(v.Lang, iv.Pacing)}
 	if iv.Sender != nil {
@@ -321,9 +323,9 @@ func (p *pages) checkText(r *http.Request, v *view, err error) string {
 	msg := p.errText(r, v, err)
 	switch bellhop.ErrorCode(err) {
 	case bellhop.EInvalidAPIKey:
-		return tr(v.Lang, "check.refused") + " " + bellhop.ErrorMessage(err)
+		return tr(v.Lang, "check.refused") + " " + serviceText(v.Lang, err)
 	case bellhop.EProviderUnavailable:
-		return tr(v.Lang, "check.unreachable") + " " + bellhop.ErrorMessage(err)
+		return tr(v.Lang, "check.unreachable") + " " + serviceText(v.Lang, err)
 	}
 	return msg
 }

@@ -203,7 +203,7 @@ func (ch *channelInfo) mailingCard(kind bellhop.MailingKind, enabled bool, metho
 	langs := mailingLangs(v, texts)
 	for _, l := range langs {
 		f := templateField{Lang: l, LangName: langName(v.Lang, l), Text: texts[l]}
-		f.Preview, f.PreviewError = ch.p.preview(v.Property, l, f.Text)
+		f.Preview, f.PreviewError = ch.p.preview(v.Lang, v.Property, l, f.Text)
 		c.Templates = append(c.Templates, f)
 	}
 	if k := ch.windowKind(methods); k != nil {
@@ -299,7 +299,7 @@ func (p *pages) waPreview(v *view, lang, body string, params []string) (text, pr
 	for i, param := range params {
 		values[i] = strings.Join(strings.Fields(mailings.Render(param, data)), " ")
 		if err := mailings.ValidateTemplates(map[string]string{lang: param}); err != nil {
-			problems = append(problems, bellhop.ErrorMessage(err))
+			problems = append(problems, serviceText(v.Lang, err))
 		}
 	}
 	text = provider.FillTemplate(body, values)
@@ -343,12 +343,12 @@ func formParams(s string) []string {
 
 // preview renders a template for a sample booking three days ahead, the way the guest would
 // read it, and says what is wrong with it, if anything.
-func (p *pages) preview(prop *bellhop.Property, lang, text string) (rendered, problem string) {
+func (p *pages) preview(pageLang string, prop *bellhop.Property, lang, text string) (rendered, problem string) {
 	if strings.TrimSpace(text) == "" {
 		return "", ""
 	}
 	if err := mailings.ValidateTemplates(map[string]string{lang: text}); err != nil {
-		problem = bellhop.ErrorMessage(err)
+		problem = serviceText(pageLang, err)
 	}
 	return mailings.Render(text, mailings.DataFor(*prop, p.sampleBooking(prop, lang), lang)), problem
 }
@@ -370,7 +370,7 @@ func (p *pages) sampleBooking(prop *bellhop.Property, lang string) bellhop.Booki
 // previewTemplate answers the editor's live preview.
 func (p *pages) previewTemplate(w http.ResponseWriter, r *http.Request, v *view) {
 	lang := strings.TrimSpace(r.PostFormValue("lang"))
-	text, problem := p.preview(v.Property, lang, normalizeNewlines(r.PostFormValue("text")))
+	text, problem := p.preview(v.Lang, v.Property, lang, normalizeNewlines(r.PostFormValue("text")))
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "text": text, "error": problem})
 }
 
@@ -403,12 +403,12 @@ func (p *pages) saveMailing(w http.ResponseWriter, r *http.Request, v *view) {
 			for _, f := range e.Fields {
 				for i := range card.Templates {
 					if f.Field == "templates."+card.Templates[i].Lang {
-						card.Templates[i].Error = f.Message
+						card.Templates[i].Error = fieldMessage(v.Lang, f.Message)
 					}
 				}
 				for i := 0; card.WA != nil && i < len(card.WA.Langs); i++ {
 					if l := &card.WA.Langs[i]; strings.HasPrefix(f.Field, "wa_templates."+l.Lang) {
-						l.Error = strings.TrimSpace(l.Error + " " + f.Message)
+						l.Error = strings.TrimSpace(l.Error + " " + fieldMessage(v.Lang, f.Message))
 					}
 				}
 			}

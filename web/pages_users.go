@@ -34,7 +34,7 @@ func (p *pages) usersPage(w http.ResponseWriter, r *http.Request, v *view) {
 	} else if err != nil {
 		data.Notice = p.errText(r, v, err)
 	} else {
-		data.Warning = list.Warning
+		data.Warning = fieldMessage(v.Lang, list.Warning)
 		for _, e := range list.Mapping {
 			row := userRow{ID: e.Staff.ID, Name: e.Staff.Name, Email: e.Staff.Email, Unmapped: e.Operator == nil, Missing: e.OperatorMissing}
 			found := false
