@@ -201,10 +201,60 @@ func knownMessages() map[string][]msgPattern {
 				return "Снова отправить можно только неудавшиеся или неподтверждённые доставки; у этой статус " + m[1] + "."
 			}),
 			pat(`Delivery (.+) not found\.`, func(_ string, m []string) string { return "Доставка " + m[1] + " не найдена." }),
+			pat(`Enter the (.+) first\.`, func(_ string, m []string) string { return "Сначала введите: " + m[1] + "." }),
+			pat(`(.+)\. A provider's address must be an https:// address on the public internet, such as (\S+) \(an operator who runs a provider inside their own network can allow it with BELLHOP_ALLOW_PRIVATE_PROVIDERS=true\)`, func(l string, m []string) string {
+				return fieldMessage(l, m[1]) + ". Адрес провайдера должен быть адресом https:// в публичном интернете, например " + m[2] +
+					" (администратор, у которого провайдер работает во внутренней сети, может разрешить это через BELLHOP_ALLOW_PRIVATE_PROVIDERS=true)"
+			}),
+			pat(`it is not an address Bellhop may call`, func(string, []string) string {
+				return "Bellhop не может обращаться по этому адресу"
+			}),
+			pat(`(.+) has no sender (".+") \(it offers: (.*)\)`, func(_ string, m []string) string {
+				return "у " + m[1] + " нет отправителя " + m[2] + " (есть: " + m[3] + ")"
+			}),
+			pat(`is required \(or sender_ids, for a pool of senders\)`, func(string, []string) string {
+				return "обязательно (или sender_ids — для пула отправителей)"
+			}),
+			pat(`No sender is chosen yet, so nothing is paced\.`, func(string, []string) string {
+				return "Отправитель ещё не выбран, поэтому темп не задан."
+			}),
+			// mapping: chats and operators on the Users page.
+			pat(`(.+) has no operator (".+"); pick one of the operators it lists`, func(_ string, m []string) string {
+				return "у " + m[1] + " нет оператора " + m[2] + "; выберите одного из перечисленных"
+			}),
+			pat(`Chats with guests are not set up yet: .*`, func(string, []string) string {
+				return "Чаты с гостями ещё не настроены: попросите администратора подключить провайдера сообщений на странице «Контакт-центр»."
+			}),
+			pat(`Chats with guests are switched off: the (.+) integration is not active\. .*`, func(_ string, m []string) string {
+				return "Чаты с гостями выключены: интеграция " + m[1] + " не активна. Попросите администратора включить её на странице «Контакт-центр»."
+			}),
+			pat(`(.+) is not linked to a (.+) operator yet\. .*`, func(_ string, m []string) string {
+				return m[1] + " ещё не связан(а) с оператором " + m[2] + ". Попросите администратора связать вас на странице «Контакт-центр» (вкладка «Пользователи»)."
+			}),
+			pat(`(.+) is linked to operator (".+") \((.*)\), which (.+) no longer has\. .*`, func(_ string, m []string) string {
+				return m[1] + " связан(а) с оператором " + m[2] + " (" + m[3] + "), которого в " + m[4] + " больше нет. Попросите администратора выбрать другого оператора на странице «Контакт-центр»."
+			}),
 			// common field checks.
 			pat(`must be a whole number`, func(string, []string) string { return "должно быть целым числом" }),
 			pat(`must be a whole number from (\d+) to (\d+)`, func(_ string, m []string) string {
 				return "должно быть целым числом от " + m[1] + " до " + m[2]
+			}),
+			pat(`is required`, func(string, []string) string { return "обязательно" }),
+			pat(`is not valid text`, func(string, []string) string { return "не является корректным текстом" }),
+			pat(`must not contain line breaks, tabs or other control characters`, func(string, []string) string {
+				return "не должно содержать переносов строк, табуляций и других управляющих символов"
+			}),
+			pat(`is required and must have no spaces: paste it whole`, func(string, []string) string {
+				return "обязательно и без пробелов: вставьте его целиком"
+			}),
+			pat(`must be the WhatsApp Business Account ID: digits only, e\.g\. (\d+)`, func(_ string, m []string) string {
+				return "должно быть ID аккаунта WhatsApp Business: только цифры, например " + m[1]
+			}),
+			pat(`must be a port number such as 587 or 465, not (".*")`, func(_ string, m []string) string {
+				return "должно быть номером порта, например 587 или 465, а не " + m[1]
+			}),
+			pat(`must be an IANA time zone such as Europe/Moscow`, func(string, []string) string {
+				return "должно быть часовым поясом IANA, например Europe/Moscow"
 			}),
 			pat(`must not be empty`, func(string, []string) string { return "не может быть пустым" }),
 			pat(`must be one line`, func(string, []string) string { return "должно быть одной строкой" }),

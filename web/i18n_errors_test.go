@@ -28,6 +28,7 @@ func TestServiceText(t *testing.T) {
 			bellhop.Invalid("sending_methods", "the property has no email integration; connect it first or remove it from the channels"),
 			bellhop.Invalid("mystery", "is odd")),
 			"Текст (en): нет таких плейсхолдеров: {x}; используйте {guest_name}; Каналы: у объекта нет интеграции email: подключите её или уберите из каналов; mystery: is odd"},
+		{"required", "ru", bellhop.Invalid("operator_id", "is required"), "Оператор: обязательно"},
 		{"webhook in use", "ru", &bellhop.Error{Code: bellhop.EWebhookInUse, Message: "The 360dialog account already sends its callbacks to https://pms.example/… — another system.",
 			Details: map[string]any{"webhook_url": "https://pms.example/…"}}, "Аккаунт 360dialog уже отправляет уведомления на https://pms.example/…"},
 		{"not ready", "ru", &bellhop.Error{Code: bellhop.ENotReady, Message: notReadyPrefix + "no API key has been entered; and no sender is chosen: pick the phone number that sends.",

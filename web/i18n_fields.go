@@ -49,6 +49,7 @@ var fieldCatalog = map[string]map[string]string{
 		"sender_id":           "Отправитель",
 		"sender_ids":          "Отправители",
 		"forward_to_existing": "Пересылка уведомлений",
+		"operator_id":         "Оператор",
 	},
 }
 
