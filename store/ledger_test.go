@@ -491,6 +491,32 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		if got := due(10); len(got) != 0 {
 			t.Errorf("with no integration able to send: DueDeliveries = %v, want none", got)
 		}
+
+		// Before a channel is chosen any of the mailing's channels that can send will do: a
+		// welcome whose first channel is off is still found through its second.
+		addProperty(t, "sweep-c")
+		integration("sweep-c", "off", bellhop.StatusVerified, false)
+		integration("sweep-c", "intellectdialog", bellhop.StatusVerified, true)
+		mc := mailings.Defaults("sweep-c", "off")
+		mc[0].SendingMethods = []string{"off", "intellectdialog"} // welcome
+		if _, err := db.CreateMailings(ctx, mc); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []bellhop.MailingKind{bellhop.Welcome, bellhop.Feedback} {
+			d := delivery("sweep-c", "second", kind, now.Add(-2*time.Hour))
+			d.DueAt = now.Add(-time.Hour)
+			if err := db.SaveDelivery(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantC := []store.DueDelivery{{ID: "sweep-c/second/welcome", Version: 1}}
+		if got := due(10); !slices.Equal(got, wantC) {
+			t.Errorf("a mailing whose first channel is off: DueDeliveries = %v, want %v (its feedback has no channel on)", got, wantC)
+		}
+		integration("sweep-c", "intellectdialog", bellhop.StatusVerified, false)
+		if got := due(10); len(got) != 0 {
+			t.Errorf("with neither channel on: DueDeliveries = %v, want none", got)
+		}
 	})
 
 	// claim runs ClaimDelivery of d at version in a transaction of its own, as a send does.

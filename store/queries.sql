@@ -351,14 +351,19 @@ LIMIT ?;
 -- name: due-deliveries
 -- Pending deliveries a worker should have looked at by now, of integrations that can send.
 -- A sending one is due again when its claim is old: its worker may have died. The integration
--- is the delivery's channel's, or before a channel is chosen the mailing's first.
+-- is the delivery's channel's.
+-- Before a channel is chosen any of the mailing's channels that can send will do: the worker
+-- picks the first that reaches the guest (a lost task of a mailing whose first channel is off
+-- is still found).
 SELECT d.id, d.version, d.status, d.attempts, d.due_at
 FROM deliveries d
 JOIN mailings m ON m.property_id = d.property_id AND m.kind = d.kind
-JOIN integrations i ON i.property_id = d.property_id
- AND i.provider = CASE WHEN d.channel <> '' THEN d.channel ELSE m.sending_method END
 WHERE d.status IN ('scheduled', 'sending') AND d.due_at <= ?
-  AND i.active AND i.status = 'verified'
+  AND EXISTS (
+    SELECT 1 FROM integrations i
+    WHERE i.property_id = d.property_id AND i.active AND i.status = 'verified'
+      AND (i.provider = d.channel
+           OR (d.channel = '' AND m.sending_methods LIKE '%"' || i.provider || '"%')))
 ORDER BY d.due_at
 LIMIT ?;
 
