@@ -19,7 +19,8 @@ func TestMailingValidateNamesFields(t *testing.T) {
 		field string
 	}{
 		{"unknown kind", func(m *bellhop.Mailing) { m.Kind = "birthday" }, "kind"},
-		{"no sending method", func(m *bellhop.Mailing) { m.SendingMethod = "" }, "sending_method"},
+		{"no sending method", func(m *bellhop.Mailing) { m.SendingMethod, m.SendingMethods = "", nil }, "sending_methods"},
+		{"a sending method twice", func(m *bellhop.Mailing) { m.SendingMethods = []string{"intellectdialog", "intellectdialog"} }, "sending_methods"},
 		{"send time 24:00", func(m *bellhop.Mailing) { m.Schedule.SendTime = "24:00" }, "schedule.send_time"},
 		{"send time 9:00", func(m *bellhop.Mailing) { m.Schedule.SendTime = "9:00" }, "schedule.send_time"},
 		{"quiet start empty", func(m *bellhop.Mailing) { m.Schedule.QuietStart = "" }, "schedule.quiet_start"},
