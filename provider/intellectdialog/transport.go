@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -197,7 +196,7 @@ func (c *Client) classify(step string, resp *resty.Response, status int, reason 
 	}
 	e := c.fail(step, kind, status, reason, nil)
 	if kind == provider.FailRateLimited {
-		e.RetryAfter = c.retryAfter(resp)
+		e.RetryAfter = apiclient.RetryAfter(resp.Header(), c.clock.Now(), defaultRetryAfter)
 	}
 	return e
 }
@@ -225,29 +224,6 @@ func kindOfReason(reason string) (provider.Failure, bool) {
 		}
 	}
 	return 0, false
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date, against the answer's Date when given).
-func (c *Client) retryAfter(resp *resty.Response) time.Duration {
-	v := strings.TrimSpace(resp.Header().Get("Retry-After"))
-	if v == "" {
-		return defaultRetryAfter
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 || secs > 1e9 {
-			return defaultRetryAfter
-		}
-		return max(time.Duration(secs*float64(time.Second)), time.Second)
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return defaultRetryAfter
-	}
-	now := c.clock.Now()
-	if d, err := http.ParseTime(resp.Header().Get("Date")); err == nil {
-		now = d
-	}
-	return max(at.Sub(now), time.Second)
 }
 
 func (c *Client) decodeError(step string, err error) *provider.Error {

@@ -209,7 +209,11 @@ func (c *Client) classify(step string, resp *resty.Response, env wireErrorBody, 
 		e.Err = errNoRoute
 	}
 	if cls.Kind == provider.FailRateLimited {
-		e.RetryAfter = c.retryAfter(resp, cls.RetryAfter)
+		def := cls.RetryAfter
+		if def <= 0 {
+			def = defaultRetryAfter
+		}
+		e.RetryAfter = apiclient.RetryAfter(resp.Header(), c.clock.Now(), def)
 	}
 	return e
 }
@@ -221,33 +225,6 @@ func (c *Client) keyField() string {
 		return "api_key"
 	}
 	return "access_token"
-}
-
-// retryAfter reads Retry-After (seconds or an HTTP date, against the answer's Date when given),
-// else def.
-func (c *Client) retryAfter(resp *resty.Response, def time.Duration) time.Duration {
-	if def <= 0 {
-		def = defaultRetryAfter
-	}
-	v := strings.TrimSpace(resp.Header().Get("Retry-After"))
-	if v == "" {
-		return def
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs < 0 || secs > 1e6 {
-			return def
-		}
-		return max(time.Duration(secs*float64(time.Second)), time.Second)
-	}
-	at, err := http.ParseTime(v)
-	if err != nil {
-		return def
-	}
-	now := c.clock.Now()
-	if d, err := http.ParseTime(resp.Header().Get("Date")); err == nil {
-		now = d
-	}
-	return max(at.Sub(now), time.Second)
 }
 
 // decodeJSON decodes an answer's body; an empty body is an error.

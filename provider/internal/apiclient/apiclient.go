@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -136,3 +139,27 @@ type QuietLogger struct{}
 func (QuietLogger) Errorf(string, ...any) {}
 func (QuietLogger) Warnf(string, ...any)  {}
 func (QuietLogger) Debugf(string, ...any) {}
+
+// RetryAfter reads an answer's Retry-After: seconds, or an HTTP date taken against the
+// answer's own Date when it has one (else now). Absent, unreadable, negative or absurd (over
+// a million seconds) gives def; a wait is at least a second.
+func RetryAfter(h http.Header, now time.Time, def time.Duration) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return def
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		if secs < 0 || secs > 1e6 {
+			return def
+		}
+		return max(time.Duration(secs*float64(time.Second)), time.Second)
+	}
+	at, err := http.ParseTime(v)
+	if err != nil {
+		return def
+	}
+	if d, err := http.ParseTime(h.Get("Date")); err == nil {
+		now = d
+	}
+	return max(at.Sub(now), time.Second)
+}
