@@ -108,64 +108,12 @@ func (c *Client) Schedule(ctx context.Context, ds []*bellhop.Delivery) error {
 	return errors.Join(errs...)
 }
 
-// scheduleInFlight is how many enqueues ScheduleMany keeps in flight: each is one round trip
-// to Redis, so a few dozen hide the latency without crowding the connection pool.
-const scheduleInFlight = 32
-
-// ScheduleMany is Schedule for many deliveries at once (planning a batch of bookings): the
-// same tasks, with up to scheduleInFlight enqueues in flight instead of one at a time.
+// ScheduleMany is Schedule for many deliveries at once (planning a batch of bookings, the
+// sweep): the same tasks under the same ids, queued by QueueBatch, hundreds to a round trip.
+// A send is due or future by Asynq's clock, the system's, as Schedule's are.
 func (c *Client) ScheduleMany(ctx context.Context, ds []*bellhop.Delivery) error {
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	slots := c.slots(ctx, ds)
-	var first *bellhop.Delivery // queued alone: see below
-	for _, d := range ds {
-		if d.Status == bellhop.DeliveryScheduled || d.Status == bellhop.DeliverySending {
-			first = d
-			break
-		}
-	}
-	if first == nil {
-		return nil
-	}
-	// Asynq's client names the queue in Redis on its first enqueue (one SADD); first
-	// enqueues made at once would each send it.
-	if err := c.enqueueDelivery(ctx, first, slots[first.ID]); err != nil {
-		errs = append(errs, err)
-	}
-	next := make(chan *bellhop.Delivery)
-	for range min(scheduleInFlight, len(ds)) {
-		wg.Go(func() {
-			for d := range next {
-				if err := c.enqueueDelivery(ctx, d, slots[d.ID]); err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, d := range ds {
-		if d == first || (d.Status != bellhop.DeliveryScheduled && d.Status != bellhop.DeliverySending) {
-			continue
-		}
-		select {
-		case next <- d:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	_, err := c.QueueBatch(ctx, ds, bellhop.SystemClock{}.Now())
+	return err
 }
 
 // recover queues a fresh task for a sending delivery whose worker died: the dead worker's task

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/bellhop/bellhop/cmd/bench/internal/bench"
@@ -17,7 +19,10 @@ import (
 func main() {
 	if raw := os.Getenv(bench.WorkerEnv); raw != "" {
 		// Re-executed by the bench as one of its worker processes.
-		if err := bench.RunWorker(raw, os.Stdin, os.Stdout); err != nil {
+		stop := profile("worker")
+		err := bench.RunWorker(raw, os.Stdin, os.Stdout)
+		stop()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -25,7 +30,10 @@ func main() {
 	}
 	if raw := os.Getenv(bench.ServeEnv); raw != "" {
 		// Re-executed by the bench as `bellhop serve`.
-		if err := bench.RunServe(raw); err != nil {
+		stop := profile("serve")
+		err := bench.RunServe(raw)
+		stop()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -66,7 +74,25 @@ func main() {
 	flag.IntVar(&o.ScaleMessages, "scale-messages", 0, "welcomes sent through 1, 2 and 4 worker processes in scenario 10 (default 2000, quick 150)")
 	flag.IntVar(&o.ScaleSenders, "scale-senders", 0, "properties (senders) they are spread over (default 100, quick 15)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
+	only := flag.String("only", "", "run only these scenarios, e.g. 3,9 (1 and 2 run together); the SUMMARY reports -1 for the others")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench and of each process it starts into this folder (go tool pprof)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		if err := os.MkdirAll(*cpuprofile, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(2)
+		}
+		os.Setenv(profileEnv, *cpuprofile) // the processes it starts inherit it
+	}
+	stopProfile := profile("bench")
+	defer stopProfile()
+	if *only != "" {
+		var err error
+		if o.Only, err = bench.ParseScenarios(*only); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -only:", err)
+			os.Exit(2)
+		}
+	}
 	if *verbose {
 		o.Log = os.Stderr
 	}
@@ -74,6 +100,33 @@ func main() {
 	defer stop()
 	if _, err := bench.Run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		stopProfile()
 		os.Exit(1)
+	}
+}
+
+// profileEnv names the folder each process of a -cpuprofile run writes its profile into.
+const profileEnv = "BELLHOP_BENCH_CPUPROFILE"
+
+// profile starts a CPU profile into $BELLHOP_BENCH_CPUPROFILE/ROLE-PID.pprof when that is set;
+// the returned func stops it.
+func profile(role string) func() {
+	dir := os.Getenv(profileEnv)
+	if dir == "" {
+		return func() {}
+	}
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", role, os.Getpid())))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: cpu profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
 	}
 }

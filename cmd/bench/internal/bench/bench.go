@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -68,9 +69,45 @@ type Options struct {
 	// processes in scenario 10.
 	ScaleMessages int
 	ScaleSenders  int
+	// Only, when not empty, names the scenarios that run (1 and 2 are one run); the others
+	// report -1 in the SUMMARY.
+	Only map[int]bool
 	// Log receives progress lines; nil for none.
 	Log io.Writer
 }
+
+// ParseScenarios reads a list such as "3,9" or "5-7" for Options.Only.
+func ParseScenarios(s string) (map[int]bool, error) {
+	m := map[int]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a scenario number", part)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil {
+				return nil, fmt.Errorf("%q is not a range of scenarios", part)
+			}
+		}
+		if a < 1 || b > lastScenario || a > b {
+			return nil, fmt.Errorf("%q: scenarios are 1 to %d", part, lastScenario)
+		}
+		for n := a; n <= b; n++ {
+			m[n] = true
+		}
+	}
+	if m[1] || m[2] {
+		m[1], m[2] = true, true
+	}
+	return m, nil
+}
+
+const lastScenario = 10
+
+func (o *Options) runs(n int) bool { return len(o.Only) == 0 || o.Only[n] }
 
 func (o *Options) defaults() {
 	if o.RedisAddr == "" {
@@ -172,83 +209,98 @@ func Run(ctx context.Context, o Options, out io.Writer) (Summary, error) {
 
 	fmt.Fprintf(out, "bellhop bench: Redis %s db %d, %d worker processes, GOMAXPROCS-visible CPUs %d\n\n", o.RedisAddr, o.DB, o.Workers, numCPU())
 
-	var pace [2]pacingResult
-	for i, mode := range []string{modeOurs, modeBaseline} {
-		r, err := b.pacing(ctx, mode)
-		if err != nil {
-			return Summary{}, fmt.Errorf("scenario 1 (%s): %w", mode, err)
+	s := Summary{Violations: -1, MinGapRatio: -1, P99LateMS: -1, CmdsPerMsg: -1, BaselineCmdsPerMsg: -1,
+		E2EMsgsPerS: -1, PlanPerS: -1, RedisBytesPerMailng: -1, BaselineE2EMsgsPerS: -1,
+		FutureRedisMBPerMillion: -1, IntakeBookingsPerS: -1, APIP99MS: -1}
+	if o.runs(1) {
+		var pace [2]pacingResult
+		for i, mode := range []string{modeOurs, modeBaseline} {
+			r, err := b.pacing(ctx, mode)
+			if err != nil {
+				return Summary{}, fmt.Errorf("scenario 1 (%s): %w", mode, err)
+			}
+			pace[i] = r
 		}
-		pace[i] = r
-	}
-	b.printPacing(pace)
-
-	var thr [2]throughputResult
-	for i, mode := range []string{modeOurs, modeBaseline} {
-		r, err := b.throughput(ctx, mode)
-		if err != nil {
-			return Summary{}, fmt.Errorf("scenario 3 (%s): %w", mode, err)
+		b.printPacing(pace)
+		s.Violations = pace[0].Violations
+		s.MinGapRatio = pace[0].MinGap.Seconds() / o.Interval.Seconds()
+		if !pace[0].HasGap {
+			s.MinGapRatio = 0
 		}
-		thr[i] = r
-	}
-	b.printThroughput(thr)
-
-	plan, err := b.planning(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 4: %w", err)
-	}
-	b.printPlanning(plan)
-
-	hz, err := b.horizonPlanning(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 5: %w", err)
-	}
-	lat, err := b.horizonLatency(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 5, due → start: %w", err)
-	}
-	b.printHorizon(hz, lat)
-
-	ledger, err := b.ledgerList(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 6: %w", err)
-	}
-	b.printLedger(ledger)
-
-	intakeRate, err := b.runIntake(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 7: %w", err)
-	}
-	capa, err := b.capacity(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 8: %w", err)
-	}
-	b.printCapacity(capa)
-	apiP99, err := b.runAPI(ctx)
-	if err != nil {
-		return Summary{}, fmt.Errorf("scenario 9: %w", err)
-	}
-	if err := b.runScaleOut(ctx); err != nil {
-		return Summary{}, fmt.Errorf("scenario 10: %w", err)
+		s.P99LateMS = ms(pace[0].P99Late)
+		s.CmdsPerMsg, s.BaselineCmdsPerMsg = pace[0].ServerPerMsg, pace[1].ServerPerMsg
 	}
 
-	s := Summary{
-		Violations:          pace[0].Violations,
-		MinGapRatio:         pace[0].MinGap.Seconds() / o.Interval.Seconds(),
-		P99LateMS:           ms(pace[0].P99Late),
-		CmdsPerMsg:          pace[0].ServerPerMsg,
-		BaselineCmdsPerMsg:  pace[1].ServerPerMsg,
-		E2EMsgsPerS:         thr[0].Rate,
-		PlanPerS:            plan.batch.rate,
-		RedisBytesPerMailng: plan.batch.bytes,
-		BaselineE2EMsgsPerS: thr[1].Rate,
-		// Filled by their scenarios as they are added (issue 13).
-		FutureRedisMBPerMillion: futureMBPerMillion(hz),
-		IntakeBookingsPerS:      intakeRate,
-		APIP99MS:                apiP99,
+	if o.runs(3) {
+		var thr [2]throughputResult
+		for i, mode := range []string{modeOurs, modeBaseline} {
+			r, err := b.throughput(ctx, mode)
+			if err != nil {
+				return Summary{}, fmt.Errorf("scenario 3 (%s): %w", mode, err)
+			}
+			thr[i] = r
+		}
+		b.printThroughput(thr)
+		s.E2EMsgsPerS, s.BaselineE2EMsgsPerS = thr[0].Rate, thr[1].Rate
 	}
-	if !pace[0].HasGap {
-		s.MinGapRatio = 0
+
+	if o.runs(4) {
+		plan, err := b.planning(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 4: %w", err)
+		}
+		b.printPlanning(plan)
+		s.PlanPerS, s.RedisBytesPerMailng = plan.batch.rate, plan.batch.bytes
 	}
+
+	if o.runs(5) {
+		hz, err := b.horizonPlanning(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 5: %w", err)
+		}
+		lat, err := b.horizonLatency(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 5, due → start: %w", err)
+		}
+		b.printHorizon(hz, lat)
+		s.FutureRedisMBPerMillion = futureMBPerMillion(hz)
+	}
+
+	if o.runs(6) {
+		ledger, err := b.ledgerList(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 6: %w", err)
+		}
+		b.printLedger(ledger)
+	}
+
+	if o.runs(7) {
+		rate, err := b.runIntake(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 7: %w", err)
+		}
+		s.IntakeBookingsPerS = rate
+	}
+	if o.runs(8) {
+		capa, err := b.capacity(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 8: %w", err)
+		}
+		b.printCapacity(capa)
+	}
+	if o.runs(9) {
+		p99, err := b.runAPI(ctx)
+		if err != nil {
+			return Summary{}, fmt.Errorf("scenario 9: %w", err)
+		}
+		s.APIP99MS = p99
+	}
+	if o.runs(10) {
+		if err := b.runScaleOut(ctx); err != nil {
+			return Summary{}, fmt.Errorf("scenario 10: %w", err)
+		}
+	}
+
 	fmt.Fprintln(out, s.String())
 	return s, nil
 }

@@ -142,3 +142,14 @@ func (f *fleet) kill() {
 		_ = c.cmd.Wait()
 	}
 }
+
+// cpu is the CPU time (user and system) the stopped processes used in all.
+func (f *fleet) cpu() time.Duration {
+	var sum time.Duration
+	for _, c := range f.procs {
+		if st := c.cmd.ProcessState; st != nil {
+			sum += st.UserTime() + st.SystemTime()
+		}
+	}
+	return sum
+}

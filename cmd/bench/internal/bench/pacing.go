@@ -106,7 +106,7 @@ func (b *bench) pacing(ctx context.Context, mode string) (pacingResult, error) {
 		return r, err
 	}
 	b.logf("scenario 1/2 %s: %d messages on one sender, interval %v", mode, o.Messages, o.Interval)
-	if err := qc.ScheduleMany(ctx, ds); err != nil {
+	if err := enqueueAs(ctx, mode, qc, prdb, queueName, ds); err != nil {
 		return r, err
 	}
 	deadline := cA.at.Add(time.Duration(o.Messages)*o.Interval*2 + 30*time.Second)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -77,4 +78,24 @@ func infoField(ctx context.Context, rdb *redis.Client, section, field string) (i
 
 func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
 	return infoField(ctx, rdb, "memory", "used_memory")
+}
+
+// redisCPU is the CPU time the Redis server has used so far (INFO cpu: user and system).
+func redisCPU(ctx context.Context, rdb *redis.Client) (time.Duration, error) {
+	s, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis INFO cpu: %w", err)
+	}
+	var sum float64
+	for line := range strings.Lines(s) {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("redis INFO cpu %s: %w", k, err)
+			}
+			sum += f
+		}
+	}
+	return time.Duration(sum * float64(time.Second)), nil
 }

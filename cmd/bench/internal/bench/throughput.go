@@ -29,6 +29,12 @@ type throughputResult struct {
 	First     time.Duration
 	Tail      time.Duration // the last 1 % of arrivals
 	Sustained float64
+	// CPU time per delivered message: Redis's (from INFO cpu, over enqueue and delivery)
+	// and the worker processes' (their whole life, the second's idle wait before included).
+	RedisCPU, WorkerCPU time.Duration
+	// WorkerCmds is the Redis commands the workers sent per delivered message (a pipeline's
+	// each), their idle polling included.
+	WorkerCmds float64
 }
 
 // throughputInterval is the smallest interval the pacer takes: the senders are not paced.
@@ -71,8 +77,9 @@ func (b *bench) throughput(ctx context.Context, mode string) (throughputResult, 
 		qc.UsePlacer(pl)
 	}
 	b.logf("scenario 3 %s: %d messages over %d senders", mode, r.Total, o.Senders)
+	cpu0, cpuErr := redisCPU(ctx, b.rdb)
 	start := time.Now()
-	if err := qc.ScheduleMany(ctx, ds); err != nil {
+	if err := enqueueAs(ctx, mode, qc, b.rdb, queueName, ds); err != nil {
 		return r, err
 	}
 	r.Enqueue = time.Since(start)
@@ -93,10 +100,21 @@ func (b *bench) throughput(ctx context.Context, mode string) (throughputResult, 
 	} else if werr != nil {
 		return r, werr
 	}
+	cpu1, err := redisCPU(ctx, b.rdb)
+	cmds, cerr := f.commands()
 	if _, err := f.stop(); err != nil {
 		b.logf("scenario 3 %s: stopping workers: %v", mode, err)
 	}
 	r.Delivered, r.Violations = count()
+	if r.Delivered > 0 {
+		if cpuErr == nil && err == nil {
+			r.RedisCPU = (cpu1 - cpu0) / time.Duration(r.Delivered)
+		}
+		r.WorkerCPU = f.cpu() / time.Duration(r.Delivered)
+		if cerr == nil {
+			r.WorkerCmds = float64(cmds) / float64(r.Delivered)
+		}
+	}
 	var at []time.Time
 	for _, m := range sb.Messages() {
 		at = append(at, m.CreatedAt)
@@ -125,12 +143,16 @@ func (b *bench) printThroughput(r [2]throughputResult) {
 		return s
 	}, r)
 	row(w, "violations", func(x throughputResult) string { return fmt.Sprint(x.Violations) }, r)
-	row(w, "enqueue (ScheduleMany)", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Enqueue.Seconds()) }, r)
+	row(w, "enqueue (ours: ScheduleMany; baseline: Asynq's Enqueue)", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Enqueue.Seconds()) }, r)
 	row(w, "first enqueue → last arrival", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Wall.Seconds()) }, r)
 	row(w, "first enqueue → first arrival", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.First.Seconds()) }, r)
 	row(w, "last 1 % of arrivals took", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Tail.Seconds()) }, r)
 	row(w, "messages / s, first enqueue → last arrival", func(x throughputResult) string { return fmt.Sprintf("%.0f", x.Rate) }, r)
 	row(w, "messages / s, first → last arrival", func(x throughputResult) string { return fmt.Sprintf("%.0f", x.Sustained) }, r)
+	row(w, "Redis commands the workers sent per message", func(x throughputResult) string { return fmt.Sprintf("%.2f", x.WorkerCmds) }, r)
+	row(w, "CPU per message: Redis / worker processes", func(x throughputResult) string {
+		return fmt.Sprintf("%.0f / %.0f µs", float64(x.RedisCPU)/1e3, float64(x.WorkerCPU)/1e3)
+	}, r)
 	w.flush()
 	fmt.Fprintln(b.out, "  SUMMARY's e2e_msgs_per_s is the first enqueue → last arrival rate (enqueueing included).")
 	fmt.Fprintf(b.out, "  Redis, the sandbox, the bench and the %d workers share %d CPUs.\n\n", o.Workers, runtime.NumCPU())

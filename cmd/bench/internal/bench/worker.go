@@ -180,7 +180,7 @@ func httpClient(concurrency int) *http.Client {
 
 // oursWorker is queue.Worker, the production send handler, over the in-memory store. Its
 // Sleep records the slot the pacer gave each message that waits it out.
-func oursWorker(cfg workerConfig, rdb *redis.Client, client provider.Provider, rec *recorder, logger *slog.Logger) (func(context.Context) error, error) {
+func oursWorker(cfg workerConfig, rdb redis.UniversalClient, client provider.Provider, rec *recorder, logger *slog.Logger) (func(context.Context) error, error) {
 	// No pacer Memory: a bench run's senders live and die with its Redis prefix, and the
 	// database write per send that keeps a sender's pace over a Redis loss is the store's
 	// cost, not the queue's (the bench's store is in memory anyway).
