@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -82,7 +81,7 @@ func remaining(m *bellhop.Mailing, d *bellhop.Delivery) []string {
 // reach looks at one channel for the delivery: reason is "" when it can send now (c then
 // carries the client and the composed message); wait marks a reason that may pass (a
 // rejected key).
-func (w *Worker) reach(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, kind string, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (c *channel, reason string, wait bool, err error) {
+func (w *Worker) reach(ctx context.Context, log *sendLog, d *bellhop.Delivery, kind string, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (c *channel, reason string, wait bool, err error) {
 	st := w.cfg.Store
 	c = &channel{kind: kind, decl: w.declaration(kind)}
 	in, err := st.GetIntegration(ctx, d.PropertyID, kind)
@@ -145,7 +144,7 @@ func (w *Worker) reach(ctx context.Context, log *slog.Logger, d *bellhop.Deliver
 // recording the ones before it as skipped and moving the delivery onto it. It returns nil
 // when the task is done: every channel was skipped (the delivery is skipped), or none can
 // send now but one may later (the mailing is paused), or another run moved the row.
-func (w *Worker) choose(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (*channel, error) {
+func (w *Worker) choose(ctx context.Context, log *sendLog, d *bellhop.Delivery, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (*channel, error) {
 	st := w.cfg.Store
 	var skipped []bellhop.DeliveryAttempt
 	waiting := ""
@@ -215,7 +214,7 @@ func attemptChannels(list []bellhop.DeliveryAttempt) []string {
 // where the provider can list what it was sent, resolve asks it; where it cannot (email, the
 // Cloud API), the row waits Settle for the provider's status callback and is then held as
 // unconfirmed, never sent blind. It reports done when the task has nothing more to do now.
-func (w *Worker) settle(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (bool, error) {
+func (w *Worker) settle(ctx context.Context, log *sendLog, d *bellhop.Delivery, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (bool, error) {
 	kind := d.Provider
 	if kind == "" {
 		kind = d.Channel
@@ -261,7 +260,7 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, d *bellhop.Delive
 // recipient (Pacing.PerRecipient), while the sender is leased: when the recipient's slot is
 // not due, the sender's lease is given back (release) and the send comes back then. It returns
 // the recipient's pacer key ("" when the kind has no such limit).
-func (w *Worker) acquireRecipient(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, ch *channel, sender string, start time.Time, release func(time.Time)) (string, bool, error) {
+func (w *Worker) acquireRecipient(ctx context.Context, log *sendLog, d *bellhop.Delivery, ch *channel, sender string, start time.Time, release func(time.Time)) (string, bool, error) {
 	if w.cfg.RecipientPacer == nil || ch.decl == nil || ch.decl.Pacing.PerRecipient <= 0 {
 		return "", false, nil
 	}
@@ -289,7 +288,7 @@ func (w *Worker) acquireRecipient(ctx context.Context, log *slog.Logger, d *bell
 
 // releaseRecipient ends the recipient's lease: the send ended at finished, or (zero) never
 // started.
-func (w *Worker) releaseRecipient(ctx context.Context, log *slog.Logger, key, msgID string, finished time.Time) {
+func (w *Worker) releaseRecipient(ctx context.Context, log *sendLog, key, msgID string, finished time.Time) {
 	if key == "" {
 		return
 	}

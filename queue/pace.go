@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -37,7 +36,7 @@ func latest(a, b time.Time) time.Time {
 // is over): their tasks were scheduled for the old slots. Each is due at its new slot, and
 // its task is queued again for it. Moves under a second are left alone: tasks run on whole
 // seconds.
-func (w *Worker) moveUp(ctx context.Context, log *slog.Logger, moved []pacer.Moved) {
+func (w *Worker) moveUp(ctx context.Context, log *sendLog, moved []pacer.Moved) {
 	if len(moved) == 0 {
 		return
 	}

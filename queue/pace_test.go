@@ -58,7 +58,7 @@ func TestMovedUpSendsAreDueAtTheirNewSlots(t *testing.T) {
 	f := newFixture(t, testPacer)
 	ctx := context.Background()
 	ids := f.addRows(t0.Add(time.Minute), t0.Add(2*time.Minute))
-	f.w.moveUp(ctx, f.w.cfg.Logger, []pacer.Moved{
+	f.w.moveUp(ctx, &sendLog{base: f.w.cfg.Logger, d: &bellhop.Delivery{}}, []pacer.Moved{
 		{MsgID: ids[0], Slot: t0.Add(20 * time.Second)},
 		{MsgID: ids[1], Slot: t0.Add(2*time.Minute - 500*time.Millisecond)},
 		{MsgID: "gone", Slot: t0},

@@ -3,7 +3,6 @@ package queue
 import (
 	"context"
 	"hash/fnv"
-	"log/slog"
 	"math"
 	"slices"
 	"time"
@@ -95,7 +94,7 @@ func rendezvous(guest string, pool []bellhop.Sender, weights []float64) int {
 }
 
 // pinGuest records the pool's number that sent to the guest: the guest stays on it.
-func (w *Worker) pinGuest(ctx context.Context, log *slog.Logger, in *bellhop.Integration, d *bellhop.Delivery, at time.Time) {
+func (w *Worker) pinGuest(ctx context.Context, log *sendLog, in *bellhop.Integration, d *bellhop.Delivery, at time.Time) {
 	if len(in.Pool) < 2 || in.Sender == nil {
 		return
 	}

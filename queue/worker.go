@@ -282,7 +282,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 	if d.DueAt.After(now.Add(w.cfg.Lead + time.Second)) {
 		return &notYet{d.DueAt}
 	}
-	log := w.cfg.Logger.With("delivery", d.ID, "property", d.PropertyID, "booking", d.BookingID, "kind", d.Kind)
+	log := &sendLog{base: w.cfg.Logger, d: d}
 
 	p, err := st.GetProperty(ctx, d.PropertyID)
 	if err != nil {
@@ -325,7 +325,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 		return err
 	}
 	in, client, msg := ch.in, ch.client, ch.msg
-	log = log.With("channel", ch.kind)
+	log.channel = ch.kind
 
 	// The pacer: Acquire both asks for the sender and, for a message that holds no slot yet,
 	// gives it one (its place in line). A run brought back for a slot it was given waits out
@@ -425,7 +425,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 // outcome records what the provider answered, on the delivery and on the attempt's line of
 // the ledger. A failure that is permanent for this channel and guest falls through to the
 // mailing's next channel at once; with none left the delivery fails.
-func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, m *bellhop.Mailing, ch *channel, sender, rkey string, attempt int, sent provider.SentMessage, err error, finished time.Time) error {
+func (w *Worker) outcome(ctx context.Context, log *sendLog, d *bellhop.Delivery, m *bellhop.Mailing, ch *channel, sender, rkey string, attempt int, sent provider.SentMessage, err error, finished time.Time) error {
 	st := w.cfg.Store
 	in := ch.in
 	ctx = context.WithoutCancel(ctx) // the provider has answered: record it even on shutdown
@@ -578,7 +578,7 @@ func (w *Worker) outcome(ctx context.Context, log *slog.Logger, d *bellhop.Deliv
 // found (recorded as sent), held as unconfirmed, or waiting for the next look (notYet). It
 // returns false, nil only after two empty looks, Recheck apart, both later than Settle after the
 // attempt ended: then the message may go again.
-func (w *Worker) resolve(ctx context.Context, log *slog.Logger, client provider.Finder, in *bellhop.Integration, d *bellhop.Delivery, text string) (bool, error) {
+func (w *Worker) resolve(ctx context.Context, log *sendLog, client provider.Finder, in *bellhop.Integration, d *bellhop.Delivery, text string) (bool, error) {
 	st := w.cfg.Store
 	now := w.cfg.Clock.Now()
 	settleAt := d.DueAt.Add(w.cfg.Settle) // DueAt of a sending row: the attempt's lease or answer
@@ -783,7 +783,7 @@ func (w *Worker) forget(ctx context.Context, d *bellhop.Delivery) {
 	}
 }
 
-func (w *Worker) skip(ctx context.Context, log *slog.Logger, d *bellhop.Delivery, reason string) error {
+func (w *Worker) skip(ctx context.Context, log *sendLog, d *bellhop.Delivery, reason string) error {
 	now := w.cfg.Clock.Now()
 	if _, err := w.cfg.Store.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySkipped, reason, "", nil, now, now); err != nil {
 		return err

@@ -75,7 +75,7 @@ func main() {
 	flag.IntVar(&o.ScaleSenders, "scale-senders", 0, "properties (senders) they are spread over (default 100, quick 15)")
 	verbose := flag.Bool("v", false, "log progress to stderr")
 	only := flag.String("only", "", "run only these scenarios, e.g. 3,9 (1 and 2 run together); the SUMMARY reports -1 for the others")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bench and of each process it starts into this folder (go tool pprof)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile and an allocation profile of the bench and of each process it starts into this folder (go tool pprof)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		if err := os.MkdirAll(*cpuprofile, 0o755); err != nil {
@@ -128,5 +128,10 @@ func profile(role string) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		// And what the process allocated over its life (go tool pprof -sample_index=alloc_space).
+		if a, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.allocs", role, os.Getpid()))); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(a, 0)
+			a.Close()
+		}
 	}
 }

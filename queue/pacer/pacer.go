@@ -62,7 +62,11 @@ type Config struct {
 // Pacer paces the senders whose state lives in one Redis. It is safe for concurrent use, and
 // any number of Pacers (in any number of processes) may share the same Redis and prefix.
 type Pacer struct {
-	rdb         redis.UniversalClient
+	rdb redis.UniversalClient
+	// fast runs Acquire's and Done's short scripts, the two calls every send makes: rdb's
+	// automatic pipeline, so that the calls of a process's concurrent sends go to Redis
+	// together, several to a write and a read, instead of a round trip each.
+	fast        redis.Scripter
 	clock       bellhop.Clock
 	prefix      string
 	registry    string
@@ -131,8 +135,12 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 		return nil, err
 	}
 	loc, _ := loadZone(defaults.TimeZone)
+	var fast redis.Scripter = rdb
+	if ap, err := rdb.AutoPipeline(); err == nil { // a Ring has none: round trips it is
+		fast = ap
+	}
 	return &Pacer{
-		rdb: rdb, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
+		rdb: rdb, fast: fast, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
 		defaults: defaults, defaultLoc: loc, pausedRetry: cfg.PausedRetry, forget: cfg.ForgetAfter,
 		margin: cfg.SendMargin, rand: cfg.Rand, cache: map[string]*senderCache{}, mem: cfg.Memory,
 		intervalFor: cfg.IntervalFor,
@@ -278,7 +286,7 @@ func (p *Pacer) Acquire(ctx context.Context, sender, msgID string, maxSend time.
 		now := p.clock.Now()
 		lo, hi := p.jitterBounds(c.set)
 		k := p.keys(sender)
-		res, err := acquireFastScript.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings},
+		res, err := acquireFastScript.Run(ctx, p.fast, []string{k.state, k.waiting, k.settings},
 			c.ver, now.UnixMicro(), c.set.Interval.Microseconds(), p.draw(lo, hi), maxSend.Microseconds(),
 			msgID, dayOf(now, c.loc).no, p.forget.Microseconds(), p.memFlag()).Slice()
 		if err != nil {
@@ -328,7 +336,7 @@ func (p *Pacer) Finish(ctx context.Context, sender, msgID string, finishedAt tim
 		return nil, err
 	}
 	now := p.clock.Now()
-	res, err := doneFastScript.Run(ctx, p.rdb, []string{p.keys(sender).state}, msgID, finishedAt.UnixMicro(),
+	res, err := doneFastScript.Run(ctx, p.fast, []string{p.keys(sender).state}, msgID, finishedAt.UnixMicro(),
 		p.cached(sender).set.Interval.Microseconds()).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("pacer: done %s: %w", sender, err)

@@ -404,11 +404,26 @@ func (r *run) failoverTarget(ctx context.Context) (string, error) {
 func (r *run) schedulerLease(ctx context.Context) (bool, error) {
 	rdb := r.redis.Client()
 	defer rdb.Close()
-	n, err := rdb.Exists(ctx, "bellhop:lease:{"+r.ns+":mailings}:horizon").Result()
-	if err != nil {
-		return false, fmt.Errorf("chaos: look for the scheduler's lease: %w", err)
+	// A failover or a restart near the end may have taken the lease with it: a scheduler takes
+	// it again at its next look (every 5 s; a look that meets the failover fails and the next
+	// one retries), so it is looked for over two of them.
+	deadline := time.Now().Add(12 * time.Second)
+	for {
+		n, err := rdb.Exists(ctx, "bellhop:lease:{"+r.ns+":mailings}:horizon").Result()
+		if err == nil && n == 1 {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return false, fmt.Errorf("chaos: look for the scheduler's lease: %w", err)
+			}
+			return false, nil
+		}
+		sleep(ctx, 200*time.Millisecond)
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
 	}
-	return n == 1, nil
 }
 
 // pacerKeys matches the state key of every sender's pacer in the run's namespace.
