@@ -62,31 +62,54 @@ func (a *access) DeliveryAttempts(ctx context.Context, deliveryID string) ([]bel
 	return out, nil
 }
 
-// ListDeliveriesWithAttempts is ListDeliveries with each row's ledger of attempts (AttemptLog).
+// ListDeliveriesWithAttempts is ListDeliveries with each row's ledger of attempts
+// (AttemptLog), read in the same statement.
 func (a *access) ListDeliveriesWithAttempts(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error) {
-	list, err := a.ListDeliveries(ctx, pid, f)
-	if err != nil || len(list) == 0 {
-		return list, err
-	}
-	rows, err := a.queryRows(ctx, "list-property-attempts", a.listArgs(pid, f)...)
+	const name = "list-deliveries-with-attempts"
+	q, args, err := a.listQuery(name, pid, f)
 	if err != nil {
-		return nil, fmt.Errorf("list attempts of property %q: %w", pid, err)
+		return nil, err
 	}
-	attempts, err := collect(rows, scanAttempt)
+	rows, err := a.queryRowsText(ctx, name, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list attempts of property %q: %w", pid, err)
+		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
 	}
-	byID := make(map[string]*bellhop.Delivery, len(list))
-	for _, d := range list {
-		d.AttemptLog = []bellhop.DeliveryAttempt{}
-		byID[d.ID] = d
-	}
-	for _, at := range attempts {
-		if d, ok := byID[at.DeliveryID]; ok {
-			d.AttemptLog = append(d.AttemptLog, *at)
-		}
+	list, err := scanWithAttempts(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
 	}
 	return list, nil
+}
+
+// scanWithAttempts reads list-deliveries-with-attempts' rows (a ledger row's columns, then one
+// attempt's or NULLs; a ledger row's lines next to each other) and closes rows.
+func scanWithAttempts(rows *sql.Rows) ([]*bellhop.Delivery, error) {
+	defer rows.Close()
+	var out []*bellhop.Delivery
+	var r deliveryRow
+	var attempt, at, updated sql.NullInt64
+	var channel, sender, status, reason, message sql.NullString
+	dest := append(r.dest(), &attempt, &channel, &sender, &status, &reason, &message, &at, &updated)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, transientAsUnavailable(err)
+		}
+		if len(out) == 0 || out[len(out)-1].ID != r.d.ID {
+			d := r.delivery()
+			d.AttemptLog = []bellhop.DeliveryAttempt{}
+			out = append(out, d)
+		}
+		if !attempt.Valid {
+			continue
+		}
+		d := out[len(out)-1]
+		d.AttemptLog = append(d.AttemptLog, bellhop.DeliveryAttempt{
+			DeliveryID: d.ID, Attempt: int(attempt.Int64), Channel: channel.String, SenderID: sender.String,
+			Status: bellhop.DeliveryStatus(status.String), Reason: reason.String, MessageID: message.String,
+			At: fromMicros(at.Int64), UpdatedAt: fromMicros(updated.Int64),
+		})
+	}
+	return out, transientAsUnavailable(rows.Err())
 }
 
 func scanAttempt(row scanner) (*bellhop.DeliveryAttempt, error) {

@@ -30,21 +30,10 @@ func (a *access) widen(name, key string, n int) (string, error) {
 	if q, ok := widened.Load(cacheKey); ok {
 		return q.(string), nil
 	}
-	qs, err := parsedQueries()
+	raw, err := rawQuery(name)
 	if err != nil {
 		return "", err
 	}
-	raw, ok := qs[name]
-	if !ok {
-		return "", fmt.Errorf("store: no query named %q in queries.sql", name)
-	}
-	var lines []string // without its comments
-	for _, l := range strings.Split(raw, "\n") {
-		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
-			lines = append(lines, l)
-		}
-	}
-	raw = strings.Join(lines, "\n")
 	var q string
 	if key != "" {
 		i := strings.Index(raw, key)
@@ -67,6 +56,26 @@ func (a *access) widen(name, key string, n int) (string, error) {
 	}
 	widened.Store(cacheKey, q)
 	return q, nil
+}
+
+// rawQuery is the named query as queries.sql has it ("?" placeholders), without its comment
+// lines.
+func rawQuery(name string) (string, error) {
+	qs, err := parsedQueries()
+	if err != nil {
+		return "", err
+	}
+	raw, ok := qs[name]
+	if !ok {
+		return "", fmt.Errorf("store: no query named %q in queries.sql", name)
+	}
+	var lines []string
+	for _, l := range strings.Split(raw, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 // inChunks calls fn on successive parts of n items, each at most maxRowsPerStatement long.

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bellhop/bellhop"
-	"github.com/jackc/pgx/v5"
 )
 
 // SaveDelivery writes a ledger row whole, creating it or replacing it (by id).
@@ -69,7 +69,11 @@ func (a *access) BookingDeliveries(ctx context.Context, pid, bid string) ([]*bel
 
 // ListDeliveries lists a property's ledger, newest planned first.
 func (a *access) ListDeliveries(ctx context.Context, pid string, f bellhop.DeliveryFilter) ([]*bellhop.Delivery, error) {
-	rows, err := a.queryRows(ctx, "list-deliveries", a.listArgs(pid, f)...)
+	q, args, err := a.listQuery("list-deliveries", pid, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := a.queryRowsText(ctx, "list-deliveries", q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of property %q: %w", pid, err)
 	}
@@ -80,29 +84,67 @@ func (a *access) ListDeliveries(ctx context.Context, pid string, f bellhop.Deliv
 	return list, nil
 }
 
-// listArgs are the parameters of the ledger's list queries (list-deliveries and the attempts
-// of the rows it lists) for a property and filter.
-func (a *access) listArgs(pid string, f bellhop.DeliveryFilter) []any {
-	from, to := int64(-1<<62), int64(1<<62)
-	if !f.PlannedFrom.IsZero() {
-		from = toMicros(f.PlannedFrom)
-	}
-	if !f.PlannedTo.IsZero() {
-		to = toMicros(f.PlannedTo)
-	}
+// listShapes caches the ledger's list queries by dialect, name and the filters they have.
+var listShapes sync.Map
+
+// listQuery returns the ledger list query name (list-deliveries or
+// list-deliveries-with-attempts) with the conditions of the filters f has, and its
+// parameters. Each shape of filter is a statement of its own: a prepared statement with one
+// plan serves it on PostgreSQL, planned once per connection rather than on every call, and
+// that plan fits the filters (the index of the status, the kind or the booking, or the
+// ledger's own order) whatever values they take.
+func (a *access) listQuery(name, pid string, f bellhop.DeliveryFilter) (string, []any, error) {
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	args := []any{pid, string(f.Status), string(f.Status), string(f.Kind), string(f.Kind), f.BookingID, f.BookingID, from, to, f.Limit}
-	if a.dialect == DialectPostgres {
-		// The filters left empty fold away, and the index that fits the others is used, only in
-		// a plan made for these values. A cached statement goes over to one generic plan after
-		// five runs, and that plan reads every row of the property to find a rare status or one
-		// booking: the list would slow down as the ledger grows. An unnamed statement is
-		// planned for its values every time (a fraction of a millisecond).
-		args = append([]any{pgx.QueryExecModeExec}, args...)
+	args := make([]any, 1, 7)
+	args[0] = pid
+	shape := 0
+	for i, c := range []struct {
+		given bool
+		arg   any
+	}{
+		{f.Status != "", string(f.Status)},
+		{f.Kind != "", string(f.Kind)},
+		{f.BookingID != "", f.BookingID},
+		{!f.PlannedFrom.IsZero(), toMicros(f.PlannedFrom)},
+		{!f.PlannedTo.IsZero(), toMicros(f.PlannedTo)},
+	} {
+		if c.given {
+			shape |= 1 << i
+			args = append(args, c.arg)
+		}
 	}
-	return args
+	args = append(args, f.Limit)
+	key := listKey{a.dialect, name, shape}
+	if q, ok := listShapes.Load(key); ok {
+		return q.(string), args, nil
+	}
+	raw, err := rawQuery(name)
+	if err != nil {
+		return "", nil, err
+	}
+	const at = "WHERE property_id = ?"
+	if strings.Count(raw, at) != 1 {
+		return "", nil, fmt.Errorf("store: query %q has no single %q to add filters to", name, at)
+	}
+	var cond strings.Builder
+	for i, c := range []string{" AND status = ?", " AND kind = ?", " AND booking_id = ?", " AND planned_at >= ?", " AND planned_at < ?"} {
+		if shape&(1<<i) != 0 {
+			cond.WriteString(c)
+		}
+	}
+	q := strings.Replace(raw, at, at+cond.String(), 1)
+	if a.dialect == DialectPostgres {
+		q = rebind(q)
+	}
+	listShapes.Store(key, q)
+	return q, args, nil
+}
+
+type listKey struct {
+	dialect, name string
+	shape         int
 }
 
 // DueDelivery names a pending delivery a worker should look at.
@@ -255,24 +297,39 @@ func (a *access) ReportDelivery(ctx context.Context, id string, from, to bellhop
 }
 
 func scanDelivery(row scanner) (*bellhop.Delivery, error) {
-	var d bellhop.Delivery
-	var kind, status string
-	var planned, due, created, updated int64
-	var sent, claimed, checked, erased sql.NullInt64
-	var queued int
-	var done string
-	if err := row.Scan(&d.ID, &d.PropertyID, &d.BookingID, &kind, &d.StayKey, &d.Phone, &d.Language, &planned, &due,
-		&status, &d.Reason, &d.Provider, &d.ProviderMessageID, &d.SenderID, &d.Attempts, &d.Version, &sent,
-		&created, &updated, &claimed, &checked, &queued, &erased, &d.Channel, &done); err != nil {
+	var r deliveryRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	d.ClaimedAt, d.CheckedAt, d.ErasedAt = timePtr(claimed), timePtr(checked), timePtr(erased)
-	d.Queued = queued == d.Version
-	d.ChannelsDone = splitDone(done)
-	d.Kind, d.Status = bellhop.MailingKind(kind), bellhop.DeliveryStatus(status)
-	d.PlannedAt, d.DueAt, d.SentAt = fromMicros(planned), fromMicros(due), timePtr(sent)
-	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
-	return &d, nil
+	return r.delivery(), nil
+}
+
+// deliveryRow receives the columns of a ledger row as the queries list them.
+type deliveryRow struct {
+	d                              bellhop.Delivery
+	kind, status, done             string
+	planned, due, created, updated int64
+	sent, claimed, checked, erased sql.NullInt64
+	queued                         int
+}
+
+func (r *deliveryRow) dest() []any {
+	d := &r.d
+	return []any{&d.ID, &d.PropertyID, &d.BookingID, &r.kind, &d.StayKey, &d.Phone, &d.Language, &r.planned, &r.due,
+		&r.status, &d.Reason, &d.Provider, &d.ProviderMessageID, &d.SenderID, &d.Attempts, &d.Version, &r.sent,
+		&r.created, &r.updated, &r.claimed, &r.checked, &r.queued, &r.erased, &d.Channel, &r.done}
+}
+
+// delivery is the row read, as a new Delivery.
+func (r *deliveryRow) delivery() *bellhop.Delivery {
+	d := r.d
+	d.ClaimedAt, d.CheckedAt, d.ErasedAt = timePtr(r.claimed), timePtr(r.checked), timePtr(r.erased)
+	d.Queued = r.queued == d.Version
+	d.ChannelsDone = splitDone(r.done)
+	d.Kind, d.Status = bellhop.MailingKind(r.kind), bellhop.DeliveryStatus(r.status)
+	d.PlannedAt, d.DueAt, d.SentAt = fromMicros(r.planned), fromMicros(r.due), timePtr(r.sent)
+	d.CreatedAt, d.UpdatedAt = fromMicros(r.created), fromMicros(r.updated)
+	return &d
 }
 
 // HoldDelivery moves a sending row whose outcome the provider could not tell to unconfirmed,

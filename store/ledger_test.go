@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -348,6 +349,22 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 				t.Fatal(err)
 			}
 		}
+		// Attempts on some rows: several on the rows a limit of 2 lists, one on b's.
+		for _, l := range []struct {
+			id      string
+			attempt int
+			channel string
+		}{
+			{"a/l2/feedback", 0, "whatsapp_cloud"}, {"a/x1/welcome", 1, "intellectdialog"}, {"a/l2/feedback", 1, "email"},
+			{"b/l1/welcome", 1, "intellectdialog"}, {"a/l2/feedback", 2, "email"}, {"a/x1/welcome", 2, "intellectdialog"},
+		} {
+			pid, _, _ := strings.Cut(l.id, "/")
+			if err := db.AddAttempt(ctx, pid, bellhop.DeliveryAttempt{DeliveryID: l.id, Attempt: l.attempt, Channel: l.channel,
+				SenderID: "s-" + l.channel, Status: bellhop.DeliverySent, Reason: "r", MessageID: fmt.Sprint("m", l.attempt),
+				At: h(l.attempt), UpdatedAt: h(l.attempt + 1)}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, tc := range []struct {
 			name string
 			pid  string
@@ -382,6 +399,25 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 			}
 			if got := deliveryIDs(list); !slices.Equal(got, tc.want) {
 				t.Errorf("%s: ListDeliveries(%s, %+v) = %q, want %q", tc.name, tc.pid, tc.f, got, tc.want)
+			}
+			// With each row's attempts (read in the same statement): the same rows, the
+			// limit counting rows, not attempts, and each row's attempts its own, oldest first.
+			withLog, err := db.ListDeliveriesWithAttempts(ctx, tc.pid, tc.f)
+			if err != nil {
+				t.Errorf("%s: ListDeliveriesWithAttempts: %v", tc.name, err)
+				continue
+			}
+			if got := deliveryIDs(withLog); !slices.Equal(got, tc.want) {
+				t.Errorf("%s: ListDeliveriesWithAttempts(%s, %+v) = %q, want %q", tc.name, tc.pid, tc.f, got, tc.want)
+			}
+			for _, d := range withLog {
+				want, err := db.DeliveryAttempts(ctx, d.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.AttemptLog == nil || !reflect.DeepEqual(d.AttemptLog, want) {
+					t.Errorf("%s: %s's attempts = %+v, want %+v", tc.name, d.ID, d.AttemptLog, want)
+				}
 			}
 		}
 

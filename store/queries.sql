@@ -335,16 +335,15 @@ WHERE property_id = ? AND booking_id = ?
 ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 
 -- name: list-deliveries
--- Filters are skipped when their parameter (given twice) is empty.
+-- The ledger's list, newest planned first. The filters given go after "WHERE property_id = ?"
+-- (listQuery: "AND status = ?", "AND kind = ?", "AND booking_id = ?", planned_at bounds), so
+-- each shape of filter is a statement of its own whose one cached plan fits it, with no
+-- "(status = ? OR ? = '')" that only a plan made for the values can fold away.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
        claimed_at, checked_at, queued_version, erased_at, channel, channels_done
 FROM deliveries
 WHERE property_id = ?
-  AND (status = ? OR CAST(? AS TEXT) = '')
-  AND (kind = ? OR CAST(? AS TEXT) = '')
-  AND (booking_id = ? OR CAST(? AS TEXT) = '')
-  AND planned_at >= ? AND planned_at < ?
 ORDER BY planned_at DESC, id
 LIMIT ?;
 
@@ -644,20 +643,24 @@ FROM delivery_attempts
 WHERE delivery_id = ?
 ORDER BY id;
 
--- name: list-property-attempts
--- The attempts of the deliveries list-deliveries answers (same filters, same limit).
-SELECT a.delivery_id, a.attempt, a.channel, a.sender_id, a.status, a.reason, a.message_id, a.at, a.updated_at
-FROM delivery_attempts a
-WHERE a.delivery_id IN (
-    SELECT id FROM deliveries
+-- name: list-deliveries-with-attempts
+-- list-deliveries (filtered the same way) with each row's attempts in one statement: a row per
+-- attempt, oldest first, or one with NULL attempt columns for a row without any.
+SELECT d.id, d.property_id, d.booking_id, d.kind, d.stay_key, d.phone, d.language, d.planned_at, d.due_at,
+       d.status, d.reason, d.provider, d.provider_message_id, d.sender_id, d.attempts, d.version, d.sent_at,
+       d.created_at, d.updated_at, d.claimed_at, d.checked_at, d.queued_version, d.erased_at, d.channel,
+       d.channels_done,
+       a.attempt, a.channel, a.sender_id, a.status, a.reason, a.message_id, a.at, a.updated_at
+FROM (
+    SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
+           provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
+           claimed_at, checked_at, queued_version, erased_at, channel, channels_done
+    FROM deliveries
     WHERE property_id = ?
-      AND (status = ? OR CAST(? AS TEXT) = '')
-      AND (kind = ? OR CAST(? AS TEXT) = '')
-      AND (booking_id = ? OR CAST(? AS TEXT) = '')
-      AND planned_at >= ? AND planned_at < ?
     ORDER BY planned_at DESC, id
-    LIMIT ?)
-ORDER BY a.id;
+    LIMIT ?) d
+LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
+ORDER BY d.planned_at DESC, d.id, a.id;
 
 -- name: note-inbound
 -- A guest's message on a channel: the customer window runs from the latest one.

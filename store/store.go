@@ -404,12 +404,17 @@ func (a *access) queryRows(ctx context.Context, name string, args ...any) (*sql.
 	if err != nil {
 		return nil, err
 	}
+	return a.queryRowsText(ctx, name, q, args...)
+}
+
+// queryRowsText is queryRows for q, a form of the named query (listQuery's).
+func (a *access) queryRowsText(ctx context.Context, name, q string, args ...any) (*sql.Rows, error) {
 	if a.tx != nil {
 		rows, err := a.q.QueryContext(ctx, q, args...)
 		return rows, a.tx.note(err)
 	}
 	var rows *sql.Rows
-	err = a.res.retry(ctx, func() (err error) {
+	err := a.res.retry(ctx, func() (err error) {
 		rows, err = a.pool(name).QueryContext(ctx, q, args...)
 		return err
 	})
