@@ -475,11 +475,18 @@ func (s *Service) Deliveries(ctx context.Context, pid string, f bellhop.Delivery
 	if f.Limit < 0 || f.Limit > 1000 {
 		return nil, bellhop.Invalid("limit", "must be a whole number from 1 to 1000")
 	}
-	if _, err := s.cfg.Store.GetProperty(ctx, pid); err != nil {
+	ds, err := s.cfg.Store.ListDeliveriesWithAttempts(ctx, pid, f)
+	if err != nil {
 		return nil, err
 	}
-	ds, err := s.cfg.Store.ListDeliveriesWithAttempts(ctx, pid, f)
-	return nonNil(ds), err
+	if len(ds) == 0 {
+		// Rows of the ledger are a property's own (a foreign key), so only an empty list
+		// needs to ask whether the property exists: a missing one is not found.
+		if _, err := s.cfg.Store.GetProperty(ctx, pid); err != nil {
+			return nil, err
+		}
+	}
+	return nonNil(ds), nil
 }
 
 // GetDelivery returns one ledger row of a property; another property's is not found.

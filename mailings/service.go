@@ -135,15 +135,30 @@ type BookingResult struct {
 // booking's deliveries planned again in the same transaction. Sends are queued after it
 // commits; a crash in between is caught up by the queue's sweep, so no send is lost.
 func (s *Service) PutBooking(ctx context.Context, pid string, b *bellhop.Booking) (*BookingResult, error) {
+	return s.putBooking(ctx, pid, nil, b)
+}
+
+// PutPropertyBooking is PutBooking for property p as the caller has just read it (the API
+// reads it to answer a missing property 404): the transaction does not read it again.
+func (s *Service) PutPropertyBooking(ctx context.Context, p *bellhop.Property, b *bellhop.Booking) (*BookingResult, error) {
+	return s.putBooking(ctx, p.ID, p, b)
+}
+
+// putBooking is PutBooking, reading property pid inside the transaction unless p is given.
+func (s *Service) putBooking(ctx context.Context, pid string, p *bellhop.Property, b *bellhop.Booking) (*BookingResult, error) {
 	now := s.cfg.Clock.Now().UTC()
 	res := &BookingResult{}
 	var queue []*bellhop.Delivery
 	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
-		p, err := tx.GetProperty(ctx, pid)
-		if err != nil {
-			return err
+		prop := p
+		if prop == nil {
+			var err error
+			if prop, err = tx.GetProperty(ctx, pid); err != nil {
+				return err
+			}
 		}
-		*res, queue, err = s.intake(ctx, tx, p, b, now) // set afresh: the store may run a transaction again
+		var err error
+		*res, queue, err = s.intake(ctx, tx, prop, b, now) // set afresh: the store may run a transaction again
 		return err
 	})
 	if err != nil {
@@ -241,6 +256,7 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 	for _, d := range existing {
 		byKind[d.Kind] = d
 	}
+	var save, release []*bellhop.Delivery
 	for _, m := range ms {
 		if only != nil && !slices.Contains(only, m.Kind) {
 			continue
@@ -250,19 +266,23 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 			continue
 		}
 		d.Queued = d.Status == bellhop.DeliveryScheduled && s.withinHorizon(d.DueAt, now)
-		if err := tx.SaveDelivery(ctx, d); err != nil {
-			return nil, nil, err
-		}
+		save = append(save, d)
 		// A delivery that claimed its stay in an attempt that did not go through gives the
 		// claim up when it will not send, or when its stay (phone, dates) changed.
 		if cur := byKind[m.Kind]; cur != nil && (cur.StayKey != d.StayKey || !d.Status.Pending()) {
-			if err := tx.ReleaseStay(ctx, cur); err != nil {
-				return nil, nil, err
-			}
+			release = append(release, cur)
 		}
 		byKind[m.Kind] = d
 		if d.Queued {
 			queue = append(queue, d)
+		}
+	}
+	if err := saveDeliveries(ctx, tx, save); err != nil {
+		return nil, nil, err
+	}
+	for _, cur := range release {
+		if err := tx.ReleaseStay(ctx, cur); err != nil {
+			return nil, nil, err
 		}
 	}
 	for _, k := range bellhop.Kinds() {
@@ -271,6 +291,26 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 		}
 	}
 	return nonNil(all), queue, nil
+}
+
+// deliveriesSaver is a transaction that writes several ledger rows in one statement (the
+// store's).
+type deliveriesSaver interface {
+	SaveDeliveries(ctx context.Context, ds []*bellhop.Delivery) error
+}
+
+// saveDeliveries writes a booking's changed ledger rows (of distinct kinds): in one statement
+// when tx can, else one by one.
+func saveDeliveries(ctx context.Context, tx Tx, ds []*bellhop.Delivery) error {
+	if bt, ok := tx.(deliveriesSaver); ok && len(ds) > 1 {
+		return bt.SaveDeliveries(ctx, ds)
+	}
+	for _, d := range ds {
+		if err := tx.SaveDelivery(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // planDelivery decides what the ledger row of mailing m for booking b becomes, given the

@@ -22,7 +22,7 @@ func (s *Server) handlePutBooking(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	res, err := s.cfg.Mailings.PutBooking(r.Context(), p.ID, in.Booking(r.PathValue("bid")))
+	res, err := s.cfg.Mailings.PutPropertyBooking(r.Context(), p, in.Booking(r.PathValue("bid")))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
