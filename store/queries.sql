@@ -338,7 +338,8 @@ ORDER BY CASE kind WHEN 'welcome' THEN 1 WHEN 'feedback' THEN 2 ELSE 3 END;
 -- The ledger's list, newest planned first. The filters given go after "WHERE property_id = ?"
 -- (listQuery: "AND status = ?", "AND kind = ?", "AND booking_id = ?", planned_at bounds), so
 -- each shape of filter is a statement of its own whose one cached plan fits it, with no
--- "(status = ? OR ? = '')" that only a plan made for the values can fold away.
+-- "(status = ? OR ? = '')" that only a plan made for the values can fold away. listQuery
+-- writes the limit in, too.
 SELECT id, property_id, booking_id, kind, stay_key, phone, language, planned_at, due_at, status, reason,
        provider, provider_message_id, sender_id, attempts, version, sent_at, created_at, updated_at,
        claimed_at, checked_at, queued_version, erased_at, channel, channels_done
