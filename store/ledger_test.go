@@ -257,6 +257,16 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		if got, err := db.GetMailing(ctx, "a", bellhop.Feedback); err != nil || !reflect.DeepEqual(*got, wantM) {
 			t.Errorf("GetMailing after UpdateMailing =\n %+v, %v\nwant\n %+v", got, err, wantM)
 		}
+		// What a read returns is the caller's to change: the next read of the same mailing
+		// (its decoded texts are kept) is as stored.
+		if got, err := db.GetMailing(ctx, "a", bellhop.Feedback); err == nil {
+			got.Templates["en"], got.Subjects["en"], got.SendingMethods[0] = "changed", "changed", "changed"
+			got.WATemplates["ru"].Params[0] = "changed"
+			got.Templates["de"], got.WATemplates["de"] = "added", bellhop.WATemplate{}
+		}
+		if got, err := db.GetMailing(ctx, "a", bellhop.Feedback); err != nil || !reflect.DeepEqual(*got, wantM) {
+			t.Errorf("GetMailing after a caller changed an earlier read =\n %+v, %v\nwant\n %+v", got, err, wantM)
+		}
 		if got, err := db.GetMailing(ctx, "b", bellhop.Feedback); err != nil || got.SendingMethod != "intellectdialog" {
 			t.Errorf("b's feedback after a's update = %+v, %v; want unchanged", got, err)
 		}
