@@ -155,13 +155,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rid := requestID(r)
 	w.Header().Set("X-Request-Id", rid)
-	log := s.cfg.Logger.With("request_id", rid)
-	ctx := withLogger(r.Context(), log)
+	ctx := withRequestID(r.Context(), rid)
 	r = r.WithContext(ctx)
 	rw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
 		if v := recover(); v != nil {
-			log.ErrorContext(ctx, "panic serving request", "panic", v, "stack", string(debug.Stack()))
+			s.log(ctx).ErrorContext(ctx, "panic serving request", "panic", v, "stack", string(debug.Stack()))
 			if !rw.wrote {
 				s.writeError(rw, r, bellhop.Errorf(bellhop.EInternal, "internal error"))
 			}
@@ -174,7 +173,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(rw.status)).Inc()
 		s.metrics.duration.WithLabelValues(r.Method, route).Observe(d.Seconds())
 		if route != "GET /metrics" && route != "GET /healthz" {
-			log.InfoContext(ctx, "http request", "method", r.Method, "path", loggedPath(r), "status", rw.status, "duration_ms", d.Milliseconds())
+			// One line per request: its attributes as s.log(ctx) would write them, without
+			// building that logger.
+			s.cfg.Logger.LogAttrs(ctx, slog.LevelInfo, "http request", slog.String("request_id", rid),
+				slog.String("method", r.Method), slog.String("path", loggedPath(r)), slog.Int("status", rw.status),
+				slog.Int64("duration_ms", d.Milliseconds()))
 		}
 	}()
 	if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/webhooks/") {
@@ -241,15 +244,17 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-type loggerKey struct{}
+type requestIDKey struct{}
 
-func withLogger(ctx context.Context, l *slog.Logger) context.Context {
-	return context.WithValue(ctx, loggerKey{}, l)
+func withRequestID(ctx context.Context, rid string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, rid)
 }
 
+// log is the logger for what happens serving the request of ctx: its lines carry the
+// request's id. It is built when something is logged, not for every request.
 func (s *Server) log(ctx context.Context) *slog.Logger {
-	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
-		return l
+	if rid, ok := ctx.Value(requestIDKey{}).(string); ok {
+		return s.cfg.Logger.With("request_id", rid)
 	}
 	return s.cfg.Logger
 }
