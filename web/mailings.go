@@ -137,7 +137,11 @@ func (s *Server) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	list, err := s.cfg.Mailings.Deliveries(r.Context(), r.PathValue("pid"), f)
-	s.answer(w, r, map[string]any{"deliveries": list}, err)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeDeliveries(w, list)
 }
 
 func (s *Server) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
