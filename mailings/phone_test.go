@@ -58,3 +58,18 @@ func assertInvalidField(t *testing.T, err error, field string) *bellhop.Error {
 	t.Fatalf("err fields = %+v, want %s", e.Fields, field)
 	return nil
 }
+
+// A remembered answer belongs to the number and the country together: the same national
+// number is refused without a country and taken with one, in either order, every time.
+func TestNormalizePhoneRemembersPerCountry(t *testing.T) {
+	const national = "8 912 345-67-89"
+	for range 2 {
+		if _, err := mailings.NormalizePhone(national, ""); err == nil {
+			t.Fatalf("%q without a country was taken", national)
+		}
+		got, err := mailings.NormalizePhone(national, "RU")
+		if err != nil || got != "+79123456789" {
+			t.Fatalf("%q in RU = %q, %v; want +79123456789", national, got, err)
+		}
+	}
+}
