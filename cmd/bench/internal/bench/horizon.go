@@ -24,7 +24,7 @@ type horizonRun struct {
 	Took    time.Duration
 	Rate    float64 // bookings planned per second
 	// Queued is how many sends were in Redis once the horizon's scheduler had run; Bytes the
-	// Redis used_memory Δ per planned mailing.
+	// Redis used_memory_dataset Δ per planned mailing.
 	Queued int
 	Bytes  float64
 	Err    error // the database was not there (PostgreSQL not running): not measured
@@ -103,7 +103,7 @@ func (b *bench) planThrough(ctx context.Context, dialect string, horizon bool) (
 	if _, err := h.Step(ctx); err != nil {
 		return r, err
 	}
-	m0, err := usedMemory(ctx, b.rdb)
+	m0, err := datasetMemory(ctx, b.rdb)
 	if err != nil {
 		return r, err
 	}
@@ -141,7 +141,7 @@ func (b *bench) planThrough(ctx context.Context, dialect string, horizon bool) (
 	if _, err := h.Step(ctx); err != nil {
 		return r, err
 	}
-	m1, err := usedMemory(ctx, b.rdb)
+	m1, err := datasetMemory(ctx, b.rdb)
 	if err != nil {
 		return r, err
 	}
@@ -180,7 +180,7 @@ func (b *bench) printHorizon(r [2][2]horizonRun, lat [2]dueLatency) {
 	}
 	cells("bookings planned / s", func(x horizonRun) string { return fmt.Sprintf("%.0f", x.Rate) })
 	cells("sends in Redis afterwards", func(x horizonRun) string { return fmt.Sprintf("%d of %d", x.Queued, x.N) })
-	cells("Redis bytes / mailing (used_memory Δ)", func(x horizonRun) string { return fmt.Sprintf("%.0f", x.Bytes) })
+	cells("Redis bytes / mailing (used_memory_dataset Δ)", func(x horizonRun) string { return fmt.Sprintf("%.0f", x.Bytes) })
 	cells("Redis MB / million future mailings", func(x horizonRun) string { return fmt.Sprintf("%.1f", x.MBPerMillion()) })
 	w.flush()
 	for _, db := range r {

@@ -76,6 +76,13 @@ func infoField(ctx context.Context, rdb *redis.Client, section, field string) (i
 	return 0, fmt.Errorf("redis INFO %s has no %s", section, field)
 }
 
+// datasetMemory is the memory Redis's keys take (INFO memory used_memory_dataset): used_memory
+// without the server's overhead, whose clients' buffers come and go with the connections
+// open at the moment, a few megabytes either way.
+func datasetMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
+	return infoField(ctx, rdb, "memory", "used_memory_dataset")
+}
+
 func usedMemory(ctx context.Context, rdb *redis.Client) (int64, error) {
 	return infoField(ctx, rdb, "memory", "used_memory")
 }
