@@ -57,15 +57,20 @@ type Config struct {
 	// they outlive Redis: a sender whose Redis keys are gone is rebuilt from it before any
 	// slot is handed out or granted. Nil keeps them in Redis only (tests, the bench).
 	Memory Memory
+	// AutoPipeline sends Acquire's and Done's short scripts through the client's automatic
+	// pipeline (go-redis AutoPipeline, experimental there). Meant for a single Redis: on a
+	// Cluster or Sentinel failover a batch in flight is retried as a whole, and one failover
+	// test saw a ban with it, so those keep a round trip per call until that is understood.
+	AutoPipeline bool
 }
 
 // Pacer paces the senders whose state lives in one Redis. It is safe for concurrent use, and
 // any number of Pacers (in any number of processes) may share the same Redis and prefix.
 type Pacer struct {
 	rdb redis.UniversalClient
-	// fast runs Acquire's and Done's short scripts, the two calls every send makes: rdb's
-	// automatic pipeline, so that the calls of a process's concurrent sends go to Redis
-	// together, several to a write and a read, instead of a round trip each.
+	// fast runs Acquire's and Done's short scripts, the two calls every send makes: with
+	// Config.AutoPipeline rdb's automatic pipeline, so that the calls of a process's concurrent
+	// sends go to Redis together, several to a write and a read, instead of a round trip each.
 	fast        redis.Scripter
 	clock       bellhop.Clock
 	prefix      string
@@ -136,8 +141,10 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 	}
 	loc, _ := loadZone(defaults.TimeZone)
 	var fast redis.Scripter = rdb
-	if ap, err := rdb.AutoPipeline(); err == nil { // a Ring has none: round trips it is
-		fast = ap
+	if cfg.AutoPipeline {
+		if ap, err := rdb.AutoPipeline(); err == nil { // a Ring has none: round trips it is
+			fast = ap
+		}
 	}
 	return &Pacer{
 		rdb: rdb, fast: fast, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",

@@ -174,6 +174,12 @@ func (c Config) redisOptions() *redis.UniversalOptions {
 // nothing fails; a failing call reloads it at once (clusterReload). A variable for tests.
 var clusterReloadEvery = 10 * time.Second
 
+// singleRedis reports whether Bellhop talks to one Redis (neither Sentinel nor Cluster).
+func (c Config) singleRedis() bool {
+	o := c.redisOptions()
+	return o.MasterName == "" && len(o.Addrs) <= 1
+}
+
 // newRedis connects as redisOptions says: a Sentinel master name makes a client that follows
 // the sentinels' failovers; several addresses a Redis Cluster client that reloads the slot map
 // when a node stops answering; one address a plain client.

@@ -141,7 +141,8 @@ func (m *Main) Open(ctx context.Context) error {
 	// is rebuilt from the database before it may send again.
 	// A sender's default interval is its kind's pacing profile (300 s for a WhatsApp Web
 	// number, 1/80 s for a Cloud API number, …) unless BELLHOP_SEND_INTERVAL sets one for all.
-	pc := pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db}
+	pc := pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db,
+		AutoPipeline: m.Config.singleRedis()}
 	if m.Config.SendInterval == DefaultSendInterval {
 		pc.IntervalFor = queue.Intervals(m.Kinds, false)
 	}

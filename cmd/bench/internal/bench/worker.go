@@ -184,7 +184,8 @@ func oursWorker(cfg workerConfig, rdb redis.UniversalClient, client provider.Pro
 	// No pacer Memory: a bench run's senders live and die with its Redis prefix, and the
 	// database write per send that keeps a sender's pace over a Redis loss is the store's
 	// cost, not the queue's (the bench's store is in memory anyway).
-	p, err := pacer.New(rdb, bellhop.SystemClock{}, pacer.Config{KeyPrefix: cfg.Prefix, Interval: cfg.Interval})
+	// One Redis, as `bellhop serve` with one address: the pacer's calls are auto-pipelined.
+	p, err := pacer.New(rdb, bellhop.SystemClock{}, pacer.Config{KeyPrefix: cfg.Prefix, Interval: cfg.Interval, AutoPipeline: true})
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func oursWorker(cfg workerConfig, rdb redis.UniversalClient, client provider.Pro
 // the workers' pacer keys, so that a send due now is queued for its slot. Its store records
 // the slots it defers rows to (rec), for lateness.
 func oursPlacer(rdb *redis.Client, prefix, sandboxURL string, interval time.Duration, rec *recorder) (*queue.Placer, error) {
-	p, err := pacer.New(rdb, bellhop.SystemClock{}, pacer.Config{KeyPrefix: prefix, Interval: interval})
+	p, err := pacer.New(rdb, bellhop.SystemClock{}, pacer.Config{KeyPrefix: prefix, Interval: interval, AutoPipeline: true})
 	if err != nil {
 		return nil, err
 	}
