@@ -3,8 +3,6 @@ package mailings
 import (
 	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"unicode"
 
 	"github.com/bellhop/bellhop"
@@ -23,35 +21,20 @@ const minDigits = 5
 // a message to it would otherwise fail, or reach a stranger. Errors are invalid_input naming
 // guest.phone.
 func NormalizePhone(raw, country string) (string, error) {
-	key := phoneKey{raw, country}
-	if v, ok := phones.Load(key); ok {
-		r := v.(phoneResult)
-		return r.e164, r.err
-	}
-	e164, err := normalizePhone(raw, country)
-	if phonesN.Load() < maxPhones {
-		if _, loaded := phones.LoadOrStore(key, phoneResult{e164, err}); !loaded {
-			phonesN.Add(1)
-		}
-	}
+	var err error
+	e164 := phones.get(phoneKey{raw, country}, func(k phoneKey) (string, bool) {
+		var e164 string
+		e164, err = normalizePhone(k.raw, k.country)
+		return e164, err == nil
+	})
 	return e164, err
 }
 
-// phones remembers NormalizePhone's answers, which depend on nothing else: parsing a number
-// is most of a booking push's own work (phonenumbers' patterns), and a PMS pushes each stay
-// again with every change. Up to maxPhones numbers; beyond them each is parsed again.
-var (
-	phones    sync.Map
-	phonesN   atomic.Int64
-	maxPhones = int64(20_000)
-)
+// phones remembers NormalizePhone's valid numbers: parsing one is most of a booking push's own
+// work (phonenumbers' patterns), and a PMS pushes each stay again with every change.
+var phones = memo[phoneKey, string]{limit: 20_000}
 
 type phoneKey struct{ raw, country string }
-
-type phoneResult struct {
-	e164 string
-	err  error
-}
 
 func normalizePhone(raw, country string) (string, error) {
 	s := strings.TrimSpace(raw)

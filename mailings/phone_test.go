@@ -73,3 +73,12 @@ func TestNormalizePhoneRemembersPerCountry(t *testing.T) {
 		}
 	}
 }
+
+// A refused number is refused again with its own words each time (errors are not remembered).
+func TestNormalizePhoneRefusesAgain(t *testing.T) {
+	for range 2 {
+		if _, err := mailings.NormalizePhone("12", "RU"); err == nil || !strings.Contains(err.Error(), "too short") {
+			t.Fatalf("\"12\" gave %v, want a too-short refusal", err)
+		}
+	}
+}

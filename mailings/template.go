@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -250,25 +248,11 @@ func Language(guestLang, propertyLang string, templates map[string]string) strin
 // BaseLanguage returns the base language of a BCP 47 tag ("ru-RU" → "ru", "pt_BR" → "pt"),
 // or "" when tag is empty or not a language.
 func BaseLanguage(tag string) string {
-	if v, ok := baseLanguages.Load(tag); ok {
-		return v.(string)
-	}
-	base := parseBaseLanguage(tag)
-	if baseLanguagesN.Load() < maxBaseLanguages {
-		if _, loaded := baseLanguages.LoadOrStore(tag, base); !loaded {
-			baseLanguagesN.Add(1)
-		}
-	}
-	return base
+	return baseLanguages.get(tag, func(tag string) (string, bool) { return parseBaseLanguage(tag), true })
 }
 
-// baseLanguages remembers BaseLanguage's answers (every send asks for two tags, and a hotel's
-// guests bring a handful), up to maxBaseLanguages tags: beyond that it parses each time.
-var (
-	baseLanguages    sync.Map
-	baseLanguagesN   atomic.Int64
-	maxBaseLanguages = int64(1000)
-)
+// baseLanguages remembers BaseLanguage's answers: every send asks for two tags.
+var baseLanguages = memo[string, string]{limit: 1000}
 
 func parseBaseLanguage(tag string) string {
 	tag = strings.ReplaceAll(strings.TrimSpace(tag), "_", "-")
