@@ -157,8 +157,10 @@ func TestStorageFaults(t *testing.T) {
 	if kills < 10 {
 		t.Errorf("only %d kills met a connection of Bellhop's, want most of 20", kills)
 	}
-	if statuses[503] > (statuses[200]+statuses[201])/10 {
-		t.Errorf("%d of the requests answered 503, want only the odd one", statuses[503])
+	// A commit cut off is looked up, not answered 503; what remains is a request whose every
+	// retry met a fresh kill (a slow machine runs few, long requests: at most two then).
+	if ok := statuses[200] + statuses[201]; statuses[503] > max(2, ok/10) {
+		t.Errorf("%d of the requests answered 503 (%d succeeded), want only the odd one", statuses[503], ok)
 	}
 
 	// The database out of reach: 503 with Retry-After, in plain words, for reads and writes.

@@ -9,3 +9,7 @@ import (
 func OpenWrapped(ctx context.Context, dsn string, wrap func(driver.Connector) driver.Connector) (*DB, error) {
 	return open(ctx, dsn, wrap)
 }
+
+// SetBeforeCommit has hook run just before each transaction of db commits (after its
+// statements): tests cut the connection there.
+func SetBeforeCommit(db *DB, hook func()) { db.beforeCommit = hook }

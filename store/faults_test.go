@@ -203,19 +203,40 @@ func faultSuite(t *testing.T, newDSN func(t *testing.T) string) {
 		}
 	})
 
-	// A commit whose connection broke may have committed: running fn again could do twice
-	// what was meant once, so the caller hears unavailable and asks again.
-	t.Run("broken commit not run again", func(t *testing.T) {
+	// A commit whose connection broke may have committed. On PostgreSQL the store asks the
+	// server what became of the transaction: rolled back runs fn again, committed is success
+	// with fn run once. SQLite has no connection to lose, and no one to ask: unavailable, and
+	// fn is not run again (running it twice could do twice what was meant once).
+	t.Run("broken commit", func(t *testing.T) {
 		t.Parallel()
 		db, f := setup(t)
-		f.fail("commit", 1, reset)
-		runs := 0
-		err := db.WithTx(ctx, func(tx *store.Tx) error {
-			runs++
-			return tx.CreateProperty(ctx, property("b"))
-		})
-		if bellhop.ErrorCode(err) != bellhop.EUnavailable || runs != 1 {
-			t.Errorf("WithTx with a broken commit = %v after %d runs, want unavailable after 1", err, runs)
+		postgres := db.Dialect() == store.DialectPostgres
+		for _, c := range []struct {
+			name, kind string
+			runs       int // times fn runs on PostgreSQL
+		}{
+			{"lost before it reached the server", "commit", 2},
+			{"committed, its answer lost", "commit-answer", 1},
+		} {
+			id := "b-" + c.kind
+			f.fail(c.kind, 1, reset)
+			runs := 0
+			err := db.WithTx(ctx, func(tx *store.Tx) error {
+				runs++
+				return tx.CreateProperty(ctx, property(id))
+			})
+			if !postgres {
+				if bellhop.ErrorCode(err) != bellhop.EUnavailable || runs != 1 {
+					t.Errorf("%s: WithTx = %v after %d runs, want unavailable after 1", c.name, err, runs)
+				}
+				continue
+			}
+			if err != nil || runs != c.runs {
+				t.Errorf("%s: WithTx = %v after %d runs, want success after %d", c.name, err, runs, c.runs)
+			}
+			if _, err := db.GetProperty(ctx, id); err != nil {
+				t.Errorf("%s: the transaction's property: %v", c.name, err)
+			}
 		}
 	})
 }
@@ -398,6 +419,12 @@ func (t faultTx) Commit() error {
 		_ = t.Tx.Rollback()
 		return err
 	}
+	if err := t.f.inject("commit-answer"); err != nil {
+		if cerr := t.Tx.Commit(); cerr != nil {
+			return cerr
+		}
+		return err // committed, but the caller hears the connection broke
+	}
 	return t.f.saw(t.Tx.Commit())
 }
 
@@ -493,6 +520,23 @@ func TestPostgresKilledConnections(t *testing.T) {
 	}
 	if p, err := db.GetProperty(ctx, "r3"); err != nil || p.Name != "Renamed r3" {
 		t.Errorf("GetProperty(r3) = %+v, %v; want it renamed", p, err)
+	}
+
+	// Killed after the transaction's statements, before its COMMIT reached the server: the
+	// server rolled it back, the store asks and learns so, and runs it again (not 503).
+	var once sync.Once
+	store.SetBeforeCommit(db, func() { once.Do(kill) })
+	runs := 0
+	err = db.WithTx(ctx, func(tx *store.Tx) error {
+		runs++
+		return tx.CreateProperty(ctx, property("at-commit"))
+	})
+	store.SetBeforeCommit(db, nil)
+	if err != nil || runs != 2 {
+		t.Errorf("WithTx killed just before its commit = %v after %d runs, want success after 2", err, runs)
+	}
+	if _, err := db.GetProperty(ctx, "at-commit"); err != nil {
+		t.Errorf("the property of the transaction killed before its commit: %v", err)
 	}
 	// The test means something only if the store met the killed connections.
 	var met int

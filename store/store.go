@@ -40,6 +40,8 @@ type DB struct {
 	sql  *sql.DB // every write, and every read on PostgreSQL and in-memory SQLite
 	read *sql.DB // reads of a SQLite file; the same as sql otherwise
 	name string  // where the database is, for messages; never holds a password
+
+	beforeCommit func() // a test's hook, run just before a transaction commits
 }
 
 // Tx is a transaction started by WithTx. It has DB's methods for reading and writing
@@ -312,8 +314,12 @@ func (db *DB) Dialect() string { return db.dialect }
 // the start, up to three more times, and is unavailable after that. So fn reads what it
 // decides on inside the transaction, sets its results afresh on every run (assign, never
 // append to a slice declared outside), and leaves what goes outside the database (queueing,
-// calling a provider) until WithTx has returned. A commit whose connection broke is not run
-// again: it may have committed. It is unavailable at once.
+// calling a provider) until WithTx has returned.
+//
+// A commit whose connection broke may or may not have committed. On PostgreSQL the store
+// asks the server (commitOutcome): committed is success, rolled back is run again, and only
+// a server that cannot say is unavailable. On SQLite, which has no connection to lose, such
+// a commit is unavailable at once.
 func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return db.res.retry(ctx, func() error { return db.runTx(ctx, fn) })
 }
@@ -344,17 +350,81 @@ func (db *DB) runTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		return err
 	}
+	// The transaction's id, if it wrote anything, so that a commit whose answer is lost can
+	// be looked up. (txid_* rather than pg_current_xact_id*: PostgreSQL 10 and later.)
+	var xid sql.NullInt64
+	if db.dialect == DialectPostgres {
+		if err := sqlTx.QueryRowContext(ctx, "SELECT txid_current_if_assigned()").Scan(&xid); err != nil {
+			return fmt.Errorf("read the transaction's id: %w", err) // not committed: a transient one runs again
+		}
+	}
+	if db.beforeCommit != nil {
+		db.beforeCommit()
+	}
 	if err := sqlTx.Commit(); err != nil {
 		err = fmt.Errorf("commit transaction: %w", err)
 		if state.failure() != nil || isConflict(err) || isSQLiteBusy(err) {
 			return err // surely not committed: run it again
 		}
-		if isTransient(err) {
+		if !isTransient(err) {
+			return err
+		}
+		if db.dialect != DialectPostgres {
 			return unavailable(err) // perhaps committed: do not run it again
 		}
-		return err
+		if !xid.Valid {
+			return nil // it wrote nothing, so nothing was lost; what fn read stands
+		}
+		switch db.commitOutcome(ctx, xid.Int64) {
+		case txCommitted:
+			return nil
+		case txAborted:
+			return err // rolled back: run it again
+		default:
+			return unavailable(err) // perhaps committed: do not run it again
+		}
 	}
 	return nil
+}
+
+// The outcomes of a transaction whose commit lost its connection.
+const (
+	txUnknown = iota
+	txCommitted
+	txAborted
+)
+
+// commitOutcome asks PostgreSQL what became of transaction xid, on another connection. A
+// transaction still "in progress" belongs to a backend that is being ended (it rolls back) or
+// is finishing its commit; it is asked about again for up to two seconds. A server that
+// cannot say (unreachable, or the id too old or unknown, as on a promoted replica that never
+// saw it) leaves it unknown.
+func (db *DB) commitOutcome(ctx context.Context, xid int64) int {
+	deadline := time.Now().Add(2 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		var status sql.NullString
+		err := db.res.retry(ctx, func() error {
+			return db.sql.QueryRowContext(ctx, "SELECT txid_status($1)", xid).Scan(&status)
+		})
+		switch {
+		case err != nil || !status.Valid:
+			return txUnknown
+		case status.String == "committed":
+			return txCommitted
+		case status.String == "aborted":
+			return txAborted
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return txUnknown
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return txUnknown
+		case <-t.C:
+		}
+	}
 }
 
 // query returns the named query's text, rewritten for the dialect.
