@@ -42,7 +42,7 @@ type UnsubscribeLinks interface {
 }
 
 // Address is how the channel reaches people.
-func (c Channel) Address() provider.Address {
+func (c *Channel) Address() provider.Address {
 	if c.Kind == nil {
 		return provider.AddressPhone
 	}
@@ -50,7 +50,7 @@ func (c Channel) Address() provider.Address {
 }
 
 // Contact is the guest's address on the channel ("" when the guest has none).
-func (c Channel) Contact(b bellhop.Booking) string {
+func (c *Channel) Contact(b *bellhop.Booking) string {
 	switch c.Address() {
 	case provider.AddressEmail:
 		return strings.TrimSpace(b.Guest.Email)
@@ -62,7 +62,7 @@ func (c Channel) Contact(b bellhop.Booking) string {
 
 // InsideWindow reports whether the guest wrote on this channel recently enough for free text
 // (WhatsApp's 24-hour rule); a channel without such a rule is always inside.
-func (c Channel) InsideWindow(now time.Time) bool {
+func (c *Channel) InsideWindow(now time.Time) bool {
 	if c.Kind == nil || c.Kind.Caps.CustomerWindow <= 0 {
 		return true
 	}
@@ -74,7 +74,7 @@ func (c Channel) InsideWindow(now time.Time) bool {
 // send path's). When it cannot, reason says why (a Reason* word); wait reports a reason that
 // may pass by itself (the channel's key was rejected and waits for a new one), for which the
 // mailing pauses rather than skips when no later channel can send.
-func Reach(c Channel, m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, now time.Time) (msg provider.Message, reason string, wait bool) {
+func Reach(c *Channel, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (msg provider.Message, reason string, wait bool) {
 	contact := c.Contact(b)
 	if contact == "" {
 		switch c.Address() {
@@ -114,7 +114,7 @@ func Reach(c Channel, m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, 
 // template mapped for the guest's language with its parameters filled in; email gets a
 // subject and HTML made from the same text. It reports false when the mailing has nothing
 // this channel may send.
-func ComposeFor(c Channel, m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, now time.Time) (provider.Message, bool) {
+func ComposeFor(c *Channel, m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) (provider.Message, bool) {
 	text := c.Kind == nil || c.Kind.Caps.Text
 	templates := c.Kind != nil && c.Kind.Caps.Templates
 	if text && c.InsideWindow(now) {
@@ -189,7 +189,7 @@ func paramText(s string) string {
 
 // Subject is the email subject of mailing m for booking b in language lang: the mailing's
 // own, else the kind's default in that language, else in English.
-func Subject(m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, lang string) string {
+func Subject(m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, lang string) string {
 	s, ok := m.Subjects[lang]
 	if !ok || strings.TrimSpace(s) == "" {
 		s = DefaultSubject(m.Kind, lang)

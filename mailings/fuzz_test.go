@@ -55,14 +55,14 @@ func FuzzBookingIntake(f *testing.F) {
 		}
 		for _, m := range mailings.Defaults(p.ID, "intellectdialog") {
 			m.Enabled = true
-			d := mailings.Plan(m, p, *b, now)
+			d := mailings.Plan(&m, &p, b, now)
 			if (d.Skip == "") == d.At.IsZero() {
 				t.Fatalf("%s: decision %+v sets both or neither of At and Skip", m.Kind, d)
 			}
 			if d.Skip == "" && d.At.Before(now) {
 				t.Fatalf("%s: planned at %v, before now %v", m.Kind, d.At, now)
 			}
-			msg, ok := mailings.Compose(m, p, *b)
+			msg, ok := mailings.Compose(&m, &p, b)
 			if !ok || !utf8.ValidString(msg.Text) {
 				t.Fatalf("%s: composed %q, %v", m.Kind, msg.Text, ok)
 			}
@@ -101,7 +101,7 @@ func FuzzTemplate(f *testing.F) {
 		} else if unknown {
 			t.Fatalf("%q has an unknown placeholder but was accepted", text)
 		}
-		data := mailings.DataFor(p, b, lang)
+		data := mailings.DataFor(&p, &b, lang)
 		out := mailings.Render(text, data)
 		if utf8.ValidString(text) && !utf8.ValidString(out) {
 			t.Fatalf("Render(%q) = %q: not UTF-8", text, out)
@@ -116,6 +116,6 @@ func FuzzTemplate(f *testing.F) {
 		m := bellhop.Mailing{Kind: bellhop.Welcome, Templates: map[string]string{"en": text}}
 		guest := b
 		guest.Guest.Language = lang
-		mailings.Compose(m, p, guest)
+		mailings.Compose(&m, &p, &guest)
 	})
 }

@@ -412,16 +412,16 @@ func (s *Service) route(ctx context.Context, sends []UpcomingSend, ms []bellhop.
 		u.Sender, u.SenderLabel = nil, ""
 		for _, kind := range m.Methods() {
 			c := Channel{Name: kind, Kind: s.kind(kind), Integration: ins[kind]}
-			if c.Kind != nil && c.Kind.Caps.CustomerWindow > 0 && c.Contact(*b) != "" {
-				at, err := s.cfg.Store.LastInbound(ctx, p.ID, kind, WindowContact(c.Address(), c.Contact(*b)))
+			if c.Kind != nil && c.Kind.Caps.CustomerWindow > 0 && c.Contact(b) != "" {
+				at, err := s.cfg.Store.LastInbound(ctx, p.ID, kind, WindowContact(c.Address(), c.Contact(b)))
 				if err != nil {
 					return err
 				}
 				c.LastInbound = at
 			}
-			_, reason, _ := Reach(c, m, *p, *b, u.At)
+			_, reason, _ := Reach(&c, &m, p, b, u.At)
 			if reason == "" && stops != nil {
-				listed, err := stops.StopListed(ctx, p.ID, c.Contact(*b))
+				listed, err := stops.StopListed(ctx, p.ID, c.Contact(b))
 				if err != nil {
 					return err
 				}

@@ -31,7 +31,7 @@ type Decision struct {
 //
 // The queue calls Plan when a booking arrives or changes, and again at send time: a Decision
 // whose At is not after now means "send now".
-func Plan(m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, now time.Time) Decision {
+func Plan(m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, now time.Time) Decision {
 	switch {
 	case b.Cancelled():
 		return Decision{Skip: bellhop.ReasonBookingCancelled}
@@ -138,11 +138,11 @@ func Preview(ms []bellhop.Mailing, p bellhop.Property, bookings []bellhop.Bookin
 			if seen[key] {
 				continue
 			}
-			d := Plan(m, p, b, now)
+			d := Plan(&m, &p, &b, now)
 			if d.Skip != "" || d.At.After(until) {
 				continue
 			}
-			msg, ok := Compose(m, p, b)
+			msg, ok := Compose(&m, &p, &b)
 			if !ok {
 				continue
 			}

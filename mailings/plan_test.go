@@ -74,7 +74,7 @@ func TestPlanScheduleVectors(t *testing.T) {
 				b.Guarantee, b.SeenNonGuaranteedAt = bellhop.NonGuaranteed, &seen
 				now = seen
 			}
-			d := mailings.Plan(mailing(kind), p, b, now)
+			d := mailings.Plan(new(mailing(kind)), &p, &b, now)
 			want := utc(row["planned_utc"])
 			if d.Skip != "" || !d.At.Equal(want) {
 				t.Errorf("%s: Plan = %v (skip %q), want %s (%s local)", row["line"], d.At.UTC(), d.Skip, want, want.In(p.Location()))
@@ -104,7 +104,7 @@ func TestPlanCatchesUpLateBookings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := booking("2026-12-03", "2026-12-05")
-			d := mailings.Plan(mailing(bellhop.MailingKind(tt.kind)), property(msk), b, local(msk, tt.now))
+			d := mailings.Plan(new(mailing(bellhop.MailingKind(tt.kind))), new(property(msk)), &b, local(msk, tt.now))
 			if d.Skip != tt.skip {
 				t.Fatalf("Plan skip = %q, want %q (at %v)", d.Skip, tt.skip, d.At)
 			}
@@ -140,7 +140,7 @@ func TestPlanSkips(t *testing.T) {
 			b := booking("2026-12-03", "2026-12-05")
 			b.Guarantee, b.SeenNonGuaranteedAt = bellhop.NonGuaranteed, &seen
 			tt.edit(&m, &b)
-			if d := mailings.Plan(m, property(msk), b, now); d.Skip != tt.skip || !d.At.IsZero() {
+			if d := mailings.Plan(&m, new(property(msk)), &b, now); d.Skip != tt.skip || !d.At.IsZero() {
 				t.Errorf("Plan = %+v, want skip %q", d, tt.skip)
 			}
 		})
@@ -159,17 +159,17 @@ func TestPlanNonGuaranteed(t *testing.T) {
 
 	// Re-planned at any later moment, the reminder keeps its hour after first sight.
 	for _, now := range []string{"2026-11-21 13:00", "2026-11-21 13:59"} {
-		if d := mailings.Plan(m, property(msk), b, local(msk, now)); !d.At.Equal(local(msk, "2026-11-21 14:00")) {
+		if d := mailings.Plan(&m, new(property(msk)), &b, local(msk, now)); !d.At.Equal(local(msk, "2026-11-21 14:00")) {
 			t.Errorf("now %s: Plan = %+v, want 14:00", now, d)
 		}
 	}
 	// Due but not yet sent (a worker was down): send now.
-	if d := mailings.Plan(m, property(msk), b, local(msk, "2026-11-22 10:00")); !d.At.Equal(local(msk, "2026-11-22 10:00")) {
+	if d := mailings.Plan(&m, new(property(msk)), &b, local(msk, "2026-11-22 10:00")); !d.At.Equal(local(msk, "2026-11-22 10:00")) {
 		t.Errorf("overdue: Plan = %+v, want now", d)
 	}
 	// After the guest has arrived the reminder is pointless.
 	b.GuaranteeDeadline = nil
-	if d := mailings.Plan(m, property(msk), b, local(msk, "2026-12-04 10:00")); d.Skip != bellhop.ReasonTooLate {
+	if d := mailings.Plan(&m, new(property(msk)), &b, local(msk, "2026-12-04 10:00")); d.Skip != bellhop.ReasonTooLate {
 		t.Errorf("after arrival: Plan = %+v, want too_late", d)
 	}
 }
@@ -210,7 +210,7 @@ func TestPlanQuietHoursAcrossDST(t *testing.T) {
 	m := mailing(bellhop.Welcome)
 	m.Schedule.SendTime = "23:00"
 	b := booking("2026-10-25", "2026-10-27")
-	d := mailings.Plan(m, property("Europe/Berlin"), b, utc("2026-10-01T00:00:00Z"))
+	d := mailings.Plan(&m, new(property("Europe/Berlin")), &b, utc("2026-10-01T00:00:00Z"))
 	if want := utc("2026-10-25T08:00:00Z"); d.Skip != "" || !d.At.Equal(want) {
 		t.Errorf("Plan = %+v, want %s", d, want)
 	}

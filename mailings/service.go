@@ -261,7 +261,7 @@ func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b
 		if only != nil && !slices.Contains(only, m.Kind) {
 			continue
 		}
-		d, changed := planDelivery(*m, *p, *b, byKind[m.Kind], now)
+		d, changed := planDelivery(m, p, b, byKind[m.Kind], now)
 		if !changed {
 			continue
 		}
@@ -316,7 +316,7 @@ func saveDeliveries(ctx context.Context, tx Tx, ds []*bellhop.Delivery) error {
 // planDelivery decides what the ledger row of mailing m for booking b becomes, given the
 // current row (nil when none), and reports whether it changed. Rows that were sent, failed or
 // are being sent are history and stay as they are.
-func planDelivery(m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, cur *bellhop.Delivery, now time.Time) (*bellhop.Delivery, bool) {
+func planDelivery(m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking, cur *bellhop.Delivery, now time.Time) (*bellhop.Delivery, bool) {
 	if cur != nil && !replannable(cur) {
 		return cur, false
 	}
@@ -324,7 +324,7 @@ func planDelivery(m bellhop.Mailing, p bellhop.Property, b bellhop.Booking, cur 
 	lang := Language(b.Guest.Language, p.Language, m.Templates)
 	next := &bellhop.Delivery{
 		ID: DeliveryID(p.ID, b.ID, m.Kind), PropertyID: p.ID, BookingID: b.ID, Kind: m.Kind,
-		StayKey: StayKey(m.Kind, b), Phone: b.Guest.Phone, Language: lang, Version: 1,
+		StayKey: StayKey(m.Kind, *b), Phone: b.Guest.Phone, Language: lang, Version: 1,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	if cur != nil {

@@ -158,7 +158,7 @@ type RenderData struct {
 }
 
 // DataFor gathers what a message about booking b at property p says, in language lang.
-func DataFor(p bellhop.Property, b bellhop.Booking, lang string) RenderData {
+func DataFor(p *bellhop.Property, b *bellhop.Booking, lang string) RenderData {
 	return RenderData{
 		Language:          lang,
 		Location:          p.Location(),
@@ -214,7 +214,7 @@ type Message struct {
 
 // Compose picks the guest's language among m's templates and renders it for booking b at
 // property p. It reports false when m has no template at all.
-func Compose(m bellhop.Mailing, p bellhop.Property, b bellhop.Booking) (Message, bool) {
+func Compose(m *bellhop.Mailing, p *bellhop.Property, b *bellhop.Booking) (Message, bool) {
 	lang := Language(b.Guest.Language, p.Language, m.Templates)
 	tpl, ok := m.Templates[lang]
 	if !ok || strings.TrimSpace(tpl) == "" {

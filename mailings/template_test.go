@@ -138,7 +138,7 @@ func TestDefaultTemplatesRenderCompletely(t *testing.T) {
 				t.Errorf("%s: no %s template", m.Kind, lang)
 				continue
 			}
-			text := mailings.Render(tpl, mailings.DataFor(p, b, lang))
+			text := mailings.Render(tpl, mailings.DataFor(&p, &b, lang))
 			if l := leftover.FindString(text); l != "" {
 				t.Errorf("%s/%s: %q left in %q", m.Kind, lang, l, text)
 			}
@@ -181,13 +181,13 @@ func TestCompose(t *testing.T) {
 	p := property("Europe/Moscow")
 	b := booking("2026-12-03", "2026-12-05")
 	b.Guest.Language = "de-AT"
-	msg, ok := mailings.Compose(mailing(bellhop.Welcome), p, b)
+	msg, ok := mailings.Compose(new(mailing(bellhop.Welcome)), &p, &b)
 	if !ok || msg.Language != "de" || !strings.Contains(msg.Text, "am 3. Dezember 2026") {
 		t.Errorf("Compose = %+v, %v", msg, ok)
 	}
 	m := mailing(bellhop.Welcome)
 	m.Templates = nil
-	if _, ok := mailings.Compose(m, p, b); ok {
+	if _, ok := mailings.Compose(&m, &p, &b); ok {
 		t.Error("Compose without templates must report false")
 	}
 }

@@ -34,7 +34,7 @@ func TestComposeForEmailCarriesTheUnsubscribeLink(t *testing.T) {
 
 	for _, base := range []string{"https://bellhop.example", "http://127.0.0.1:8080"} {
 		l := &links{base: base}
-		msg, ok := mailings.ComposeFor(mailings.Channel{Name: "mail", Kind: mailKind, Links: l}, m, p, b, now)
+		msg, ok := mailings.ComposeFor(&mailings.Channel{Name: "mail", Kind: mailKind, Links: l}, &m, &p, &b, now)
 		link := base + "/unsubscribe/tok-p1"
 		if !ok || l.pid != "p1" || l.address != "anna@guest.example" || l.lang != "ru" {
 			t.Fatalf("%s: ok %v, links asked for %+v", base, ok, l)
@@ -49,11 +49,11 @@ func TestComposeForEmailCarriesTheUnsubscribeLink(t *testing.T) {
 			t.Errorf("%s: List-Unsubscribe link %q", base, msg.Unsubscribe)
 		}
 	}
-	msg, _ := mailings.ComposeFor(mailings.Channel{Name: "chat", Kind: phoneKind, Links: &links{base: "https://x"}}, m, p, b, now)
+	msg, _ := mailings.ComposeFor(&mailings.Channel{Name: "chat", Kind: phoneKind, Links: &links{base: "https://x"}}, &m, &p, &b, now)
 	if msg.Unsubscribe != "" || strings.Contains(msg.Text, "/unsubscribe/") {
 		t.Errorf("a phone message carries an unsubscribe link: %+v", msg)
 	}
-	msg, _ = mailings.ComposeFor(mailings.Channel{Name: "mail", Kind: mailKind}, m, p, b, now)
+	msg, _ = mailings.ComposeFor(&mailings.Channel{Name: "mail", Kind: mailKind}, &m, &p, &b, now)
 	if msg.Unsubscribe != "" || strings.Contains(msg.Text, "/unsubscribe/") {
 		t.Errorf("a preview without links carries one: %+v", msg)
 	}

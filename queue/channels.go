@@ -93,13 +93,13 @@ func (w *Worker) reach(ctx context.Context, log *sendLog, d *bellhop.Delivery, k
 	}
 	c.in = in
 	mc := mailings.Channel{Name: kind, Kind: c.decl, Integration: in, Links: w.cfg.Unsubscribe}
-	c.contact = mc.Contact(*b)
+	c.contact = mc.Contact(b)
 	if c.decl != nil && c.decl.Caps.CustomerWindow > 0 && c.contact != "" {
 		if mc.LastInbound, err = st.LastInbound(ctx, d.PropertyID, kind, mailings.WindowContact(mc.Address(), c.contact)); err != nil {
 			return nil, "", false, err
 		}
 	}
-	msg, reason, wait := mailings.Reach(mc, *m, *p, *b, now)
+	msg, reason, wait := mailings.Reach(&mc, m, p, b, now)
 	if reason != "" {
 		return c, reason, wait, nil
 	}
@@ -235,7 +235,7 @@ func (w *Worker) settle(ctx context.Context, log *sendLog, d *bellhop.Delivery, 
 	decl := w.declaration(kind)
 	if finder, ok := any(client).(provider.Finder); ok && canLookUp(decl, client) {
 		text := ""
-		if msg, ok := mailings.ComposeFor(mailings.Channel{Name: kind, Kind: decl, Integration: in, Links: w.cfg.Unsubscribe}, *m, *p, *b, now); ok {
+		if msg, ok := mailings.ComposeFor(&mailings.Channel{Name: kind, Kind: decl, Integration: in, Links: w.cfg.Unsubscribe}, m, p, b, now); ok {
 			text = msg.Text
 		}
 		return w.resolve(ctx, log, finder, in, d, text)

@@ -307,7 +307,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 		}
 	}
 
-	dec := mailings.Plan(*m, *p, *b, now)
+	dec := mailings.Plan(m, p, b, now)
 	if dec.Skip != "" {
 		return w.skip(ctx, log, d, dec.Skip)
 	}

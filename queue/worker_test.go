@@ -16,7 +16,7 @@ import (
 // welcomeText is what the guest of the fixture's booking reads.
 func welcomeText(t *testing.T, s *memStore) string {
 	t.Helper()
-	msg, ok := mailings.Compose(s.mailing, s.property, s.booking)
+	msg, ok := mailings.Compose(&s.mailing, &s.property, &s.booking)
 	if !ok {
 		t.Fatal("the welcome mailing composes no text")
 	}

@@ -293,7 +293,7 @@ func sameTemplateLang(mapped, listed, lang string) bool {
 // waPreview fills a template's body with its parameters rendered for the sample booking, as
 // the guest would read it, and says what is wrong, if anything.
 func (p *pages) waPreview(v *view, lang, body string, params []string) (text, problem string) {
-	data := mailings.DataFor(*v.Property, p.sampleBooking(v.Property, lang), lang)
+	data := mailings.DataFor(v.Property, new(p.sampleBooking(v.Property, lang)), lang)
 	values := make([]string, len(params))
 	var problems []string
 	for i, param := range params {
@@ -350,7 +350,7 @@ func (p *pages) preview(pageLang string, prop *bellhop.Property, lang, text stri
 	if err := mailings.ValidateTemplates(map[string]string{lang: text}); err != nil {
 		problem = serviceText(pageLang, err)
 	}
-	return mailings.Render(text, mailings.DataFor(*prop, p.sampleBooking(prop, lang), lang)), problem
+	return mailings.Render(text, mailings.DataFor(prop, new(p.sampleBooking(prop, lang)), lang)), problem
 }
 
 // sampleBooking is the booking previews are made for: a guest arriving in three days for two
