@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -77,4 +78,63 @@ func TestMovedUpSendsAreDueAtTheirNewSlots(t *testing.T) {
 	if !rows[ids[1]].DueAt.Equal(t0.Add(2 * time.Minute)) {
 		t.Errorf("a row moved by half a second is due at %v, want it left alone", rows[ids[1]].DueAt)
 	}
+}
+
+// A send the pacer keeps refusing (here the provider asks the sender to back off, again and
+// again, as other sends of a busy sender would keep taking the slot) waits in-process while
+// the whole wait stays within the lead, however many refusals that takes, and is handed back
+// to Asynq, for the slot it then holds, only once it would wait longer.
+func TestRefusedSendWaitsWithinTheLead(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		backoffs int // refusals in a row, each 300 ms (a 200 ms back-off and the interval)
+		sent     bool
+	}{
+		{"six refusals, 1.8 s: sent in this run", 6, true},
+		{"refused for longer than the lead: back to Asynq", 100, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, pacer.Config{Interval: 100 * time.Millisecond, Jitter: -1})
+			sender := SenderKey(&f.store.integration)
+			backoffs := 0
+			backoff := func() {
+				if backoffs < c.backoffs {
+					backoffs++
+					if err := f.w.cfg.Pacer.Backoff(ctx, sender, f.clock.Now().Add(200*time.Millisecond)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			f.w.cfg.Sleep = func(_ context.Context, d time.Duration) error {
+				f.clock.Advance(d)
+				backoff() // someone else took the slot meanwhile
+				return nil
+			}
+			backoff()
+			err := f.send()
+			waited := f.clock.Now().Sub(t0)
+			if c.sent {
+				if err != nil || sends(f) != 1 || backoffs != c.backoffs {
+					t.Fatalf("Send = %v after %d refusals, %d provider calls; want sent in this run after %d", err, backoffs, sends(f), c.backoffs)
+				}
+				return
+			}
+			var ny *notYet
+			if !errors.As(err, &ny) || sends(f) != 0 {
+				t.Fatalf("Send = %v, %d provider calls; want to come back later, nothing sent", err, sends(f))
+			}
+			if waited > DefaultLead {
+				t.Errorf("the run waited %v in-process, want at most the lead (%v)", waited, DefaultLead)
+			}
+			if d := f.row(t); !d.DueAt.Equal(ny.at) {
+				t.Errorf("the row is due at %v, want the time the task comes back for, %v", d.DueAt, ny.at)
+			}
+		})
+	}
+}
+
+func sends(f *fixture) int {
+	n, _, _, _ := f.prov.counts()
+	return n
 }
