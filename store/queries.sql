@@ -65,6 +65,14 @@ SELECT id, hash, property_id, role, created_at, expires_at, last_used_at, revoke
 FROM tokens
 WHERE hash = ?;
 
+-- name: token-and-property
+-- A request's token and the property its path names, in one round trip (the API's every
+-- request): the property's columns are NULL when there is no such property.
+SELECT t.id, t.hash, t.property_id, t.role, t.created_at, t.expires_at, t.last_used_at, t.revoked_at,
+       p.id, p.name, p.time_zone, p.country, p.language, p.contact_center, p.created_at, p.updated_at
+FROM tokens t LEFT JOIN properties p ON p.id = ?
+WHERE t.hash = ?;
+
 -- name: list-tokens
 -- The property filter is '' for every token, '*' for the tokens that reach every property.
 SELECT id, hash, property_id, role, created_at, expires_at, last_used_at, revoked_at

@@ -348,6 +348,30 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		if _, err := db.TokenByHash(ctx, []byte{9, 9}); !bellhop.IsNotFound(err) {
 			t.Errorf("TokenByHash(unknown) = %v, want not found", err)
 		}
+		// The token and the path's property in one statement: the property whatever the
+		// token's scope (the caller decides), nil when there is none, the same token.
+		for _, c := range []struct {
+			hash         []byte
+			pid, wantPID string
+		}{{[]byte{1, 2, 3}, "a", "a"}, {[]byte{1, 2, 3}, "b", "b"}, {[]byte{0, 255}, "nope", ""}, {[]byte{0, 255}, "a", "a"}} {
+			tok, p, err := db.TokenAndProperty(ctx, c.hash, c.pid)
+			byHash, _ := db.TokenByHash(ctx, c.hash)
+			if err != nil || !reflect.DeepEqual(tok, byHash) {
+				t.Errorf("TokenAndProperty(%v, %s) token = %+v, %v; want %+v", c.hash, c.pid, tok, err, byHash)
+			}
+			var want *bellhop.Property
+			if c.wantPID != "" {
+				if want, err = db.GetProperty(ctx, c.wantPID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !reflect.DeepEqual(p, want) {
+				t.Errorf("TokenAndProperty(%v, %s) property = %+v, want %+v", c.hash, c.pid, p, want)
+			}
+		}
+		if _, _, err := db.TokenAndProperty(ctx, []byte{9, 9}, "a"); !bellhop.IsNotFound(err) {
+			t.Errorf("TokenAndProperty(unknown token) = %v, want not found", err)
+		}
 		if err := db.CreateToken(ctx, &bellhop.Token{ID: "t3", Hash: []byte{1, 2, 3}, PropertyID: "a", Role: bellhop.RoleAdmin, CreatedAt: at}); bellhop.ErrorCode(err) != bellhop.EConflict {
 			t.Errorf("CreateToken with a used hash = %v, want conflict", err)
 		}

@@ -41,6 +41,40 @@ func (a *access) TokenByHash(ctx context.Context, hash []byte) (*bellhop.Token, 
 	return t, nil
 }
 
+// TokenAndProperty is TokenByHash and GetProperty(pid) in one statement, for a request that
+// names a property: the property is nil when there is none of that id. Whether the token may
+// reach it is the caller's to decide.
+func (a *access) TokenAndProperty(ctx context.Context, hash []byte, pid string) (*bellhop.Token, *bellhop.Property, error) {
+	var t bellhop.Token
+	var tpid sql.NullString
+	var role string
+	var created int64
+	var expires, used, revoked sql.NullInt64
+	var p struct {
+		id, name, zone, country, lang sql.NullString
+		cc                            sql.NullBool
+		created, updated              sql.NullInt64
+	}
+	err := a.queryRow(ctx, "token-and-property", pid, hash).Scan(&t.ID, &t.Hash, &tpid, &role, &created, &expires, &used, &revoked,
+		&p.id, &p.name, &p.zone, &p.country, &p.lang, &p.cc, &p.created, &p.updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, bellhop.Errorf(bellhop.ENotFound, "token not found")
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("find token: %w", err)
+	}
+	t.PropertyID, t.Role, t.CreatedAt = fromScope(tpid), bellhop.Role(role), fromMicros(created)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(expires), timePtr(used), timePtr(revoked)
+	if !p.id.Valid {
+		return &t, nil, nil
+	}
+	return &t, &bellhop.Property{
+		ID: p.id.String, Name: p.name.String, TimeZone: p.zone.String, Country: p.country.String,
+		Language: p.lang.String, ContactCenter: p.cc.Bool,
+		CreatedAt: fromMicros(p.created.Int64), UpdatedAt: fromMicros(p.updated.Int64),
+	}, nil
+}
+
 func scanToken(row scanner) (*bellhop.Token, error) {
 	var t bellhop.Token
 	var pid sql.NullString

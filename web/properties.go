@@ -10,6 +10,9 @@ import (
 // property loads the path's property; missing and foreign properties read alike.
 func (s *Server) property(r *http.Request) (*bellhop.Property, error) {
 	pid := r.PathValue("pid")
+	if p, ok := r.Context().Value(propertyKey{}).(*bellhop.Property); ok && p.ID == pid {
+		return p, nil // read with the request's token
+	}
 	p, err := s.cfg.Store.GetProperty(r.Context(), pid)
 	if bellhop.IsNotFound(err) {
 		return nil, propertyNotFound(pid)
