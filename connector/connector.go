@@ -836,32 +836,51 @@ func (s *Service) noteUnreadableCallback(ctx context.Context, in *bellhop.Integr
 // Templates lists the message templates of the integration's chosen sender (official WhatsApp
 // senders have them; others have none).
 func (s *Service) Templates(ctx context.Context, pid, kindName string) (map[string]any, error) {
-	k, in, err := s.load(ctx, pid, kindName)
+	sender, list, err := s.senderTemplates(ctx, pid, kindName)
 	if err != nil {
 		return nil, err
 	}
+	return map[string]any{"sender": sender, "templates": list}, nil
+}
+
+// SenderTemplates is the list Templates answers, as the provider gives it: each template's
+// name, language, status (where the provider tells one; the WhatsApp Business Platform lists
+// approved ones only) and body text. A sender whose provider keeps none for it has an empty
+// list. Errors are the connector's: not_found when the kind is not connected, not_ready
+// without a sender, provider_unavailable, invalid_api_key (the integration is then marked
+// invalid), or the provider's refusal.
+func (s *Service) SenderTemplates(ctx context.Context, pid, kindName string) ([]provider.Template, error) {
+	_, list, err := s.senderTemplates(ctx, pid, kindName)
+	return list, err
+}
+
+func (s *Service) senderTemplates(ctx context.Context, pid, kindName string) (*bellhop.Sender, []provider.Template, error) {
+	k, in, err := s.load(ctx, pid, kindName)
+	if err != nil {
+		return nil, nil, err
+	}
 	if in.Sender == nil {
-		return nil, notReady(k, in, []string{"sender"})
+		return nil, nil, notReady(k, in, []string{"sender"})
 	}
 	p, err := s.client(k, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tl, ok := p.(provider.TemplateLister)
 	if !ok {
-		return map[string]any{"sender": in.Sender, "templates": []provider.Template{}}, nil
+		return in.Sender, []provider.Template{}, nil
 	}
 	list, err := tl.Templates(ctx, in.Sender.ID)
 	if provider.FailureOf(err) == provider.FailNotFound {
 		list, err = nil, nil
 	}
 	if err != nil {
-		return nil, s.providerError(ctx, k, in, "list the sender's templates", err)
+		return nil, nil, s.providerError(ctx, k, in, "list the sender's templates", err)
 	}
 	if list == nil {
 		list = []provider.Template{}
 	}
-	return map[string]any{"sender": in.Sender, "templates": list}, nil
+	return in.Sender, list, nil
 }
 
 // senders lists a client's senders; a kind without any has none.

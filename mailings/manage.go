@@ -169,18 +169,71 @@ func (p *SchedulePatch) apply(s *bellhop.Schedule) {
 	set(&s.LateUntilDay, p.LateUntilDay)
 }
 
+// applyPatch changes mailing m as the patch says (see MailingPatch).
+func (s *Service) applyPatch(m *bellhop.Mailing, patch MailingPatch) error {
+	if patch.Enabled != nil {
+		m.Enabled = *patch.Enabled
+	}
+	if err := s.applyChannels(m, patch); err != nil {
+		return err
+	}
+	for lang, t := range patch.WATemplates {
+		if m.WATemplates == nil {
+			m.WATemplates = map[string]bellhop.WATemplate{}
+		}
+		if t == nil || (t.Name == "" && len(t.Params) == 0) {
+			delete(m.WATemplates, lang)
+		} else {
+			m.WATemplates[lang] = *t
+		}
+	}
+	for lang, text := range patch.Subjects {
+		if m.Subjects == nil {
+			m.Subjects = map[string]string{}
+		}
+		if text == "" {
+			delete(m.Subjects, lang)
+		} else {
+			m.Subjects[lang] = text
+		}
+	}
+	for lang, text := range patch.Templates {
+		if m.Templates == nil {
+			m.Templates = map[string]string{}
+		}
+		if text == "" {
+			delete(m.Templates, lang)
+		} else {
+			m.Templates[lang] = text
+		}
+	}
+	if patch.Schedule != nil {
+		patch.Schedule.apply(&m.Schedule)
+	}
+	return nil
+}
+
 // PatchMailing changes a mailing and plans again every booking it may still concern:
 // enabling plans the future bookings, disabling cancels the pending sends, a new schedule
 // moves them. Unknown placeholders and bad schedule fields are invalid_input naming them.
-func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.MailingKind, patch MailingPatch) (*bellhop.Mailing, error) {
+// WhatsApp templates the patch names are checked against the approved lists of the
+// mailing's channels that send templates first (see CheckWATemplates): one a provider does
+// not have is invalid_input naming it; a channel that cannot be asked now leaves a warning.
+func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.MailingKind, patch MailingPatch) (*SavedMailing, error) {
 	if !kind.Valid() {
 		return nil, unknownKind(kind)
 	}
+	check, err := s.checkTemplates(ctx, pid, kind, patch)
+	if err != nil {
+		return nil, err
+	}
+	patch = check.patch
 	now := s.cfg.Clock.Now().UTC()
 	var out *bellhop.Mailing
 	var queue []*bellhop.Delivery
-	err := s.cfg.Store.InTx(ctx, func(tx Tx) error {
-		out, queue = nil, nil // the store may run a transaction again
+	var late []MailingWarning
+	err = s.cfg.Store.InTx(ctx, func(tx Tx) error {
+		out, queue, late = nil, nil, nil // the store may run a transaction again
 		p, err := tx.GetProperty(ctx, pid)
 		if err != nil {
 			return err
@@ -189,44 +242,8 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 		if err != nil {
 			return err
 		}
-		if patch.Enabled != nil {
-			m.Enabled = *patch.Enabled
-		}
-		if err := s.applyChannels(m, patch); err != nil {
+		if err := s.applyPatch(m, patch); err != nil {
 			return err
-		}
-		for lang, t := range patch.WATemplates {
-			if m.WATemplates == nil {
-				m.WATemplates = map[string]bellhop.WATemplate{}
-			}
-			if t == nil || (t.Name == "" && len(t.Params) == 0) {
-				delete(m.WATemplates, lang)
-			} else {
-				m.WATemplates[lang] = *t
-			}
-		}
-		for lang, text := range patch.Subjects {
-			if m.Subjects == nil {
-				m.Subjects = map[string]string{}
-			}
-			if text == "" {
-				delete(m.Subjects, lang)
-			} else {
-				m.Subjects[lang] = text
-			}
-		}
-		for lang, text := range patch.Templates {
-			if m.Templates == nil {
-				m.Templates = map[string]string{}
-			}
-			if text == "" {
-				delete(m.Templates, lang)
-			} else {
-				m.Templates[lang] = text
-			}
-		}
-		if patch.Schedule != nil {
-			patch.Schedule.apply(&m.Schedule)
 		}
 		if err := Validate(*m); err != nil {
 			return err
@@ -242,6 +259,14 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 			}
 			if err := bellhop.JoinInvalid(errs...); err != nil {
 				return err
+			}
+		}
+		if s.cfg.Templates != nil && patch.namesTemplates() {
+			// Channels another change put in the mailing since the templates were checked.
+			for _, method := range s.templateMethods(m.Methods()) {
+				if !check.asked[method] {
+					late = append(late, uncheckedWarning(method, s.kind(method).Title, "it was added to the channels meanwhile"))
+				}
 			}
 		}
 		m.UpdatedAt = now
@@ -267,9 +292,11 @@ func (s *Service) PatchMailing(ctx context.Context, pid string, kind bellhop.Mai
 	if err != nil {
 		return nil, err
 	}
-	s.cfg.Logger.InfoContext(ctx, "mailing changed", "property", pid, "kind", kind, "enabled", out.Enabled, "sends_queued", len(queue))
+	warnings := append(append([]MailingWarning{}, check.warnings...), late...)
+	s.cfg.Logger.InfoContext(ctx, "mailing changed", "property", pid, "kind", kind, "enabled", out.Enabled, "sends_queued", len(queue),
+		"warnings", len(warnings))
 	s.schedule(ctx, queue)
-	return out, nil
+	return &SavedMailing{Mailing: out, Warnings: warnings}, nil
 }
 
 // maxDaysAfterDeparture bounds how long after departure a booking is planned again: the

@@ -88,6 +88,13 @@ type Config struct {
 	// which queues it as it comes within. Default bellhop.DefaultPlanHorizon; negative queues
 	// every send when planned (as before the horizon).
 	Horizon time.Duration
+	// Templates lists the templates a channel's provider approved, to check a mailing's
+	// WhatsApp templates when it is saved; nil saves them unchecked.
+	Templates TemplateCatalog
+	// TemplateCheckWait bounds the provider calls of one such check; default
+	// DefaultTemplateCheckWait. A provider that does not answer in time leaves the templates
+	// saved unchecked, with a warning.
+	TemplateCheckWait time.Duration
 }
 
 // Service takes bookings in and keeps each booking's deliveries planned: the ledger rows and

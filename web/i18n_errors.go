@@ -188,6 +188,48 @@ func knownMessages() map[string][]msgPattern {
 			pat(`the property has no (.+) integration; connect it first or remove it from the channels`, func(_ string, m []string) string {
 				return "у объекта нет интеграции " + m[1] + ": подключите её или уберите из каналов"
 			}),
+			// mailings: WhatsApp templates checked against the provider's approved list.
+			pat(`(.+) is not among the approved templates of (.+) \(approved: (.+)\)`, func(_ string, m []string) string {
+				return "шаблона " + m[1] + " нет среди одобренных шаблонов " + m[2] + " (одобрены: " + andMoreRE.ReplaceAllString(m[3], "и ещё $1") + ")"
+			}),
+			pat(`(.+) is not among the approved templates of (.+) \(it lists none\)`, func(_ string, m []string) string {
+				return "шаблона " + m[1] + " нет среди одобренных шаблонов " + m[2] + " (одобренных шаблонов нет)"
+			}),
+			pat(`(.+) is not approved at (.+) \(its status is (.+)\); only an approved template can be sent`, func(_ string, m []string) string {
+				return "шаблон " + m[1] + " не одобрен в " + m[2] + " (статус " + m[3] + "); отправить можно только одобренный шаблон"
+			}),
+			pat(`(.+) is approved at (.+) in (.+), not in (.+)`, func(_ string, m []string) string {
+				return "шаблон " + m[1] + " одобрен в " + m[2] + " на языках " + m[3] + ", но не на " + m[4]
+			}),
+			pat(`(.+) is approved at (.+) in (.+): set language to the one to send`, func(_ string, m []string) string {
+				return "шаблон " + m[1] + " одобрен в " + m[2] + " на языках " + m[3] + ": укажите, на каком отправлять"
+			}),
+			pat(`(.+) takes (\d+) parameter\(s\) at (.+); (\d+) are given`, func(_ string, m []string) string {
+				return "шаблон " + m[1] + " в " + m[3] + " принимает параметров: " + m[2] + "; указано: " + m[4]
+			}),
+			pat(`(.+) takes (\d+) parameter\(s\) at (.+); (\d+) are given, and WhatsApp refuses a message without all of them\.`, func(_ string, m []string) string {
+				return "Шаблон " + m[1] + " в " + m[3] + " принимает параметров: " + m[2] + "; указано: " + m[4] + ", а без всех параметров WhatsApp сообщение не примет."
+			}),
+			pat(`The WhatsApp templates could not be checked against (.+) \((.+)\); they are saved unchecked\. Save them again later to check them\.`, func(l string, m []string) string {
+				return "Шаблоны WhatsApp не удалось сверить с " + m[1] + " (" + fieldMessage(l, m[2]) + "); они сохранены без проверки. Сохраните их позже ещё раз, чтобы проверить."
+			}),
+			pat(`the integration is not connected`, func(string, []string) string { return "интеграция не подключена" }),
+			pat(`the integration is not active yet`, func(string, []string) string { return "интеграция ещё не включена" }),
+			pat(`its key was rejected`, func(string, []string) string { return "её ключ отклонён" }),
+			pat(`no sender is chosen`, func(string, []string) string { return "отправитель не выбран" }),
+			pat(`it did not answer`, func(string, []string) string { return "провайдер не ответил" }),
+			pat(`it rejected the integration's key`, func(string, []string) string {
+				return "провайдер отклонил ключ интеграции"
+			}),
+			pat(`its list of templates could not be read`, func(string, []string) string {
+				return "не удалось прочитать список шаблонов"
+			}),
+			pat(`its sender lists no templates: only official WhatsApp Business API senders send them`, func(string, []string) string {
+				return "у отправителя нет шаблонов: их отправляют только официальные отправители WhatsApp Business API"
+			}),
+			pat(`it was added to the channels meanwhile`, func(string, []string) string {
+				return "канал добавили в рассылку тем временем"
+			}),
 			pat(`(.+) is not a channel Bellhop knows; use one of: (.+)`, func(_ string, m []string) string {
 				return "Bellhop не знает канал " + m[1] + "; используйте один из: " + m[2]
 			}),

@@ -380,7 +380,7 @@ func normalizeNewlines(s string) string { return strings.ReplaceAll(s, "\r\n", "
 func (p *pages) saveMailing(w http.ResponseWriter, r *http.Request, v *view) {
 	kind := bellhop.MailingKind(r.PathValue("kind"))
 	patch, sch, perr := mailingForm(r)
-	var m *bellhop.Mailing
+	var m *mailings.SavedMailing
 	err := perr
 	if err == nil {
 		m, err = p.s.cfg.Mailings.PatchMailing(r.Context(), v.Property.ID, kind, patch)
@@ -416,7 +416,15 @@ func (p *pages) saveMailing(w http.ResponseWriter, r *http.Request, v *view) {
 		p.showMailings(w, r, v, statusOf[bellhop.ErrorCode(err)], &card)
 		return
 	}
-	p.done(w, r, "ok", tr(v.Lang, "flash.mailing_saved", tr(v.Lang, "kind."+string(m.Kind))), "/p/"+v.Property.ID+"/mailings#mailing-"+string(m.Kind))
+	flash, msg := "ok", tr(v.Lang, "flash.mailing_saved", tr(v.Lang, "kind."+string(m.Kind)))
+	if len(m.Warnings) > 0 {
+		// Saved, with what the save could not make sure of (templates not checked, …).
+		flash = "warning"
+		for _, w := range m.Warnings {
+			msg += " " + fieldMessage(v.Lang, w.Message)
+		}
+	}
+	p.done(w, r, flash, msg, "/p/"+v.Property.ID+"/mailings#mailing-"+string(m.Kind))
 }
 
 // mailingForm reads the editor into a patch; the schedule comes back as sent, for showing it

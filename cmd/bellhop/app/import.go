@@ -81,7 +81,7 @@ was. Running the same file again is safe: its lines answer "unchanged".`
 	q := queue.NewClient(rdb, cfg.queueName())
 	defer q.Close()
 	clock := bellhop.SystemClock{}
-	svc, err := newMailings(db, q, nil, clock, newLogger(e.stderr, cfg.LogLevel), channels.Registry(), cfg.PlanHorizon)
+	svc, err := newMailings(db, q, nil, clock, newLogger(e.stderr, cfg.LogLevel), channels.Registry(), cfg.PlanHorizon, nil)
 	if err != nil {
 		return err
 	}

@@ -159,15 +159,19 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("pacer: %w", err)
 	}
 	m.Queue = queue.NewClient(m.Redis, m.Config.queueName())
-	m.Mailings, err = newMailings(db, m.Queue, queue.SenderPaces{Pacer: m.Pacer}, m.Clock, m.Logger, m.Kinds, m.Config.PlanHorizon)
+	// The connector creates the mailings when an integration is first activated, and the
+	// mailings ask the connector for the approved templates a saved mailing names.
+	m.Connector, err = connector.New(connector.Config{
+		Store: db, Kinds: m.Kinds, Sealer: sealer, Clock: m.Clock, Logger: m.Logger, PublicURL: m.Config.PublicURL,
+		OnActivate: []connector.ActivateHook{func(ctx context.Context, in *bellhop.Integration) error {
+			return m.Mailings.EnsureMailings(ctx, in)
+		}},
+		Addresses: m.Config.addresses(), Report: m.reportStatus, Relay: m.Queue,
+	})
 	if err != nil {
 		return err
 	}
-	m.Connector, err = connector.New(connector.Config{
-		Store: db, Kinds: m.Kinds, Sealer: sealer, Clock: m.Clock, Logger: m.Logger, PublicURL: m.Config.PublicURL,
-		OnActivate: []connector.ActivateHook{m.Mailings.EnsureMailings}, Addresses: m.Config.addresses(),
-		Report: m.reportStatus, Relay: m.Queue,
-	})
+	m.Mailings, err = newMailings(db, m.Queue, queue.SenderPaces{Pacer: m.Pacer}, m.Clock, m.Logger, m.Kinds, m.Config.PlanHorizon, m.Connector)
 	if err != nil {
 		return err
 	}
@@ -240,11 +244,13 @@ func (m *Main) reportStatus(ctx context.Context, pid, kind string, ev provider.S
 }
 
 // newMailings is the mailings service over db, queueing sends with q those due within the
-// planning horizon; pacing may be nil (no capacity view), and a mailing may name the channel
-// kinds given.
-func newMailings(db *store.DB, q *queue.Client, pacing mailings.Pacing, clock bellhop.Clock, logger *slog.Logger, kinds *provider.Registry, horizon time.Duration) (*mailings.Service, error) {
+// planning horizon; pacing may be nil (no capacity view), a mailing may name the channel
+// kinds given, and its WhatsApp templates are checked with templates when it is saved (nil:
+// saved unchecked).
+func newMailings(db *store.DB, q *queue.Client, pacing mailings.Pacing, clock bellhop.Clock, logger *slog.Logger, kinds *provider.Registry,
+	horizon time.Duration, templates mailings.TemplateCatalog) (*mailings.Service, error) {
 	return mailings.New(mailings.Config{Store: mailingsStore{db}, Scheduler: q, Clock: clock, Logger: logger,
-		Pacing: pacing, SendingMethods: kinds.Names(), Kinds: kinds, Horizon: horizon})
+		Pacing: pacing, SendingMethods: kinds.Names(), Kinds: kinds, Horizon: horizon, Templates: templates})
 }
 
 // URL is the base URL the API listens on, once Open has run.
