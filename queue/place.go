@@ -85,19 +85,33 @@ func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]
 		key  string
 		rows []*bellhop.Delivery
 	}
-	var lines []*line
-	bySender := map[string]*line{}
-	keys := map[string]string{} // property and kind → pacer key, "" when it cannot send
+	// Each property, kind and channel's sender is looked up once, several at a time: a batch
+	// over many hotels (onboarding, a sweep) would otherwise wait on their lookups one by one
+	// before its first task is queued.
+	lineAt := func(d *bellhop.Delivery) string { return d.PropertyID + "\x00" + string(d.Kind) + "\x00" + d.Channel }
+	keys := map[string]string{} // property, kind and channel → pacer key, "" when it cannot send
+	var firsts []*bellhop.Delivery
 	for _, d := range ds {
 		if d.Status != bellhop.DeliveryScheduled || d.DueAt.After(now.Add(pl.lead)) {
 			continue
 		}
-		at := d.PropertyID + "\x00" + string(d.Kind) + "\x00" + d.Channel
-		key, seen := keys[at]
-		if !seen {
-			key = pl.lineOf(ctx, d)
-			keys[at] = key
+		if at := lineAt(d); !hasKey(keys, at) {
+			keys[at] = ""
+			firsts = append(firsts, d)
 		}
+	}
+	found := make([]string, len(firsts))
+	parallel(len(firsts), placeInFlight, func(i int) { found[i] = pl.lineOf(ctx, firsts[i]) })
+	for i, d := range firsts {
+		keys[lineAt(d)] = found[i]
+	}
+	var lines []*line
+	bySender := map[string]*line{}
+	for _, d := range ds {
+		if d.Status != bellhop.DeliveryScheduled || d.DueAt.After(now.Add(pl.lead)) {
+			continue
+		}
+		key := keys[lineAt(d)]
 		if key == "" {
 			continue
 		}
@@ -120,26 +134,38 @@ func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]
 	}
 	lines = long
 	var mu sync.Mutex
+	parallel(len(lines), placeInFlight, func(i int) {
+		got := pl.reserve(ctx, lines[i].key, lines[i].rows, now)
+		mu.Lock()
+		for id, at := range got {
+			slots[id] = at
+		}
+		mu.Unlock()
+	})
+	return slots
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// parallel runs f(0) … f(n-1), at most width at a time, and returns when all are done.
+func parallel(n, width int, f func(i int)) {
 	var wg sync.WaitGroup
-	next := make(chan *line)
-	for range min(placeInFlight, len(lines)) {
+	next := make(chan int)
+	for range min(width, n) {
 		wg.Go(func() {
-			for l := range next {
-				got := pl.reserve(ctx, l.key, l.rows, now)
-				mu.Lock()
-				for id, at := range got {
-					slots[id] = at
-				}
-				mu.Unlock()
+			for i := range next {
+				f(i)
 			}
 		})
 	}
-	for _, l := range lines {
-		next <- l
+	for i := range n {
+		next <- i
 	}
 	close(next)
 	wg.Wait()
-	return slots
 }
 
 // lineOf is the pacer key of the delivery's sender, "" when it has none to send through now.

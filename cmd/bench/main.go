@@ -54,6 +54,7 @@ func main() {
 	flag.IntVar(&o.Senders, "senders", 0, "senders of scenario 3 (default 1000, quick 500)")
 	flag.IntVar(&o.PerSender, "per-sender", 0, "messages per sender in scenario 3 (default 10, quick 2)")
 	flag.IntVar(&o.Concurrency, "concurrency", 0, "concurrent sends per worker process in scenario 3 (default 64)")
+	flag.IntVar(&o.E2ERounds, "e2e-rounds", 0, "rounds of scenario 3 a side, the median shown (default 3, quick 1)")
 	flag.IntVar(&o.Plans, "plans", 0, "future mailings planned in scenario 4 (default 100000, quick 20000)")
 	flag.IntVar(&o.PlainPlans, "plain-plans", 0, "of which planned one round trip at a time for comparison (default 10000, quick 2000)")
 	flag.IntVar(&o.HorizonPlans, "horizon-plans", 0, "bookings planned through the service per database and mode in scenario 5 (default 4000, quick 200)")

@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -130,10 +132,17 @@ func (b *bench) throughput(ctx context.Context, mode string) (throughputResult, 
 	return r, nil
 }
 
-func (b *bench) printThroughput(r [2]throughputResult) {
+// medianRound is the round of the median rate (the lower middle one of an even count).
+func medianRound(rs []throughputResult) throughputResult {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b throughputResult) int { return cmp.Compare(a.Rate, b.Rate) })
+	return sorted[(len(sorted)-1)/2]
+}
+
+func (b *bench) printThroughput(r [2]throughputResult, rounds [2][]throughputResult) {
 	o := b.o
-	fmt.Fprintf(b.out, "Scenario 3 — end to end: %d senders × %d messages, interval %v, sandbox spacing 1ns, %d worker processes × %d concurrent sends, HTTP to the sandbox\n",
-		o.Senders, o.PerSender, throughputInterval, o.Workers, o.Concurrency)
+	fmt.Fprintf(b.out, "Scenario 3 — end to end: %d senders × %d messages, interval %v, sandbox spacing 1ns, %d worker processes × %d concurrent sends, HTTP to the sandbox; %d rounds a side, alternating which goes first, each side's median round shown\n",
+		o.Senders, o.PerSender, throughputInterval, o.Workers, o.Concurrency, len(rounds[0]))
 	w := newTable(b.out, "", "ours (queue.Worker + pacer)", "baseline (Asynq rate-limit retry)")
 	row(w, "delivered", func(x throughputResult) string {
 		s := fmt.Sprintf("%d/%d", x.Delivered, x.Total)
@@ -148,6 +157,7 @@ func (b *bench) printThroughput(r [2]throughputResult) {
 	row(w, "first enqueue → first arrival", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.First.Seconds()) }, r)
 	row(w, "last 1 % of arrivals took", func(x throughputResult) string { return fmt.Sprintf("%.2f s", x.Tail.Seconds()) }, r)
 	row(w, "messages / s, first enqueue → last arrival", func(x throughputResult) string { return fmt.Sprintf("%.0f", x.Rate) }, r)
+	w.line("  each round's, in order", roundRates(rounds[0]), roundRates(rounds[1]))
 	row(w, "messages / s, first → last arrival", func(x throughputResult) string { return fmt.Sprintf("%.0f", x.Sustained) }, r)
 	row(w, "Redis commands the workers sent per message", func(x throughputResult) string { return fmt.Sprintf("%.2f", x.WorkerCmds) }, r)
 	row(w, "CPU per message: Redis / worker processes", func(x throughputResult) string {
@@ -159,3 +169,11 @@ func (b *bench) printThroughput(r [2]throughputResult) {
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+func roundRates(rs []throughputResult) string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = fmt.Sprintf("%.0f", r.Rate)
+	}
+	return strings.Join(out, ", ")
+}
