@@ -187,26 +187,8 @@ func (s *Service) applyPatch(m *bellhop.Mailing, patch MailingPatch) error {
 			m.WATemplates[lang] = *t
 		}
 	}
-	for lang, text := range patch.Subjects {
-		if m.Subjects == nil {
-			m.Subjects = map[string]string{}
-		}
-		if text == "" {
-			delete(m.Subjects, lang)
-		} else {
-			m.Subjects[lang] = text
-		}
-	}
-	for lang, text := range patch.Templates {
-		if m.Templates == nil {
-			m.Templates = map[string]string{}
-		}
-		if text == "" {
-			delete(m.Templates, lang)
-		} else {
-			m.Templates[lang] = text
-		}
-	}
+	mergeTexts(&m.Subjects, patch.Subjects)
+	mergeTexts(&m.Templates, patch.Templates)
 	if patch.Schedule != nil {
 		patch.Schedule.apply(&m.Schedule)
 	}
@@ -756,4 +738,19 @@ func (s *Service) NoteInbound(ctx context.Context, pid, kind string, ev provider
 		at = now
 	}
 	return true, s.cfg.Store.NoteInbound(ctx, pid, kind, contact, at)
+}
+
+// mergeTexts applies a patch of texts per language to *texts: an empty text removes that
+// language.
+func mergeTexts(texts *map[string]string, patch map[string]string) {
+	for lang, text := range patch {
+		if *texts == nil {
+			*texts = map[string]string{}
+		}
+		if text == "" {
+			delete(*texts, lang)
+		} else {
+			(*texts)[lang] = text
+		}
+	}
 }
