@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bellhop/bellhop"
@@ -62,6 +63,16 @@ type Config struct {
 	// Cluster or Sentinel failover a batch in flight is retried as a whole, and one failover
 	// test saw a ban with it, so those keep a round trip per call until that is understood.
 	AutoPipeline bool
+	// GrantReplicas, when positive, has every grant (Acquire's "send now") confirmed by that
+	// many replicas before Acquire answers it: WAIT, pipelined after the script on the same
+	// connection to the master of the sender's keys. Redis replicates asynchronously, so a
+	// master that failed right after granting could take the grant with it, and the replica
+	// promoted in its place would grant the sender's next send early. For Redis Cluster and
+	// Sentinel (a single Redis has no replica to wait for). A grant not confirmed within
+	// GrantWait (default 100 ms: a replica down or far behind) still stands, as it did before
+	// this setting; Unconfirmed counts them.
+	GrantReplicas int
+	GrantWait     time.Duration
 }
 
 // Pacer paces the senders whose state lives in one Redis. It is safe for concurrent use, and
@@ -89,6 +100,10 @@ type Pacer struct {
 	mu         sync.Mutex
 	cache      map[string]*senderCache
 	registered sync.Map // senders this process has added to the registry
+
+	grantReplicas int
+	grantWait     time.Duration
+	unconfirmed   atomic.Int64
 }
 
 // New returns a pacer over rdb that reads the time from clock.
@@ -140,6 +155,12 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 		return nil, err
 	}
 	loc, _ := loadZone(defaults.TimeZone)
+	if cfg.GrantReplicas < 0 {
+		return nil, bellhop.Invalid("grant_replicas", "must not be negative")
+	}
+	if cfg.GrantWait <= 0 {
+		cfg.GrantWait = 100 * time.Millisecond
+	}
 	var fast redis.Scripter = rdb
 	if cfg.AutoPipeline {
 		if ap, err := rdb.AutoPipeline(); err == nil { // a Ring has none: round trips it is
@@ -150,8 +171,60 @@ func New(rdb redis.UniversalClient, clock bellhop.Clock, cfg Config) (*Pacer, er
 		rdb: rdb, fast: fast, clock: clock, prefix: cfg.KeyPrefix, registry: cfg.KeyPrefix + "senders",
 		defaults: defaults, defaultLoc: loc, pausedRetry: cfg.PausedRetry, forget: cfg.ForgetAfter,
 		margin: cfg.SendMargin, rand: cfg.Rand, cache: map[string]*senderCache{}, mem: cfg.Memory,
-		intervalFor: cfg.IntervalFor,
+		intervalFor: cfg.IntervalFor, grantReplicas: cfg.GrantReplicas, grantWait: cfg.GrantWait,
 	}, nil
+}
+
+// Unconfirmed is how many grants of this process no replica confirmed in time (see
+// Config.GrantReplicas).
+func (p *Pacer) Unconfirmed() int64 { return p.unconfirmed.Load() }
+
+// master is the client of the master that holds key: itself for a plain or Sentinel client,
+// the key's node on a cluster; nil for a client of another kind (a Ring).
+func (p *Pacer) master(ctx context.Context, key string) (*redis.Client, error) {
+	switch c := p.rdb.(type) {
+	case *redis.Client:
+		return c, nil
+	case *redis.ClusterClient:
+		return c.MasterForKey(ctx, key)
+	}
+	return nil, nil
+}
+
+// runGrant runs Acquire's script: with GrantReplicas, on the master of the sender's keys with
+// WAIT pipelined after it on the same connection, so that a grant it answers is on the
+// replicas too.
+func (p *Pacer) runGrant(ctx context.Context, sc redis.Scripter, script *redis.Script, keys []string, args ...any) ([]any, error) {
+	if p.grantReplicas <= 0 {
+		return script.Run(ctx, sc, keys, args...).Slice()
+	}
+	node, err := p.master(ctx, keys[0])
+	if err != nil {
+		return nil, err
+	}
+	if node == nil {
+		return script.Run(ctx, sc, keys, args...).Slice()
+	}
+	for try := 0; ; try++ {
+		pipe := node.Pipeline()
+		res := script.EvalSha(ctx, pipe, keys, args...)
+		wait := pipe.Do(ctx, "wait", p.grantReplicas, p.grantWait.Milliseconds())
+		_, _ = pipe.Exec(ctx)
+		if err := res.Err(); redis.HasErrorPrefix(err, "NOSCRIPT") && try == 0 {
+			if err := script.Load(ctx, node).Err(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		vals, err := res.Slice()
+		if err != nil {
+			return nil, err
+		}
+		if n, err := wait.Int(); len(vals) > 0 && vals[0] == "ok" && (err != nil || n < p.grantReplicas) {
+			p.unconfirmed.Add(1)
+		}
+		return vals, nil
+	}
 }
 
 // Interval is the sender's interval as this process last learned it: its stored settings'
@@ -293,9 +366,9 @@ func (p *Pacer) Acquire(ctx context.Context, sender, msgID string, maxSend time.
 		now := p.clock.Now()
 		lo, hi := p.jitterBounds(c.set)
 		k := p.keys(sender)
-		res, err := acquireFastScript.Run(ctx, p.fast, []string{k.state, k.waiting, k.settings},
+		res, err := p.runGrant(ctx, p.fast, acquireFastScript, []string{k.state, k.waiting, k.settings},
 			c.ver, now.UnixMicro(), c.set.Interval.Microseconds(), p.draw(lo, hi), maxSend.Microseconds(),
-			msgID, dayOf(now, c.loc).no, p.forget.Microseconds(), p.memFlag()).Slice()
+			msgID, dayOf(now, c.loc).no, p.forget.Microseconds(), p.memFlag())
 		if err != nil {
 			return false, time.Time{}, fmt.Errorf("pacer: acquire %s: %w", sender, err)
 		}
@@ -523,7 +596,13 @@ func (p *Pacer) run(ctx context.Context, script *redis.Script, op, sender, msgID
 			jhi, jlo, mem,
 		}
 		args = append(args, extra...)
-		res, err := script.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings}, args...).Slice()
+		var res []any
+		var err error
+		if script == acquireScript {
+			res, err = p.runGrant(ctx, p.rdb, script, []string{k.state, k.waiting, k.settings}, args...)
+		} else {
+			res, err = script.Run(ctx, p.rdb, []string{k.state, k.waiting, k.settings}, args...).Slice()
+		}
 		if err != nil {
 			return nil, time.Time{}, fmt.Errorf("pacer: %s %s: %w", op, sender, err)
 		}

@@ -36,6 +36,8 @@ const envHelp = `Environment:
                          0 keeps them (default: 400)
   BELLHOP_REDIS_NAMESPACE  keeps this installation's queue and pacer keys apart from others on the
                          same Redis (default: none)
+  BELLHOP_REDIS_GRANT_REPLICAS  replicas that must confirm each send the pacer grants before it
+                         goes, on Redis Cluster and Sentinel (default: 1 there; 0 on one Redis)
   BELLHOP_ALLOW_PRIVATE_PROVIDERS  true lets provider addresses (base_url) and relayed webhooks be
                          plain http or inside this network (loopback, private, link-local); for
                          local sandboxes and tests only (default: false, https to public hosts)
@@ -55,6 +57,9 @@ type Config struct {
 	SecretKey           []byte
 	PublicURL           string
 	LogLevel            string
+	// GrantReplicas is how many replicas confirm each grant of the pacer (WAIT): 1 on Cluster
+	// and Sentinel, 0 on one Redis.
+	GrantReplicas int
 	// SendInterval is the pacer's default spacing of one sender's messages.
 	SendInterval time.Duration
 	// SendTimeout bounds one provider call.
@@ -105,6 +110,17 @@ func ConfigFromEnv(getenv func(string) string, needSecret bool) (Config, error) 
 	c.RedisNamespace = strings.TrimSpace(getenv("BELLHOP_REDIS_NAMESPACE"))
 	if strings.ContainsAny(c.RedisNamespace, "{} ") {
 		return c, fmt.Errorf("BELLHOP_REDIS_NAMESPACE: %q must not contain braces or spaces", c.RedisNamespace)
+	}
+	c.GrantReplicas = 1
+	if c.singleRedis() {
+		c.GrantReplicas = 0
+	}
+	if v := strings.TrimSpace(getenv("BELLHOP_REDIS_GRANT_REPLICAS")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 5 {
+			return c, fmt.Errorf("BELLHOP_REDIS_GRANT_REPLICAS: %q is not a number of replicas from 0 to 5", v)
+		}
+		c.GrantReplicas = n
 	}
 	c.SendInterval = DefaultSendInterval
 	if v := strings.TrimSpace(getenv("BELLHOP_SEND_INTERVAL")); v != "" {

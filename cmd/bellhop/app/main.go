@@ -142,7 +142,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// A sender's default interval is its kind's pacing profile (300 s for a WhatsApp Web
 	// number, 1/80 s for a Cloud API number, …) unless BELLHOP_SEND_INTERVAL sets one for all.
 	pc := pacer.Config{Interval: m.Config.SendInterval, KeyPrefix: m.Config.pacerPrefix(), Memory: db,
-		AutoPipeline: m.Config.singleRedis()}
+		AutoPipeline: m.Config.singleRedis(), GrantReplicas: m.Config.GrantReplicas}
 	if m.Config.SendInterval == DefaultSendInterval {
 		pc.IntervalFor = queue.Intervals(m.Kinds, false)
 	}
