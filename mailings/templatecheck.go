@@ -253,14 +253,15 @@ func CheckWATemplates(title string, list []provider.Template, wa map[string]*bel
 		}
 		chosen, ambiguous := matchLanguage(approved, want)
 		if chosen == nil && len(ambiguous) == 0 {
-			if c, _ := matchLanguage(named, want); c != nil {
-				r.Errs = append(r.Errs, bellhop.Invalid(field+".name", "%s is not approved at %s (its status is %s); only an approved template can be sent",
-					name, title, shortStatus(c.Status)))
-				continue
+			// Not approved in that language: listed in it with another status, or approved
+			// in none.
+			unapproved, _ := matchLanguage(named, want)
+			if unapproved == nil && len(approved) == 0 {
+				unapproved = &named[0]
 			}
-			if len(approved) == 0 {
+			if unapproved != nil {
 				r.Errs = append(r.Errs, bellhop.Invalid(field+".name", "%s is not approved at %s (its status is %s); only an approved template can be sent",
-					name, title, shortStatus(named[0].Status)))
+					name, title, shortStatus(unapproved.Status)))
 				continue
 			}
 			r.Errs = append(r.Errs, bellhop.Invalid(langField, "%s is approved at %s in %s, not in %s", name, title, languages(approved), bellhop.Excerpt(want)))

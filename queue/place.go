@@ -89,19 +89,20 @@ func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]
 	// over many hotels (onboarding, a sweep) would otherwise wait on their lookups one by one
 	// before its first task is queued.
 	lineAt := func(d *bellhop.Delivery) string { return d.PropertyID + "\x00" + string(d.Kind) + "\x00" + d.Channel }
-	keys := map[string]string{} // property, kind and channel → pacer key, "" when it cannot send
-	var firsts []*bellhop.Delivery
+	seen := map[string]bool{}
+	var firsts []*bellhop.Delivery // the first delivery of each property, kind and channel
 	for _, d := range ds {
 		if d.Status != bellhop.DeliveryScheduled || d.DueAt.After(now.Add(pl.lead)) {
 			continue
 		}
-		if at := lineAt(d); !hasKey(keys, at) {
-			keys[at] = ""
+		if at := lineAt(d); !seen[at] {
+			seen[at] = true
 			firsts = append(firsts, d)
 		}
 	}
 	found := make([]string, len(firsts))
 	parallel(len(firsts), placeInFlight, func(i int) { found[i] = pl.lineOf(ctx, firsts[i]) })
+	keys := make(map[string]string, len(firsts)) // property, kind and channel → pacer key, "" when it cannot send
 	for i, d := range firsts {
 		keys[lineAt(d)] = found[i]
 	}
@@ -143,11 +144,6 @@ func (pl *Placer) place(ctx context.Context, ds []*bellhop.Delivery) map[string]
 		mu.Unlock()
 	})
 	return slots
-}
-
-func hasKey(m map[string]string, k string) bool {
-	_, ok := m[k]
-	return ok
 }
 
 // parallel runs f(0) … f(n-1), at most width at a time, and returns when all are done.

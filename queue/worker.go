@@ -344,7 +344,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 	// dequeue and up to a second of its scheduler's tick. (A fixed number of tries made a
 	// sender that many tasks wait on at once, with sends longer than its interval, send a
 	// burst, then idle for a second: scenario 10.)
-	var waitFrom time.Time
+	waitFrom := w.cfg.Clock.Now()
 	for {
 		ok, retryAt, err := w.cfg.Pacer.Acquire(ctx, sender, d.ID, w.cfg.SendTimeout)
 		if err != nil {
@@ -354,9 +354,6 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 			break
 		}
 		now := w.cfg.Clock.Now()
-		if waitFrom.IsZero() {
-			waitFrom = now
-		}
 		if w.pausedSince(ctx, in, sender, d) {
 			// A pool's number paused since it was chosen: the next run chooses again.
 			if _, err := st.DeferDelivery(ctx, d.ID, d.Version, now, now); err != nil {
@@ -364,7 +361,7 @@ func (w *Worker) send(ctx context.Context, id string, version int, slot time.Tim
 			}
 			return &notYet{now}
 		}
-		if retryAt.After(now.Add(w.cfg.Lead)) || retryAt.Sub(waitFrom) > w.cfg.Lead {
+		if retryAt.Sub(waitFrom) > w.cfg.Lead {
 			if _, err := st.DeferDelivery(ctx, d.ID, d.Version, retryAt, now); err != nil {
 				return err
 			}

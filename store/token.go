@@ -45,48 +45,57 @@ func (a *access) TokenByHash(ctx context.Context, hash []byte) (*bellhop.Token, 
 // names a property: the property is nil when there is none of that id. Whether the token may
 // reach it is the caller's to decide.
 func (a *access) TokenAndProperty(ctx context.Context, hash []byte, pid string) (*bellhop.Token, *bellhop.Property, error) {
-	var t bellhop.Token
-	var tpid sql.NullString
-	var role string
-	var created int64
-	var expires, used, revoked sql.NullInt64
+	var t tokenRow
 	var p struct {
 		id, name, zone, country, lang sql.NullString
 		cc                            sql.NullBool
 		created, updated              sql.NullInt64
 	}
-	err := a.queryRow(ctx, "token-and-property", pid, hash).Scan(&t.ID, &t.Hash, &tpid, &role, &created, &expires, &used, &revoked,
-		&p.id, &p.name, &p.zone, &p.country, &p.lang, &p.cc, &p.created, &p.updated)
+	err := a.queryRow(ctx, "token-and-property", pid, hash).Scan(append(t.dest(),
+		&p.id, &p.name, &p.zone, &p.country, &p.lang, &p.cc, &p.created, &p.updated)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, bellhop.Errorf(bellhop.ENotFound, "token not found")
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("find token: %w", err)
 	}
-	t.PropertyID, t.Role, t.CreatedAt = fromScope(tpid), bellhop.Role(role), fromMicros(created)
-	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(expires), timePtr(used), timePtr(revoked)
 	if !p.id.Valid {
-		return &t, nil, nil
+		return t.token(), nil, nil
 	}
-	return &t, &bellhop.Property{
+	return t.token(), &bellhop.Property{
 		ID: p.id.String, Name: p.name.String, TimeZone: p.zone.String, Country: p.country.String,
 		Language: p.lang.String, ContactCenter: p.cc.Bool,
 		CreatedAt: fromMicros(p.created.Int64), UpdatedAt: fromMicros(p.updated.Int64),
 	}, nil
 }
 
+// tokenRow is a token as the tokens table's columns hold it (id, hash, property_id, role,
+// created_at, expires_at, last_used_at, revoked_at, in that order).
+type tokenRow struct {
+	t                      bellhop.Token
+	pid                    sql.NullString
+	role                   string
+	created                int64
+	expires, used, revoked sql.NullInt64
+}
+
+func (r *tokenRow) dest() []any {
+	return []any{&r.t.ID, &r.t.Hash, &r.pid, &r.role, &r.created, &r.expires, &r.used, &r.revoked}
+}
+
+func (r *tokenRow) token() *bellhop.Token {
+	t := r.t
+	t.PropertyID, t.Role, t.CreatedAt = fromScope(r.pid), bellhop.Role(r.role), fromMicros(r.created)
+	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(r.expires), timePtr(r.used), timePtr(r.revoked)
+	return &t
+}
+
 func scanToken(row scanner) (*bellhop.Token, error) {
-	var t bellhop.Token
-	var pid sql.NullString
-	var role string
-	var created int64
-	var expires, used, revoked sql.NullInt64
-	if err := row.Scan(&t.ID, &t.Hash, &pid, &role, &created, &expires, &used, &revoked); err != nil {
+	var r tokenRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return nil, err
 	}
-	t.PropertyID, t.Role, t.CreatedAt = fromScope(pid), bellhop.Role(role), fromMicros(created)
-	t.ExpiresAt, t.LastUsedAt, t.RevokedAt = timePtr(expires), timePtr(used), timePtr(revoked)
-	return &t, nil
+	return r.token(), nil
 }
 
 // ListTokens lists the tokens, oldest first: all of them when propertyID is "", else those

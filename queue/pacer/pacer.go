@@ -195,14 +195,14 @@ func (p *Pacer) master(ctx context.Context, key string) (*redis.Client, error) {
 // WAIT pipelined after it on the same connection, so that a grant it answers is on the
 // replicas too.
 func (p *Pacer) runGrant(ctx context.Context, sc redis.Scripter, script *redis.Script, keys []string, args ...any) ([]any, error) {
-	if p.grantReplicas <= 0 {
-		return script.Run(ctx, sc, keys, args...).Slice()
+	var node *redis.Client
+	if p.grantReplicas > 0 {
+		var err error
+		if node, err = p.master(ctx, keys[0]); err != nil {
+			return nil, err
+		}
 	}
-	node, err := p.master(ctx, keys[0])
-	if err != nil {
-		return nil, err
-	}
-	if node == nil {
+	if node == nil { // nothing to wait for, or a client with no master to ask (a Ring)
 		return script.Run(ctx, sc, keys, args...).Slice()
 	}
 	for try := 0; ; try++ {
