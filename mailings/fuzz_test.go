@@ -81,6 +81,7 @@ func FuzzTemplate(f *testing.F) {
 	f.Add("Здравствуйте, {guest_nmae}!", "ru")
 	f.Add("{guarantee_deadline} {booking_id} {departure_date}", "de-AT")
 	f.Add(`{"json": {braces}} :-{ }`, "zz")
+	f.Add("{ {guest_name}} {{hotel_name}{arrival_date", "es")
 	b := booking("2026-12-03", "2026-12-05")
 	deadline := utc("2026-12-01T15:00:00Z")
 	b.GuaranteeDeadline = &deadline
@@ -103,6 +104,16 @@ func FuzzTemplate(f *testing.F) {
 		}
 		data := mailings.DataFor(&p, &b, lang)
 		out := mailings.Render(text, data)
+		// Render scans for braces; the expression finds the same placeholders.
+		want := wordInBraces.ReplaceAllStringFunc(text, func(w string) string {
+			if slices.Contains(mailings.Placeholders(), w) {
+				return mailings.Render(w, data)
+			}
+			return w
+		})
+		if out != want {
+			t.Fatalf("Render(%q) = %q, the expression's placeholders filled in give %q", text, out, want)
+		}
 		if utf8.ValidString(text) && !utf8.ValidString(out) {
 			t.Fatalf("Render(%q) = %q: not UTF-8", text, out)
 		}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -173,37 +174,82 @@ func DataFor(p *bellhop.Property, b *bellhop.Booking, lang string) RenderData {
 
 // Render fills tpl's placeholders from data. Dates are written for data.Language
 // ("3 December 2026", "3 декабря 2026"); text that is not a known placeholder stays as it is.
+// It runs for every message sent, so it scans for braces instead of running placeholderRE:
+// a known placeholder is a word in braces, which the expression finds exactly where the
+// scan does (FuzzTemplate compares the two).
 func Render(tpl string, data RenderData) string {
-	w := writerFor(data.Language)
-	return placeholderRE.ReplaceAllStringFunc(tpl, func(p string) string {
-		switch p {
-		case GuestName:
-			if data.GuestName == "" {
-				return w.guest
-			}
-			return data.GuestName
-		case HotelName:
-			return data.HotelName
-		case BookingID:
-			return data.BookingID
-		case ArrivalDate:
-			return w.date(data.Arrival)
-		case DepartureDate:
-			return w.date(data.Departure)
-		case GuaranteeDeadline:
-			if data.GuaranteeDeadline == nil {
-				return w.asap
-			}
-			loc := data.Location
-			if loc == nil {
-				loc = time.UTC
-			}
-			t := data.GuaranteeDeadline.In(loc)
-			return w.date(bellhop.DateOf(t)) + ", " + t.Format("15:04") + w.oclock
-		default:
-			return p
+	var (
+		out  strings.Builder
+		w    *dateWriter
+		last int
+	)
+	for i := 0; i < len(tpl); {
+		j := strings.IndexByte(tpl[i:], '{')
+		if j < 0 {
+			break
 		}
-	})
+		i += j
+		k := strings.IndexByte(tpl[i:], '}')
+		if k < 0 {
+			break
+		}
+		p := tpl[i : i+k+1]
+		if !isPlaceholder(p) {
+			i++ // the next brace may open one: "{ {guest_name}"
+			continue
+		}
+		if w == nil {
+			w = writerFor(data.Language)
+			out.Grow(len(tpl) + 64)
+		}
+		out.WriteString(tpl[last:i])
+		out.WriteString(data.value(p, w))
+		i += k + 1
+		last = i
+	}
+	if w == nil {
+		return tpl
+	}
+	out.WriteString(tpl[last:])
+	return out.String()
+}
+
+func isPlaceholder(p string) bool {
+	switch p {
+	case GuestName, HotelName, BookingID, ArrivalDate, DepartureDate, GuaranteeDeadline:
+		return true
+	}
+	return false
+}
+
+// value is what placeholder p stands for in data.
+func (data *RenderData) value(p string, w *dateWriter) string {
+	switch p {
+	case GuestName:
+		if data.GuestName == "" {
+			return w.guest
+		}
+		return data.GuestName
+	case HotelName:
+		return data.HotelName
+	case BookingID:
+		return data.BookingID
+	case ArrivalDate:
+		return w.date(data.Arrival)
+	case DepartureDate:
+		return w.date(data.Departure)
+	case GuaranteeDeadline:
+		if data.GuaranteeDeadline == nil {
+			return w.asap
+		}
+		loc := data.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		t := data.GuaranteeDeadline.In(loc)
+		return w.date(bellhop.DateOf(t)) + ", " + t.Format("15:04") + w.oclock
+	}
+	return p
 }
 
 // Message is a mailing's text for one booking, in the language chosen for its guest.
@@ -270,60 +316,69 @@ func parseBaseLanguage(tag string) string {
 	return b.String()
 }
 
-// dateWriter writes dates the way a language does.
+// dateWriter writes dates the way a language does: day, month and year with the words
+// between them ("3. Dezember 2026", "3 de diciembre de 2026").
 type dateWriter struct {
 	months [12]string
-	layout func(day int, month string, year int) string
+	// afterDay and afterMonth follow the day and the month's name; iso writes 2026-12-03.
+	afterDay, afterMonth string
+	iso                  bool
 	// guest stands in for a missing name; asap for a missing guarantee deadline.
 	guest, asap string
 	// oclock follows the time of day ("18:00 Uhr").
 	oclock string
 }
 
-func (w dateWriter) date(d bellhop.Date) string {
+func (w *dateWriter) date(d bellhop.Date) string {
 	if d.IsZero() {
 		return ""
 	}
-	if w.layout == nil {
+	if w.iso {
 		return d.String()
 	}
-	return w.layout(d.Day, w.months[d.Month-1], d.Year)
+	return strconv.Itoa(d.Day) + w.afterDay + w.months[d.Month-1] + w.afterMonth + strconv.Itoa(d.Year)
 }
 
 // writers holds the languages Bellhop writes dates in; others get ISO dates (2026-12-03),
 // which every reader understands.
-var writers = map[string]dateWriter{
+var writers = map[string]*dateWriter{
 	"en": {
 		months: [12]string{"January", "February", "March", "April", "May", "June", "July",
 			"August", "September", "October", "November", "December"},
-		layout: func(d int, m string, y int) string { return fmt.Sprintf("%d %s %d", d, m, y) },
-		guest:  "Guest", asap: "as soon as possible",
+		afterDay: " ", afterMonth: " ",
+		guest: "Guest", asap: "as soon as possible",
 	},
 	"ru": {
 		months: [12]string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля",
 			"августа", "сентября", "октября", "ноября", "декабря"},
-		layout: func(d int, m string, y int) string { return fmt.Sprintf("%d %s %d", d, m, y) },
-		guest:  "Гость", asap: "как можно скорее",
+		afterDay: " ", afterMonth: " ",
+		guest: "Гость", asap: "как можно скорее",
 	},
 	"de": {
 		months: [12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli",
 			"August", "September", "Oktober", "November", "Dezember"},
-		layout: func(d int, m string, y int) string { return fmt.Sprintf("%d. %s %d", d, m, y) },
-		guest:  "Gast", asap: "so bald wie möglich", oclock: " Uhr",
+		afterDay: ". ", afterMonth: " ",
+		guest: "Gast", asap: "so bald wie möglich", oclock: " Uhr",
 	},
 	"es": {
 		months: [12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio",
 			"agosto", "septiembre", "octubre", "noviembre", "diciembre"},
-		layout: func(d int, m string, y int) string { return fmt.Sprintf("%d de %s de %d", d, m, y) },
-		guest:  "Huésped", asap: "lo antes posible",
+		afterDay: " de ", afterMonth: " de ",
+		guest: "Huésped", asap: "lo antes posible",
 	},
 }
 
-func writerFor(lang string) dateWriter {
+// isoWriter writes the dates of a language Bellhop has no words for, with English for the
+// rest.
+var isoWriter = func() dateWriter {
+	w := *writers["en"]
+	w.iso = true
+	return w
+}()
+
+func writerFor(lang string) *dateWriter {
 	if w, ok := writers[BaseLanguage(lang)]; ok {
 		return w
 	}
-	w := writers["en"]
-	w.layout = nil
-	return w
+	return &isoWriter
 }
