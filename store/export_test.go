@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 )
 
@@ -13,3 +14,6 @@ func OpenWrapped(ctx context.Context, dsn string, wrap func(driver.Connector) dr
 // SetBeforeCommit has hook run just before each transaction of db commits (after its
 // statements): tests cut the connection there.
 func SetBeforeCommit(db *DB, hook func()) { db.beforeCommit = hook }
+
+// PoolStats is the statistics of db's pool of writing connections.
+func PoolStats(db *DB) sql.DBStats { return db.sql.Stats() }

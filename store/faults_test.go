@@ -428,9 +428,17 @@ func (t faultTx) Commit() error {
 	return t.f.saw(t.Tx.Commit())
 }
 
-// The real thing: pg_terminate_backend ends every connection of the store's pool between two
-// calls; each next call still succeeds, on new connections, with its queries prepared again.
-func TestPostgresKilledConnections(t *testing.T) {
+// killable is a store on PostgreSQL whose connections the test can end, as a restart or a
+// failover does: busy leaves several recently used connections in its pool, kill ends them
+// all and waits until the server has.
+type killable struct {
+	db         *store.DB
+	f          *faults
+	busy, kill func()
+}
+
+func newKillable(t *testing.T) killable {
+	t.Helper()
 	pg := requirePostgres(t)
 	ctx := context.Background()
 	b := make([]byte, 6)
@@ -448,14 +456,13 @@ func TestPostgresKilledConnections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	if _, err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.CreateProperty(ctx, property("a")); err != nil {
 		t.Fatal(err)
 	}
-
 	// busy keeps several connections in the pool, all used within the last second (older
 	// ones pgx pings before use, and would drop without the store noticing).
 	busy := func() {
@@ -489,6 +496,27 @@ func TestPostgresKilledConnections(t *testing.T) {
 		}
 		t.Fatal("the terminated connections are still there")
 	}
+	return killable{db: db, f: f, busy: busy, kill: kill}
+}
+
+// metKilled counts the errors of killed connections the store met.
+func (k killable) metKilled() int {
+	var met int
+	for _, err := range k.f.realErrors() {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "57P01" || errors.Is(err, driver.ErrBadConn) {
+			met++
+		}
+	}
+	return met
+}
+
+// The real thing: pg_terminate_backend ends every connection of the store's pool between two
+// calls; each next call still succeeds, on new connections, with its queries prepared again.
+func TestPostgresKilledConnections(t *testing.T) {
+	k := newKillable(t)
+	db, busy, kill := k.db, k.busy, k.kill
+	ctx := context.Background()
 
 	for round := range 4 {
 		id := fmt.Sprint("r", round)
@@ -527,7 +555,7 @@ func TestPostgresKilledConnections(t *testing.T) {
 	var once sync.Once
 	store.SetBeforeCommit(db, func() { once.Do(kill) })
 	runs := 0
-	err = db.WithTx(ctx, func(tx *store.Tx) error {
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
 		runs++
 		return tx.CreateProperty(ctx, property("at-commit"))
 	})
@@ -539,15 +567,37 @@ func TestPostgresKilledConnections(t *testing.T) {
 		t.Errorf("the property of the transaction killed before its commit: %v", err)
 	}
 	// The test means something only if the store met the killed connections.
-	var met int
-	for _, err := range f.realErrors() {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "57P01" || errors.Is(err, driver.ErrBadConn) {
-			met++
-		}
+	if k.metKilled() == 0 {
+		t.Errorf("the store never met a killed connection (errors seen: %v)", k.f.realErrors())
 	}
-	if met == 0 {
-		t.Errorf("the store never met a killed connection (errors seen: %v)", f.realErrors())
+}
+
+// A connection seen lost drops the pool's idle ones at once: the server that ended it has
+// ended them too (a restart, a failover), and the next requests open live connections
+// instead of meeting the dead ones one by one. The pool keeps its connections while nothing
+// is lost: a steady load does not open new ones (scenario 9).
+func TestPostgresLostConnectionDropsTheIdleOnes(t *testing.T) {
+	k := newKillable(t)
+	ctx := context.Background()
+	k.busy()
+	before := store.PoolStats(k.db)
+	if before.Idle < 2 {
+		t.Fatalf("the pool keeps %d idle connections after a burst of 4, want them kept", before.Idle)
+	}
+	k.busy()
+	if s := store.PoolStats(k.db); s.MaxIdleClosed != before.MaxIdleClosed {
+		t.Errorf("a second burst closed %d idle connections, want none", s.MaxIdleClosed-before.MaxIdleClosed)
+	}
+	k.kill()
+	if _, err := k.db.GetProperty(ctx, "a"); err != nil {
+		t.Fatalf("GetProperty after the connections were killed: %v", err)
+	}
+	after := store.PoolStats(k.db)
+	if after.MaxIdleClosed == before.MaxIdleClosed {
+		t.Errorf("no idle connection was dropped after one was seen lost (%+v)", after)
+	}
+	if met := k.metKilled(); met != 1 {
+		t.Errorf("the store met %d killed connections, want the first one only: %v", met, k.f.realErrors())
 	}
 }
 

@@ -41,7 +41,15 @@ type resilience struct {
 	// so each connection idle since then is pinged before its next use: a dead one is dropped
 	// and database/sql takes another, instead of each retry meeting the next dead connection.
 	lostAt atomic.Int64
+	// dropIdle, when set, closes the pool's idle connections: called when a connection is
+	// seen lost, at most once per lostEvery, so that the next requests open live ones
+	// instead of finding the dead ones one ping at a time.
+	dropIdle func()
+	dropped  atomic.Int64 // when dropIdle last ran (unix ns)
 }
+
+// lostEvery is how often a pool's idle connections are dropped at most.
+const lostEvery = 50 * time.Millisecond
 
 func newResilience() *resilience { return &resilience{delays: retryDelays} }
 
@@ -58,8 +66,13 @@ func (r *resilience) shouldPing(_ context.Context, p stdlib.ShouldPingParams) bo
 // noteTransient records a transient failure: a lost connection makes the pool check its
 // idle ones.
 func (r *resilience) noteTransient(err error) {
-	if !isConflict(err) && !isSQLiteBusy(err) {
-		r.lostAt.Store(time.Now().UnixNano())
+	if isConflict(err) || isSQLiteBusy(err) {
+		return
+	}
+	now := time.Now().UnixNano()
+	r.lostAt.Store(now)
+	if last := r.dropped.Load(); r.dropIdle != nil && now-last >= int64(lostEvery) && r.dropped.CompareAndSwap(last, now) {
+		r.dropIdle()
 	}
 }
 
