@@ -116,8 +116,8 @@ func faultSuite(t *testing.T, newDSN func(t *testing.T) string) {
 		if !errors.As(err, &pe) || pe.Code != "57P01" {
 			t.Errorf("error %v does not keep its cause for the logs", err)
 		}
-		if n := f.count("query"); n != 4 {
-			t.Errorf("tried %d times, want 4 (once and three retries)", n)
+		if n := f.count("query"); n != 5 {
+			t.Errorf("tried %d times, want 5 (once and four retries)", n)
 		}
 		f.fail("exec", -1, reset)
 		if err := db.CreateProperty(ctx, property("b")); bellhop.ErrorCode(err) != bellhop.EUnavailable {
@@ -194,8 +194,8 @@ func faultSuite(t *testing.T, newDSN func(t *testing.T) string) {
 			runs++
 			return tx.CreateProperty(ctx, property("b"))
 		})
-		if bellhop.ErrorCode(err) != bellhop.EUnavailable || runs != 4 {
-			t.Errorf("WithTx on a database that keeps failing = %v after %d runs, want unavailable after 4", err, runs)
+		if bellhop.ErrorCode(err) != bellhop.EUnavailable || runs != 5 {
+			t.Errorf("WithTx on a database that keeps failing = %v after %d runs, want unavailable after 5", err, runs)
 		}
 		f.fail("exec", 0, nil)
 		if _, err := db.GetProperty(ctx, "b"); !bellhop.IsNotFound(err) {
