@@ -157,6 +157,11 @@ func TestStorageFaults(t *testing.T) {
 	if kills < 10 {
 		t.Errorf("only %d kills met a connection of Bellhop's, want most of 20", kills)
 	}
+	if statuses[500] > 0 {
+		// What the server made of it: the store let through an error it did not know for a
+		// lost connection (seen once in about 1,400 requests under -race load).
+		t.Errorf("%d requests answered 500; the server logged:\n%s", statuses[500], grepLines(h.logs.String(), `"code":"internal"`))
+	}
 	// A commit cut off is looked up, not answered 503; what remains is a request whose every
 	// retry met a fresh kill (a slow machine runs few, long requests: at most two then).
 	if ok := statuses[200] + statuses[201]; statuses[503] > max(2, ok/10) {
