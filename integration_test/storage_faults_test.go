@@ -158,9 +158,10 @@ func TestStorageFaults(t *testing.T) {
 		t.Errorf("only %d kills met a connection of Bellhop's, want most of 20", kills)
 	}
 	if statuses[500] > 0 {
-		// What the server made of it: the store let through an error it did not know for a
-		// lost connection (seen once in about 1,400 requests under -race load).
-		t.Errorf("%d requests answered 500; the server logged:\n%s", statuses[500], grepLines(h.logs.String(), `"code":"internal"`))
+		// What the server made of it. Seen twice in about 3,000 requests under -race load with
+		// the kills 700 ms apart: a PUT answered 500 "internal error", which only the panic
+		// recovery in web.Server.ServeHTTP writes; its log line (with the stack) is an ERROR.
+		t.Errorf("%d requests answered 500; the server logged:\n%s", statuses[500], grepLines(h.logs.String(), `"level":"ERROR"`))
 	}
 	// A commit cut off is looked up, not answered 503; what remains is a request whose every
 	// retry met a fresh kill (a slow machine runs few, long requests: at most two then).
