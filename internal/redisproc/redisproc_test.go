@@ -2,26 +2,14 @@ package redisproc
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 )
 
-func need(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed")
-		}
-		t.Skip("redis-server is not installed")
-	}
-}
-
 // A key written before its master is killed is read back from the replica that took over,
 // through the same client, for a cluster and a Sentinel group alike.
 func TestFailoverKeepsWhatReachedTheReplica(t *testing.T) {
-	need(t)
+	Require(t)
 	for _, kind := range []Kind{Cluster, Sentinel} {
 		t.Run(string(kind), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

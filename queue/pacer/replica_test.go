@@ -3,8 +3,6 @@ package pacer
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,12 +20,7 @@ import (
 // the master has not heard back for the grant's write when Acquire returns. A grant no
 // replica confirms in time still stands, and is counted.
 func TestGrantsAreOnTheReplica(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed (Debian: apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed")
-	}
+	redisproc.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	start := func() *redisproc.Group {

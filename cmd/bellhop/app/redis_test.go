@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -15,12 +13,7 @@ import (
 // the dead address until its periodic slot-map reload (set to an hour here, so only the reload
 // on a failed call can pass).
 func TestRedisClientFollowsAFailover(t *testing.T) {
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server is not installed (Debian: apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not installed")
-	}
+	redisproc.Require(t)
 	defer func(d time.Duration) { clusterReloadEvery = d }(clusterReloadEvery)
 	clusterReloadEvery = time.Hour
 	for _, kind := range []redisproc.Kind{redisproc.Cluster, redisproc.Sentinel} {
