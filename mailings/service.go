@@ -181,8 +181,8 @@ func (s *Service) putBooking(ctx context.Context, pid string, p *bellhop.Propert
 func (s *Service) intake(ctx context.Context, tx Tx, p *bellhop.Property, b *bellhop.Booking, now time.Time) (BookingResult, []*bellhop.Delivery, error) {
 	var res BookingResult
 	b.PropertyID = p.ID
-	prev, err := tx.GetBooking(ctx, p.ID, b.ID)
-	if err != nil && !bellhop.IsNotFound(err) {
+	prev, stored, err := intakeReads(ctx, tx, p.ID, b.ID)
+	if err != nil {
 		return res, nil, err
 	}
 	// Validation comes first: a bad push is refused even when it is not newer, so the PMS
@@ -197,14 +197,49 @@ func (s *Service) intake(ctx context.Context, tx Tx, p *bellhop.Property, b *bel
 		}
 	}
 	if !saved { // not newer, or a newer push won a race with this one
-		res.Booking, res.Ignored = prev, true
-		res.Deliveries, err = tx.BookingDeliveries(ctx, p.ID, b.ID)
-		return res, nil, err
+		if prev == nil || stored.deliveries == nil {
+			// Another push stored the booking after this one read it: read what won.
+			if prev, err = tx.GetBooking(ctx, p.ID, b.ID); err != nil {
+				return res, nil, err
+			}
+			if stored.deliveries, err = tx.BookingDeliveries(ctx, p.ID, b.ID); err != nil {
+				return res, nil, err
+			}
+		}
+		res.Booking, res.Ignored, res.Deliveries = prev, true, nonNil(stored.deliveries)
+		return res, nil, nil
 	}
 	res.Booking, res.Created = b, prev == nil
 	var queue []*bellhop.Delivery
-	res.Deliveries, queue, err = s.planBooking(ctx, tx, p, b, nil, now)
+	res.Deliveries, queue, err = s.plan(ctx, tx, p, b, nil, now, stored)
 	return res, queue, err
+}
+
+// intakeReader is a transaction that reads what a push decides on in one go (the store's:
+// one round trip on PostgreSQL).
+type intakeReader interface {
+	IntakeReads(ctx context.Context, pid, bid string) (*bellhop.Booking, []*bellhop.Mailing, []*bellhop.Delivery, error)
+}
+
+// storedRows are a booking's mailings and ledger rows as read with it; nil slices are not
+// read yet.
+type storedRows struct {
+	mailings   []*bellhop.Mailing
+	deliveries []*bellhop.Delivery
+}
+
+// intakeReads reads booking bid (nil when there is none) and, when tx can in the same round
+// trip, the property's mailings and the booking's ledger rows.
+func intakeReads(ctx context.Context, tx Tx, pid, bid string) (*bellhop.Booking, storedRows, error) {
+	if r, ok := tx.(intakeReader); ok {
+		b, ms, ds, err := r.IntakeReads(ctx, pid, bid)
+		return b, storedRows{mailings: nonNil(ms), deliveries: nonNil(ds)}, err
+	}
+	b, err := tx.GetBooking(ctx, pid, bid)
+	if bellhop.IsNotFound(err) {
+		return nil, storedRows{}, nil
+	}
+	return b, storedRows{}, err
 }
 
 // CancelBooking marks a booking cancelled (the PMS's DELETE) and cancels its pending sends.
@@ -251,13 +286,21 @@ func (s *Service) GetBooking(ctx context.Context, pid, bid string) (*BookingResu
 // only, when given) and returns every delivery of the booking and those whose sends must be
 // queued.
 func (s *Service) planBooking(ctx context.Context, tx Tx, p *bellhop.Property, b *bellhop.Booking, only []bellhop.MailingKind, now time.Time) (all, queue []*bellhop.Delivery, err error) {
-	ms, err := tx.ListMailings(ctx, p.ID)
-	if err != nil {
-		return nil, nil, err
+	return s.plan(ctx, tx, p, b, only, now, storedRows{})
+}
+
+// plan is planBooking with the mailings and ledger rows already read (those not nil in stored).
+func (s *Service) plan(ctx context.Context, tx Tx, p *bellhop.Property, b *bellhop.Booking, only []bellhop.MailingKind, now time.Time, stored storedRows) (all, queue []*bellhop.Delivery, err error) {
+	ms, existing := stored.mailings, stored.deliveries
+	if ms == nil {
+		if ms, err = tx.ListMailings(ctx, p.ID); err != nil {
+			return nil, nil, err
+		}
 	}
-	existing, err := tx.BookingDeliveries(ctx, p.ID, b.ID)
-	if err != nil {
-		return nil, nil, err
+	if existing == nil {
+		if existing, err = tx.BookingDeliveries(ctx, p.ID, b.ID); err != nil {
+			return nil, nil, err
+		}
 	}
 	byKind := map[bellhop.MailingKind]*bellhop.Delivery{}
 	for _, d := range existing {

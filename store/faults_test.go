@@ -430,14 +430,18 @@ func (t faultTx) Commit() error {
 
 // killable is a store on PostgreSQL whose connections the test can end, as a restart or a
 // failover does: busy leaves several recently used connections in its pool, kill ends them
-// all and waits until the server has.
+// all and waits until the server has. Its driver is wrapped to record the errors the store
+// met (f), unless it is opened unwrapped: then pgx's own connections are the pool's, and a
+// transaction's IntakeReads goes as a batch.
 type killable struct {
 	db         *store.DB
 	f          *faults
 	busy, kill func()
 }
 
-func newKillable(t *testing.T) killable {
+func newKillable(t *testing.T) killable { return openKillable(t, true) }
+
+func openKillable(t *testing.T, wrapped bool) killable {
 	t.Helper()
 	pg := requirePostgres(t)
 	ctx := context.Background()
@@ -452,7 +456,11 @@ func newKillable(t *testing.T) killable {
 	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
 	f := &faults{}
-	db, err := store.OpenWrapped(ctx, u.String(), f.wrap)
+	wrap := f.wrap
+	if !wrapped {
+		wrap = nil
+	}
+	db, err := store.OpenWrapped(ctx, u.String(), wrap)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,6 +577,37 @@ func TestPostgresKilledConnections(t *testing.T) {
 	// The test means something only if the store met the killed connections.
 	if k.metKilled() == 0 {
 		t.Errorf("the store never met a killed connection (errors seen: %v)", k.f.realErrors())
+	}
+}
+
+// A push's transaction reads the transaction's id with its first reads (IntakeReads' batch),
+// not in a round trip before COMMIT; when the connection is lost before the commit, the store
+// asks about that id, learns the transaction was rolled back, and runs it again.
+func TestPostgresIntakeKilledBeforeCommit(t *testing.T) {
+	k := openKillable(t, false)
+	db := k.db
+	ctx := context.Background()
+	var once sync.Once
+	store.SetBeforeCommit(db, func() { once.Do(k.kill) })
+	defer store.SetBeforeCommit(db, nil)
+	runs := 0
+	err := db.WithTx(ctx, func(tx *store.Tx) error {
+		runs++
+		prev, _, _, err := tx.IntakeReads(ctx, "a", "k1")
+		if err != nil {
+			return err
+		}
+		if prev != nil {
+			t.Errorf("run %d read the booking of a transaction that was rolled back: %+v", runs, prev)
+		}
+		_, err = tx.SaveBooking(ctx, booking("a", "k1", "2026-12-03", "2026-12-05", at), at)
+		return err
+	})
+	if err != nil || runs != 2 {
+		t.Errorf("a push's transaction killed just before its commit = %v after %d runs, want success after 2", err, runs)
+	}
+	if b, err := db.GetBooking(ctx, "a", "k1"); err != nil || b.Revision != 1 {
+		t.Errorf("the booking after the rerun = %+v, %v; want it at revision 1", b, err)
 	}
 }
 

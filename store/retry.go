@@ -206,6 +206,13 @@ func isSQLiteBusy(err error) bool {
 type txState struct {
 	res    *resilience
 	broken atomic.Pointer[error]
+	// conn is the transaction's connection on PostgreSQL, for what database/sql cannot send
+	// (a pgx batch); nil on SQLite.
+	conn *sql.Conn
+	// xid is the transaction's id once a statement has read it (xidRead), so that the commit
+	// need not ask for it.
+	xid     int64
+	xidRead bool
 }
 
 // note records err when it is transient, and returns it unchanged.

@@ -334,8 +334,15 @@ func (db *DB) WithTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // runTx runs fn once, in a transaction.
 func (db *DB) runTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := db.sql.BeginTx(ctx, nil)
-	if err != nil {
+	state := &txState{res: db.res}
+	var sqlTx *sql.Tx
+	if db.dialect == DialectPostgres {
+		// On a connection of its own, so that a statement can reach pgx (Tx.IntakeReads).
+		if state.conn, sqlTx, err = db.beginOnConn(ctx); err != nil {
+			return fmt.Errorf("begin transaction: %w", err)
+		}
+		defer state.conn.Close()
+	} else if sqlTx, err = db.sql.BeginTx(ctx, nil); err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer func() {
@@ -349,7 +356,6 @@ func (db *DB) runTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			panic(p)
 		}
 	}()
-	state := &txState{res: db.res}
 	tx := &Tx{access{q: sqlTx, reads: db.reads, queries: db.queries, dialect: db.dialect, res: db.res, tx: state}}
 	if err := fn(tx); err != nil {
 		if failed := state.failure(); failed != nil && !isTransient(err) {
@@ -361,7 +367,9 @@ func (db *DB) runTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	// The transaction's id, if it wrote anything, so that a commit whose answer is lost can
 	// be looked up. (txid_* rather than pg_current_xact_id*: PostgreSQL 10 and later.)
 	var xid sql.NullInt64
-	if db.dialect == DialectPostgres {
+	if state.xidRead {
+		xid = sql.NullInt64{Int64: state.xid, Valid: true}
+	} else if db.dialect == DialectPostgres {
 		if err := sqlTx.QueryRowContext(ctx, "SELECT txid_current_if_assigned()").Scan(&xid); err != nil {
 			return fmt.Errorf("read the transaction's id: %w", err) // not committed: a transient one runs again
 		}
@@ -393,6 +401,26 @@ func (db *DB) runTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 	}
 	return nil
+}
+
+// beginOnConn begins a transaction on a connection taken from the pool for it. Like
+// database/sql's own BeginTx, it takes another connection when the one it got turns out to
+// be dead before BEGIN was sent (driver.ErrBadConn), twice at most.
+func (db *DB) beginOnConn(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
+	for try := 0; ; try++ {
+		conn, err := db.sql.Conn(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err == nil {
+			return conn, tx, nil
+		}
+		_ = conn.Close() // a bad connection is discarded, not put back
+		if !errors.Is(err, driver.ErrBadConn) || try == 2 {
+			return nil, nil, err
+		}
+	}
 }
 
 // The outcomes of a transaction whose commit lost its connection.

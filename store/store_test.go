@@ -654,6 +654,11 @@ func runSuite(t *testing.T, dialect string, open func(t *testing.T) *store.DB) {
 		t.Parallel()
 		batchSuite(t, newDB(t))
 	})
+
+	t.Run("intake reads", func(t *testing.T) {
+		t.Parallel()
+		intakeSuite(t, newDB(t))
+	})
 }
 
 func TestOpenMemory(t *testing.T) {
