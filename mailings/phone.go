@@ -6,6 +6,7 @@ import (
 	"unicode"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/memo"
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -22,7 +23,7 @@ const minDigits = 5
 // guest.phone.
 func NormalizePhone(raw, country string) (string, error) {
 	var err error
-	e164 := phones.get(phoneKey{raw, country}, func(k phoneKey) (string, bool) {
+	e164 := phones.Get(phoneKey{raw, country}, func(k phoneKey) (string, bool) {
 		var e164 string
 		e164, err = normalizePhone(k.raw, k.country)
 		return e164, err == nil
@@ -32,7 +33,7 @@ func NormalizePhone(raw, country string) (string, error) {
 
 // phones remembers NormalizePhone's valid numbers: parsing one is most of a booking push's own
 // work (phonenumbers' patterns), and a PMS pushes each stay again with every change.
-var phones = memo[phoneKey, string]{limit: 20_000}
+var phones = memo.Map[phoneKey, string]{Limit: 20_000}
 
 type phoneKey struct{ raw, country string }
 

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/memo"
 	"golang.org/x/text/language"
 )
 
@@ -294,11 +295,11 @@ func Language(guestLang, propertyLang string, templates map[string]string) strin
 // BaseLanguage returns the base language of a BCP 47 tag ("ru-RU" → "ru", "pt_BR" → "pt"),
 // or "" when tag is empty or not a language.
 func BaseLanguage(tag string) string {
-	return baseLanguages.get(tag, func(tag string) (string, bool) { return parseBaseLanguage(tag), true })
+	return baseLanguages.Get(tag, func(tag string) (string, bool) { return parseBaseLanguage(tag), true })
 }
 
 // baseLanguages remembers BaseLanguage's answers: every send asks for two tags.
-var baseLanguages = memo[string, string]{limit: 1000}
+var baseLanguages = memo.Map[string, string]{Limit: 1000}
 
 func parseBaseLanguage(tag string) string {
 	tag = strings.ReplaceAll(strings.TrimSpace(tag), "_", "-")

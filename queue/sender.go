@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bellhop/bellhop"
+	"github.com/bellhop/bellhop/internal/memo"
 )
 
 // SenderKey names an integration's sender for the pacer. A sender's pace, settings and pause
@@ -36,6 +37,14 @@ func SenderKey(in *bellhop.Integration) string {
 // a trailing dot or the scheme's default port (host or host:port; IPv6 in brackets).
 // Characters the pacer's key cannot hold are escaped.
 func ProviderHost(baseURL string) string {
+	return providerHosts.Get(baseURL, func(baseURL string) (string, bool) { return providerHost(baseURL), true })
+}
+
+// providerHosts remembers ProviderHost's answers: a worker names its senders' keys with it on
+// every send, and a deployment's base URLs are few.
+var providerHosts = memo.Map[string, string]{Limit: 1000}
+
+func providerHost(baseURL string) string {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil || u.Host == "" {
 		return ""
