@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -79,10 +80,13 @@ type Fault struct {
 // Result is what the run counts. A good run has every count but Planned, Accepted and Requests
 // at zero.
 type Result struct {
-	Planned      int // welcomes due
-	Accepted     int // messages the provider took
-	Missing      int // planned welcomes the provider never took
-	Repeated     int // second messages under a mark the provider already had
+	Planned  int // welcomes due
+	Accepted int // messages the provider took
+	Missing  int // planned welcomes the provider never took
+	Repeated int // second messages under a mark the provider already had
+	// RepeatedAt lists each repeated mark with its arrivals (times since the welcomes were
+	// switched on), for finding its sends in the workers' logs.
+	RepeatedAt   map[string][]time.Duration
 	Stray        int // messages under no planned mark
 	Bans         int // senders the provider banned
 	Gaps         int // gaps between two messages of a sender under the interval
@@ -109,7 +113,16 @@ func (r Result) OK() bool {
 func (r Result) Summary() string {
 	return fmt.Sprintf("CHAOS planned=%d accepted=%d missing=%d repeated=%d stray=%d bans=%d gaps_under_interval=%d min_gap_ratio=%.2f not_final=%d requests=%d server_errors=%d unavailable_503=%d faults=%d elapsed=%s",
 		r.Planned, r.Accepted, r.Missing, r.Repeated, r.Stray, r.Bans, r.Gaps, r.MinGapRatio, r.NotFinal,
-		r.Requests, r.ServerErrors, r.Unavailable, len(r.Faults), r.Elapsed.Round(time.Second)) + r.clusterSummary()
+		r.Requests, r.ServerErrors, r.Unavailable, len(r.Faults), r.Elapsed.Round(time.Second)) + r.clusterSummary() + r.repeatedSummary()
+}
+
+// repeatedSummary names the repeated marks and when each arrived, or is empty.
+func (r Result) repeatedSummary() string {
+	var s string
+	for _, m := range slices.Sorted(maps.Keys(r.RepeatedAt)) {
+		s += fmt.Sprintf(" repeated_mark=%s@%v", m, r.RepeatedAt[m])
+	}
+	return s
 }
 
 func (r Result) clusterSummary() string {
@@ -168,6 +181,9 @@ type run struct {
 	props      []property
 
 	requests, serverErrors, unavailable atomic.Int64
+	// switchedOn is when the welcomes were switched on: the faults' and arrivals' times count
+	// from it.
+	switchedOn time.Time
 }
 
 type property struct {
@@ -249,6 +265,7 @@ func Run(ctx context.Context, cfg Config) (res Result, err error) {
 	loadDone.Go(func() { r.load(loadCtx, props) })
 
 	began := time.Now()
+	r.switchedOn = began
 	for _, p := range r.props {
 		if _, err := r.call(ctx, "PATCH", "/api/v1/properties/"+p.id+"/mailings/welcome", p.admin, map[string]any{"enabled": true}); err != nil {
 			stopLoad()
@@ -483,6 +500,7 @@ func (r *run) count(res *Result) {
 		}
 	}
 	seen := map[string]int{}
+	arrived := map[string][]time.Duration{}
 	last := map[string]time.Time{} // sender → the previous message's arrival
 	res.MinGapRatio = -1
 	for _, m := range r.sb.Messages() { // in arrival order
@@ -491,6 +509,7 @@ func (r *run) count(res *Result) {
 		}
 		res.Accepted++
 		seen[m.Mark]++
+		arrived[m.Mark] = append(arrived[m.Mark], m.CreatedAt.Sub(r.switchedOn))
 		// The promise is measured where the guest's phone would see it: arrivals at the
 		// provider, strictly against the interval (the sandbox bans only under 90 % of it).
 		sender := m.OrgID + "/" + m.SenderID
@@ -515,6 +534,10 @@ func (r *run) count(res *Result) {
 			res.Stray += n
 		} else if n > 1 {
 			res.Repeated += n - 1
+			if res.RepeatedAt == nil {
+				res.RepeatedAt = map[string][]time.Duration{}
+			}
+			res.RepeatedAt[m] = arrived[m]
 		}
 	}
 	for _, st := range r.sb.Stats() {
