@@ -56,10 +56,14 @@ func (a *access) batchIntakeReads(ctx context.Context, pid, bid string) (b *bell
 			return nil, nil, nil, err
 		}
 	}
-	err = a.tx.conn.Raw(func(dc any) error {
+	// The batch's error is kept out of Raw's answer: were it driver.ErrBadConn, Raw would
+	// close the sql.Conn at once, waiting for the transaction that holds it — itself. A
+	// connection the batch lost is discarded when the transaction ends (pgx reports it closed).
+	raw := a.tx.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
-			return errNotPgx
+			err = errNotPgx
+			return nil
 		}
 		batch := &pgx.Batch{}
 		batch.Queue("SELECT txid_current()")
@@ -67,10 +71,14 @@ func (a *access) batchIntakeReads(ctx context.Context, pid, bid string) (b *bell
 		batch.Queue(qs[1], pid)
 		batch.Queue(qs[2], pid, bid)
 		br := c.Conn().SendBatch(ctx, batch)
-		err := readIntakeBatch(br, a.tx, &b, &ms, &ds)
+		err = readIntakeBatch(br, a.tx, &b, &ms, &ds)
 		// Close reads what is left of the batch, and reports a failure the reads did not meet.
-		return errors.Join(err, br.Close())
+		err = errors.Join(err, br.Close())
+		return nil
 	})
+	if err == nil {
+		err = raw // the connection was closed already (sql.ErrConnDone)
+	}
 	if errors.Is(err, errNotPgx) {
 		return nil, nil, nil, err
 	}
