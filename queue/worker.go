@@ -642,8 +642,15 @@ func (w *Worker) resolve(ctx context.Context, log *sendLog, client provider.Find
 		if at.IsZero() {
 			at = now
 		}
-		if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySent, "", found.MessageID, &at, now, now); err != nil {
+		// Only while the row is still on the attempt looked up: another run of this send may
+		// have settled it, or claimed it again, since this one read it.
+		ok, err := st.FinishAttempt(ctx, d.ID, d.Version, d.Attempts, bellhop.DeliverySent, "", found.MessageID, &at, now, now, bellhop.DeliverySent, "")
+		if err != nil {
 			return true, err
+		}
+		if !ok {
+			log.InfoContext(ctx, "another run of this send settled the unfinished attempt first; this one stops")
+			return true, nil
 		}
 		if err := w.cfg.Pacer.Done(context.WithoutCancel(ctx), SenderKey(in), d.ID, at); err != nil {
 			log.WarnContext(ctx, "pacer: releasing a found message's place failed", "error", err)
@@ -664,8 +671,18 @@ func (w *Worker) resolve(ctx context.Context, log *sendLog, client provider.Find
 	// Two empty looks: the attempt did not reach the provider. The row goes back to scheduled,
 	// so that waiting for the sender's slot now does not start the looks over; the next claim
 	// opens a new round.
-	if _, err := st.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliveryScheduled, "", "", nil, now, now); err != nil {
+	// Only while the row is still on the attempt looked up: another run of this send (the task
+	// Asynq retried and the one the sweep queued can run at once) may have found the same two
+	// empty looks, claimed the delivery again and be calling the provider now; putting its row
+	// back to scheduled would make that call's outcome miss its claim and send once more.
+	ok, err := st.FinishAttempt(ctx, d.ID, d.Version, d.Attempts, bellhop.DeliveryScheduled, "", "", nil, now, now,
+		bellhop.DeliveryFailed, "not at the provider: two looks found no such message")
+	if err != nil {
 		return true, err
+	}
+	if !ok {
+		log.InfoContext(ctx, "another run of this send took the unfinished attempt on first; this one stops")
+		return true, nil
 	}
 	d.Status = bellhop.DeliveryScheduled
 	log.InfoContext(ctx, "the provider shows no earlier attempt after two looks; sending again", "since", claimed)

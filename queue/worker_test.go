@@ -494,3 +494,54 @@ func TestSendTwoRunsOfOneTaskAtOnce(t *testing.T) {
 		t.Errorf("the row is %s after %d attempts, want sent after 1", d.Status, d.Attempts)
 	}
 }
+
+// Two runs of one send look the provider up at once after an attempt that never arrived (the
+// task Asynq retried and the one the sweep queued): the first finds nothing twice, claims the
+// delivery again and calls the provider; the second, which read the row before that claim,
+// must not put the row back to scheduled under the first run's call — the first run's outcome
+// would then find its claim gone and send once more (seen in the fault suite: two messages
+// under one mark, a second apart).
+func TestSendTwoRunsAfterTwoEmptyLooks(t *testing.T) {
+	f := newFixture(t, testPacer)
+	f.prov.fates = []fate{unreached}
+	_ = f.send()
+	first := f.row(t).DueAt.Add(settle)
+	f.clock.Set(first)
+	comeBackAt(t, f.send(), first.Add(recheck))
+	f.clock.Set(first.Add(recheck))
+
+	secondRead, goOn := make(chan struct{}), make(chan struct{})
+	f.store.afterGet = func() {
+		f.store.mu.Lock()
+		f.store.afterGet = nil // only the second run's read waits
+		f.store.mu.Unlock()
+		close(secondRead)
+		<-goOn
+	}
+	secondDone := make(chan error, 1)
+	f.prov.inCall = func(n int) {
+		if n == 1 { // the first run's new attempt, before the provider has the message
+			close(goOn)
+			<-secondDone
+		}
+	}
+	go func() { // the second run: reads the row (sending, attempt 1), then waits
+		err := f.send()
+		secondDone <- err
+		secondDone <- err // one for the first run's call, one for the test
+	}()
+	<-secondRead
+	firstErr := f.send() // the first run: two empty looks, claims again, calls the provider
+	secondErr := <-secondDone
+	t.Logf("the runs answered %v and %v", firstErr, secondErr)
+	f.store.afterGet, f.prov.inCall = nil, nil
+	f.run(t, 20) // whatever either run left queued
+
+	sends, received, _, _ := f.prov.counts()
+	if sends != 2 || received != 1 {
+		t.Errorf("the provider was sent %d messages and the guest got %d, want 2 (the one that never arrived, and one more) and 1", sends, received)
+	}
+	if d := f.row(t); d.Status != bellhop.DeliverySent || d.Attempts != 2 {
+		t.Errorf("the row is %s after %d attempts, want sent after 2", d.Status, d.Attempts)
+	}
+}
