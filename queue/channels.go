@@ -248,7 +248,7 @@ func (w *Worker) settle(ctx context.Context, log *sendLog, d *bellhop.Delivery, 
 	if err := w.cfg.Store.UpdateAttempt(ctx, d.ID, d.Attempts, bellhop.DeliveryUnconfirmed, why, "", now); err != nil {
 		return true, err
 	}
-	if _, err := w.cfg.Store.HoldDelivery(context.WithoutCancel(ctx), d.ID, d.Version, why, now); err != nil {
+	if _, err := w.cfg.Store.HoldDelivery(context.WithoutCancel(ctx), d.ID, d.Version, d.Attempts, why, now); err != nil {
 		return true, err
 	}
 	w.metrics.sends.WithLabelValues("unconfirmed").Inc()

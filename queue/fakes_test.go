@@ -358,6 +358,18 @@ func (s *memStore) FinishDelivery(ctx context.Context, id string, version int, s
 	return s.finish(ctx, id, version, 0, status, reason, messageID, sentAt, dueAt, now)
 }
 
+// SkipDelivery is skip-delivery: a pending row at version with attempts claims.
+func (s *memStore) SkipDelivery(_ context.Context, id string, version, attempts int, reason string, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.rows[id]
+	if !ok || d.Version != version || d.Attempts != attempts || !d.Status.Pending() {
+		return false, nil
+	}
+	d.Status, d.Reason, d.ProviderMessageID, d.SentAt, d.DueAt, d.UpdatedAt = bellhop.DeliverySkipped, reason, "", nil, now, now
+	return true, nil
+}
+
 func (s *memStore) FinishAttempt(ctx context.Context, id string, version, attempt int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time, attemptStatus bellhop.DeliveryStatus, attemptReason string) (bool, error) {
 	ok, err := s.finish(ctx, id, version, attempt, status, reason, messageID, sentAt, dueAt, now)
 	if err != nil || !ok {
@@ -514,11 +526,11 @@ func (s *memStore) ReleaseStay(_ context.Context, d *bellhop.Delivery) error {
 	return nil
 }
 
-func (s *memStore) HoldDelivery(_ context.Context, id string, version int, reason string, now time.Time) (bool, error) {
+func (s *memStore) HoldDelivery(_ context.Context, id string, version, attempts int, reason string, now time.Time) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.rows[id]
-	if !ok || d.Version != version || d.Status != bellhop.DeliverySending {
+	if !ok || d.Version != version || d.Attempts != attempts || d.Status != bellhop.DeliverySending {
 		return false, nil
 	}
 	d.Status, d.Reason, d.DueAt, d.UpdatedAt = bellhop.DeliveryUnconfirmed, reason, now, now

@@ -30,7 +30,9 @@ type Store interface {
 	GetIntegration(ctx context.Context, pid, provider string) (*bellhop.Integration, error)
 	GetDelivery(ctx context.Context, id string) (*bellhop.Delivery, error)
 	DeferDelivery(ctx context.Context, id string, version int, dueAt, now time.Time) (bool, error)
-	FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error)
+	// SkipDelivery marks a pending delivery skipped, while it is at version with attempts
+	// claims (as the caller read it); see store.SkipDelivery.
+	SkipDelivery(ctx context.Context, id string, version, attempts int, reason string, now time.Time) (bool, error)
 	// ClaimDelivery moves the delivery to sending (in a transaction with its stay claim); see
 	// store.ClaimDelivery.
 	ClaimDelivery(ctx context.Context, d *bellhop.Delivery, provider, senderID string, leaseUntil, now time.Time) (attempt int, owner string, err error)
@@ -39,8 +41,9 @@ type Store interface {
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*bellhop.Delivery, error)
 	// ReleaseStay gives up the delivery's claim on its stay, if it holds it.
 	ReleaseStay(ctx context.Context, d *bellhop.Delivery) error
-	// HoldDelivery moves a sending row whose outcome cannot be learned to unconfirmed.
-	HoldDelivery(ctx context.Context, id string, version int, reason string, now time.Time) (bool, error)
+	// HoldDelivery moves a sending row whose outcome cannot be learned to unconfirmed, while
+	// it is on claim number attempts.
+	HoldDelivery(ctx context.Context, id string, version, attempts int, reason string, now time.Time) (bool, error)
 	// CheckedDelivery records that the provider was asked about a delivery.
 	CheckedDelivery(ctx context.Context, id string, now time.Time) error
 	// UnreportedDeliveries lists sent messages with no delivery news (see store).
@@ -570,7 +573,7 @@ func (w *Worker) outcome(ctx context.Context, log *sendLog, d *bellhop.Delivery,
 			if uerr := st.UpdateAttempt(ctx, d.ID, attempt, bellhop.DeliveryUnconfirmed, why, "", finished); uerr != nil {
 				return uerr
 			}
-			_, herr := st.HoldDelivery(ctx, d.ID, d.Version, why, finished)
+			_, herr := st.HoldDelivery(ctx, d.ID, d.Version, attempt, why, finished)
 			return herr
 		}
 		// The delivery stays "sending"; the retry asks the provider first (resolve) and
@@ -627,7 +630,7 @@ func (w *Worker) resolve(ctx context.Context, log *sendLog, client provider.Find
 		}
 		if now.After(claimed.Add(w.cfg.HoldAfter)) {
 			reason := bellhop.ReasonUnconfirmed + ": the provider could not be asked whether it has the message; send again only if the guest did not get it"
-			if _, herr := st.HoldDelivery(context.WithoutCancel(ctx), d.ID, d.Version, reason, now); herr != nil {
+			if _, herr := st.HoldDelivery(context.WithoutCancel(ctx), d.ID, d.Version, d.Attempts, reason, now); herr != nil {
 				return true, herr
 			}
 			w.metrics.sends.WithLabelValues("unconfirmed").Inc()
@@ -819,8 +822,15 @@ func (w *Worker) forget(ctx context.Context, d *bellhop.Delivery) {
 
 func (w *Worker) skip(ctx context.Context, log *sendLog, d *bellhop.Delivery, reason string) error {
 	now := w.cfg.Clock.Now()
-	if _, err := w.cfg.Store.FinishDelivery(ctx, d.ID, d.Version, bellhop.DeliverySkipped, reason, "", nil, now, now); err != nil {
+	ok, err := w.cfg.Store.SkipDelivery(ctx, d.ID, d.Version, d.Attempts, reason, now)
+	if err != nil {
 		return err
+	}
+	if !ok {
+		// Re-planned, or claimed by another run of this send since this one read it: that
+		// run (or the new version's task) decides.
+		log.InfoContext(ctx, "not skipped: the row moved on since it was read", "reason", reason)
+		return nil
 	}
 	if reason != bellhop.ReasonDuplicatePhone {
 		if err := w.cfg.Store.ReleaseStay(ctx, d); err != nil {

@@ -343,13 +343,26 @@ func (r *deliveryRow) delivery() *bellhop.Delivery {
 }
 
 // HoldDelivery moves a sending row whose outcome the provider could not tell to unconfirmed,
-// and reports whether it was still sending at that version. Nothing sends it again until a
-// person asks (RetryDelivery) or the provider's word arrives (ReportDelivery).
-func (a *access) HoldDelivery(ctx context.Context, id string, version int, reason string, now time.Time) (bool, error) {
-	res, err := a.exec(ctx, "hold-delivery", reason, toMicros(now), toMicros(now), id, version)
+// and reports whether it was still sending at that version and claim (attempts, as read).
+// Nothing sends it again until a person asks (RetryDelivery) or the provider's word arrives
+// (ReportDelivery).
+func (a *access) HoldDelivery(ctx context.Context, id string, version, attempts int, reason string, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "hold-delivery", reason, toMicros(now), toMicros(now), id, version, attempts)
 	n, err := affected(res, err)
 	if err != nil {
 		return false, fmt.Errorf("hold delivery %s: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// SkipDelivery marks a pending delivery skipped with reason, and reports whether it was still
+// pending at that version with that many claims (attempts, as the caller read it): another
+// run of the send that claimed it since goes on.
+func (a *access) SkipDelivery(ctx context.Context, id string, version, attempts int, reason string, now time.Time) (bool, error) {
+	res, err := a.exec(ctx, "skip-delivery", reason, toMicros(now), toMicros(now), id, version, attempts)
+	n, err := affected(res, err)
+	if err != nil {
+		return false, fmt.Errorf("skip delivery %s: %w", id, err)
 	}
 	return n == 1, nil
 }

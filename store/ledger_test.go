@@ -703,10 +703,13 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 		if got.ClaimedAt == nil || !got.ClaimedAt.Equal(first) || got.Attempts != 2 {
 			t.Fatalf("after a retry: claimed_at %v, attempts %d; want the first claim %v, 2 attempts", got.ClaimedAt, got.Attempts, first)
 		}
-		if ok, err := db.HoldDelivery(ctx, d.ID, 2, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || ok {
+		if ok, err := db.HoldDelivery(ctx, d.ID, 2, 2, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || ok {
 			t.Fatalf("HoldDelivery of a stale version = %v, %v; want false", ok, err)
 		}
-		if ok, err := db.HoldDelivery(ctx, d.ID, 1, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || !ok {
+		if ok, err := db.HoldDelivery(ctx, d.ID, 1, 1, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || ok {
+			t.Fatalf("HoldDelivery of a claim that was followed by another = %v, %v; want false", ok, err)
+		}
+		if ok, err := db.HoldDelivery(ctx, d.ID, 1, 2, bellhop.ReasonUnconfirmed, first.Add(time.Hour)); err != nil || !ok {
 			t.Fatalf("HoldDelivery = %v, %v; want true", ok, err)
 		}
 		got = get(t, d.ID)
@@ -724,6 +727,22 @@ func ledgerSuite(t *testing.T, db *store.DB) {
 			if dd.ID == d.ID {
 				t.Fatal("an unconfirmed row is swept as due")
 			}
+		}
+
+		// A skip applies to the row as its caller read it: after another claim, not at all.
+		sk := delivery("unknown", "b5", bellhop.Welcome, at)
+		save(t, sk)
+		if _, _, err := claim(sk, 1, first); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.SkipDelivery(ctx, sk.ID, 1, 0, bellhop.ReasonDuplicatePhone, first); err != nil || ok {
+			t.Fatalf("SkipDelivery of a row claimed since it was read = %v, %v; want false", ok, err)
+		}
+		if ok, err := db.SkipDelivery(ctx, sk.ID, 1, 1, bellhop.ReasonDuplicatePhone, first); err != nil || !ok {
+			t.Fatalf("SkipDelivery = %v, %v; want true", ok, err)
+		}
+		if got := get(t, sk.ID); got.Status != bellhop.DeliverySkipped || got.Reason != bellhop.ReasonDuplicatePhone {
+			t.Fatalf("skipped row = %s (%s); want skipped (%s)", got.Status, got.Reason, bellhop.ReasonDuplicatePhone)
 		}
 
 		// Sent rows: listed while unchecked since the cut-off and within the window.

@@ -488,10 +488,18 @@ WHERE id = ? AND version = ? AND status IN ('scheduled', 'sending', 'delivered',
 SELECT id FROM deliveries WHERE property_id = ? AND provider_message_id = ? LIMIT 1;
 
 -- name: hold-delivery
--- A sending row the provider could not be asked about: held, never sent blind.
+-- A sending row the provider could not be asked about: held, never sent blind. Only on the
+-- claim the caller looked at: another run of the send may have claimed it again since.
 UPDATE deliveries
 SET status = 'unconfirmed', reason = ?, due_at = ?, updated_at = ?
-WHERE id = ? AND version = ? AND status = 'sending';
+WHERE id = ? AND version = ? AND attempts = ? AND status = 'sending';
+
+-- name: skip-delivery
+-- A pending row the send path will not send, as the caller read it (its version and its
+-- number of claims): a run that read the row before another run claimed it leaves it be.
+UPDATE deliveries
+SET status = 'skipped', reason = ?, provider_message_id = '', sent_at = NULL, due_at = ?, updated_at = ?
+WHERE id = ? AND version = ? AND attempts = ? AND status IN ('scheduled', 'sending');
 
 -- name: check-delivery
 -- Bellhop asked the provider about the row (a sending row's lookup, a sent row's status).

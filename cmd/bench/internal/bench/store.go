@@ -213,7 +213,11 @@ func (c connector) ProviderError(_ context.Context, _ *bellhop.Integration, doin
 // The bench's sends all reach the sandbox: no attempt is left unknown, no callback relayed,
 // and statuses are not asked about.
 
-func (s *memStore) HoldDelivery(context.Context, string, int, string, time.Time) (bool, error) {
+func (s *memStore) SkipDelivery(ctx context.Context, id string, version, _ int, reason string, now time.Time) (bool, error) {
+	return s.FinishDelivery(ctx, id, version, bellhop.DeliverySkipped, reason, "", nil, now, now)
+}
+
+func (s *memStore) HoldDelivery(context.Context, string, int, int, string, time.Time) (bool, error) {
 	return false, nil
 }
 
