@@ -14,7 +14,8 @@ import (
 // batchStore is an in-memory store for the bulk intake's logic: transactions that roll back,
 // the one-row and the many-row (BatchTx) reads and writes with the database's "newer wins".
 // raceOnce makes the first SaveBookings find a newer push of its first booking stored by
-// someone else meanwhile, as a concurrent PUT would.
+// someone else meanwhile, as a concurrent PUT would; raceSaveOnce does the same to the next
+// SaveBooking.
 type batchStore struct {
 	mailings.Store // what the bulk intake never calls
 	property       *bellhop.Property
@@ -22,6 +23,7 @@ type batchStore struct {
 	bookings       map[string]bellhop.Booking
 	deliveries     map[string]bellhop.Delivery
 	raceOnce       bool
+	raceSaveOnce   bool
 	raced          *bellhop.Booking // committed by the other writer: it outlives a rollback
 	bulkWrites     int
 	rowWrites      int
@@ -74,7 +76,18 @@ func (t batchTx) save(b *bellhop.Booking) bool {
 
 func (t batchTx) SaveBooking(_ context.Context, b *bellhop.Booking, _ time.Time) (bool, error) {
 	t.rowWrites++
+	if t.raceSaveOnce {
+		t.raceSaveOnce = false
+		t.save(changedMeanwhile(*b))
+	}
 	return t.save(b), nil
+}
+
+// changedMeanwhile is b as another writer stored it meanwhile: an hour newer, renamed.
+func changedMeanwhile(b bellhop.Booking) *bellhop.Booking {
+	b.UpdatedAt = b.UpdatedAt.Add(time.Hour)
+	b.Guest.Name = "Changed meanwhile"
+	return &b
 }
 
 func (t batchTx) BookingDeliveries(_ context.Context, pid, bid string) ([]*bellhop.Delivery, error) {
@@ -118,11 +131,9 @@ func (t batchTx) SaveBookings(_ context.Context, bs []*bellhop.Booking, _ time.T
 	t.bulkWrites++
 	if t.raceOnce && len(bs) > 0 {
 		t.raceOnce = false
-		newer := *bs[0]
-		newer.UpdatedAt = newer.UpdatedAt.Add(time.Hour)
-		newer.Guest.Name = "Changed meanwhile"
-		t.save(&newer)
-		t.raced = &newer
+		newer := changedMeanwhile(*bs[0])
+		t.save(newer)
+		t.raced = newer
 	}
 	n := 0
 	for _, b := range bs {
@@ -240,5 +251,20 @@ func TestPutBookingsRaced(t *testing.T) {
 	}
 	if len(st.bookings) != 5 || st.rowWrites == 0 {
 		t.Errorf("%d bookings, %d one-row writes: the chunk was not taken in again row by row", len(st.bookings), st.rowWrites)
+	}
+}
+
+// TestPutBookingRaced: a push that found no booking yet lost "newer wins" to one another writer
+// stored meanwhile answers with the booking that won (ignored), not with none.
+func TestPutBookingRaced(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	svc, st := newBatchService(t, now)
+	st.raceSaveOnce = true
+	res, err := svc.PutBooking(context.Background(), "p1", line(1, "b0", now.Add(-time.Hour), now).Booking)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Ignored || res.Created || res.Booking == nil || res.Booking.Guest.Name != "Changed meanwhile" {
+		t.Errorf("the raced push answered %+v (booking %+v), want ignored with the booking that won", res, res.Booking)
 	}
 }

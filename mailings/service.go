@@ -197,11 +197,14 @@ func (s *Service) intake(ctx context.Context, tx Tx, p *bellhop.Property, b *bel
 		}
 	}
 	if !saved { // not newer, or a newer push won a race with this one
-		if prev == nil || stored.deliveries == nil {
+		if prev == nil {
 			// Another push stored the booking after this one read it: read what won.
 			if prev, err = tx.GetBooking(ctx, p.ID, b.ID); err != nil {
 				return res, nil, err
 			}
+			stored.deliveries = nil
+		}
+		if stored.deliveries == nil {
 			if stored.deliveries, err = tx.BookingDeliveries(ctx, p.ID, b.ID); err != nil {
 				return res, nil, err
 			}

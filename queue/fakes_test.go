@@ -317,6 +317,22 @@ func (s *memStore) invalidate(reason string) {
 	s.integration.Status, s.integration.StatusReason = bellhop.StatusInvalid, reason
 }
 
+// pauseNextGet makes the next GetDelivery close read once it has read its row, then wait
+// until goOn is closed (a second run of a task, held after its read).
+func (s *memStore) pauseNextGet() (read, goOn chan struct{}) {
+	read, goOn = make(chan struct{}), make(chan struct{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.afterGet = func() {
+		s.mu.Lock()
+		s.afterGet = nil // only that read waits
+		s.mu.Unlock()
+		close(read)
+		<-goOn
+	}
+	return read, goOn
+}
+
 func (s *memStore) GetDelivery(_ context.Context, id string) (*bellhop.Delivery, error) {
 	s.mu.Lock()
 	d, ok := s.rows[id]
@@ -352,10 +368,6 @@ func (s *memStore) DeferDelivery(_ context.Context, id string, version int, dueA
 	}
 	d.DueAt, d.UpdatedAt = dueAt, now
 	return true, nil
-}
-
-func (s *memStore) FinishDelivery(ctx context.Context, id string, version int, status bellhop.DeliveryStatus, reason, messageID string, sentAt *time.Time, dueAt, now time.Time) (bool, error) {
-	return s.finish(ctx, id, version, 0, status, reason, messageID, sentAt, dueAt, now)
 }
 
 // SkipDelivery is skip-delivery: a pending row at version with attempts claims.

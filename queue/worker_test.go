@@ -460,14 +460,7 @@ func TestReconcileStops(t *testing.T) {
 // before the first run claimed it must not send a second message.
 func TestSendTwoRunsOfOneTaskAtOnce(t *testing.T) {
 	f := newFixture(t, testPacer)
-	secondRead, goOn := make(chan struct{}), make(chan struct{})
-	f.store.afterGet = func() {
-		f.store.mu.Lock()
-		f.store.afterGet = nil // only the second run's read waits
-		f.store.mu.Unlock()
-		close(secondRead)
-		<-goOn
-	}
+	secondRead, goOn := f.store.pauseNextGet()
 	firstInCall, release := make(chan struct{}), make(chan struct{})
 	f.prov.inCall = func(n int) {
 		if n == 0 {
@@ -510,14 +503,7 @@ func TestSendTwoRunsAfterTwoEmptyLooks(t *testing.T) {
 	comeBackAt(t, f.send(), first.Add(recheck))
 	f.clock.Set(first.Add(recheck))
 
-	secondRead, goOn := make(chan struct{}), make(chan struct{})
-	f.store.afterGet = func() {
-		f.store.mu.Lock()
-		f.store.afterGet = nil // only the second run's read waits
-		f.store.mu.Unlock()
-		close(secondRead)
-		<-goOn
-	}
+	secondRead, goOn := f.store.pauseNextGet()
 	secondDone := make(chan error, 1)
 	f.prov.inCall = func(n int) {
 		if n == 1 { // the first run's new attempt, before the provider has the message
@@ -534,7 +520,7 @@ func TestSendTwoRunsAfterTwoEmptyLooks(t *testing.T) {
 	firstErr := f.send() // the first run: two empty looks, claims again, calls the provider
 	secondErr := <-secondDone
 	t.Logf("the runs answered %v and %v", firstErr, secondErr)
-	f.store.afterGet, f.prov.inCall = nil, nil
+	f.prov.inCall = nil
 	f.run(t, 20) // whatever either run left queued
 
 	sends, received, _, _ := f.prov.counts()
