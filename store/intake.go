@@ -20,7 +20,7 @@ import (
 // token, BEGIN, these reads, the booking, its ledger rows, COMMIT) instead of nine. Elsewhere
 // (SQLite, the pool, a wrapped driver) they run one after the other.
 func (a *access) IntakeReads(ctx context.Context, pid, bid string) (*bellhop.Booking, []*bellhop.Mailing, []*bellhop.Delivery, error) {
-	if a.tx != nil && a.tx.conn != nil && a.dialect == DialectPostgres {
+	if a.tx != nil && a.tx.conn != nil { // a PostgreSQL transaction (runTx)
 		b, ms, ds, err := a.batchIntakeReads(ctx, pid, bid)
 		if !errors.Is(err, errNotPgx) {
 			return b, ms, ds, a.tx.note(err)
